@@ -1,0 +1,34 @@
+// Control-plane API entrypoint.
+import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../platform/config.js';
+import { createArtifactStore } from '../platform/create-artifact-store.js';
+import { createPool, migrate } from '../platform/db.js';
+import { createLogger } from '../platform/logger.js';
+import { connectClient, temporalTarget } from '../platform/temporal.js';
+import { buildApi } from './server.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig(inheritedEnvironment());
+  const log = createLogger({ level: config.LOG_LEVEL });
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for the API');
+  const db = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX, log });
+  await migrate(db, config.DATABASE_SCHEMA, log);
+  const store = createArtifactStore(artifactStoreSettings(config));
+  const client = await connectClient(temporalTarget(config));
+  const app = await buildApi({ client, db, store, log, queuePrefix: config.TASK_QUEUE_PREFIX });
+  await app.listen({ host: config.API_HOST, port: config.API_PORT });
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, 'api stopping');
+    await app.close();
+    await client.connection.close();
+    await store.close();
+    await db.end();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void shutdown(signal).then(() => process.exit(0)));
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,89 @@
+import rateLimit from '@fastify/rate-limit';
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { skeletonInputSchema } from '../domain/skeleton.js';
+import { workflowTaskQueue } from '../domain/task-queues.js';
+import type { ArtifactStore } from '../platform/artifact-store.js';
+import { pingDatabase, type Pool } from '../platform/db.js';
+import type { Logger } from '../platform/logger.js';
+import { pingTemporal } from '../platform/temporal.js';
+import { skeleton, skeletonStatusQuery } from '../workflows/skeleton.js';
+import { HttpProblem, problemHandler } from './problem.js';
+
+export interface ApiDeps {
+  readonly client: Client;
+  readonly db: Pool;
+  readonly store: ArtifactStore;
+  readonly log: Logger;
+  readonly queuePrefix: string;
+  /** Requests per minute per client. */
+  readonly rateLimitPerMinute?: number;
+}
+
+async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; error?: string; ms: number }> {
+  const started = Date.now();
+  try {
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 5 s')), 5000).unref()),
+    ]);
+    return { ok: true, ms: Date.now() - started };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error), ms: Date.now() - started };
+  }
+}
+
+/** Builds the control-plane API (not listening yet). */
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(problemHandler(deps.log));
+  await app.register(rateLimit, { max: deps.rateLimitPerMinute ?? 600, timeWindow: '1 minute' });
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get('/health', async (_request, reply) => {
+    const [temporal, database, artifactStore] = await Promise.all([
+      check(() => pingTemporal(deps.client)),
+      check(() => pingDatabase(deps.db)),
+      check(() => deps.store.head('health/probe')),
+    ]);
+    const ok = temporal.ok && database.ok && artifactStore.ok;
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', temporal, database, artifactStore });
+  });
+
+  api.post(
+    '/v1/skeleton-runs',
+    { schema: { body: skeletonInputSchema.omit({ queuePrefix: true }) } },
+    async (request, reply) => {
+      const workflowId = `skeleton-${crypto.randomUUID()}`;
+      const handle = await deps.client.workflow.start(skeleton, {
+        workflowId,
+        taskQueue: workflowTaskQueue(deps.queuePrefix),
+        args: [{ message: request.body.message, queuePrefix: deps.queuePrefix }],
+      });
+      return reply.status(202).send({ workflowId, runId: handle.firstExecutionRunId });
+    },
+  );
+
+  api.get(
+    '/v1/skeleton-runs/:workflowId',
+    { schema: { params: z.object({ workflowId: z.string().regex(/^skeleton-[0-9a-f-]{36}$/, 'expected skeleton-<uuid>') }) } },
+    async (request) => {
+      const handle = deps.client.workflow.getHandle(request.params.workflowId);
+      const description = await handle.describe();
+      const status = await handle.query(skeletonStatusQuery).catch(() => undefined);
+      return { workflowId: request.params.workflowId, state: description.status.name, ...(status ?? {}) };
+    },
+  );
+
+  api.setNotFoundHandler((request) => {
+    throw new HttpProblem(404, 'Not found', `no route ${request.method} ${request.url}`);
+  });
+  return app;
+}

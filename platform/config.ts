@@ -1,0 +1,156 @@
+import { z } from 'zod';
+
+/**
+ * Every environment setting Slipway reads, declared once and parsed once at start-up by an entrypoint.
+ * Nothing else reads `process.env`.
+ */
+const secretNames = new Set(['DATABASE_URL', 'S3_SECRET_ACCESS_KEY', 'SLIPWAY_API_KEYS', 'TEMPORAL_API_KEY']);
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Where local state lives: Temporal's SQLite file, the embedded database, local artifacts. */
+  SLIPWAY_HOME: z.string().min(1).default('.slipway'),
+
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233')
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: bool.default(false),
+  /** Path of the `temporal` CLI binary for the local dev server; otherwise PATH and the tool cache are searched. */
+  TEMPORAL_CLI: z.string().min(1).optional(),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_PORT: port.default(7233),
+
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
+    .optional(),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case SQL identifier')
+    .default('slipway'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  EMBEDDED_DB_PORT: port.default(5439),
+
+  ARTIFACT_STORE: z.enum(['local', 's3']).default('local'),
+  ARTIFACT_ROOT: z.string().min(1).optional(),
+  S3_ENDPOINT: z.url({ message: 'expected a URL such as http://127.0.0.1:9000' }).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 lower-case letters, digits, . and -)')
+    .optional(),
+  S3_PREFIX: z.string().default(''),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: bool.default(true),
+
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(8080),
+  /** Comma-separated `key:role` pairs; empty means the API is open (local development only). */
+  SLIPWAY_API_KEYS: z.string().default(''),
+
+  /** Resource tags this worker serves: `cpu`, `gpu`, `gpu:<class>` (comma-separated). */
+  WORKER_TAGS: z
+    .string()
+    .default('cpu')
+    .pipe(
+      z
+        .string()
+        .regex(/^(cpu|gpu|gpu:[a-z0-9_-]+)(,(cpu|gpu|gpu:[a-z0-9_-]+))*$/, 'expected tags like cpu,gpu,gpu:a100'),
+    ),
+  WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(1000).optional(),
+  /** Task-queue prefix; tests give each suite its own. */
+  TASK_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected lower-case letters, digits, _ and -')
+    .default('slipway'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Thrown when the environment is wrong; its message lists every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly problems: readonly { variable: string; value: string | undefined; expected: string }[],
+  ) {
+    super(message);
+  }
+}
+
+function mask(variable: string, value: string | undefined): string {
+  if (value === undefined) return '(unset)';
+  if (secretNames.has(variable)) {
+    // Show a URL's shape without its password, and nothing of other secrets.
+    return variable === 'DATABASE_URL' ? value.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@') : '***';
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Parses the environment once. A wrong value fails with the variable's name, the value (secrets masked) and what is
+ * expected, for every bad variable at once.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "unset", as shells often export VAR= to clear a value.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(cleaned);
+  if (parsed.success) {
+    const cfg = parsed.data;
+    if (cfg.ARTIFACT_STORE === 's3' && !cfg.S3_BUCKET) {
+      throw new ConfigError('Invalid configuration:\n  S3_BUCKET=(unset): required when ARTIFACT_STORE=s3', [
+        { variable: 'S3_BUCKET', value: undefined, expected: 'required when ARTIFACT_STORE=s3' },
+      ]);
+    }
+    return cfg;
+  }
+  const problems = parsed.error.issues.map((issue) => {
+    const variable = String(issue.path[0] ?? '(unknown)');
+    return { variable, value: cleaned[variable], expected: issue.message };
+  });
+  const lines = problems.map((p) => `  ${p.variable}=${mask(p.variable, p.value)}: ${p.expected}`);
+  throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`, problems);
+}
+
+/** The resolved local-state paths under SLIPWAY_HOME. */
+export function localPaths(config: Config): { home: string; temporalDb: string; pgData: string; artifacts: string } {
+  const home = config.SLIPWAY_HOME;
+  return {
+    home,
+    temporalDb: `${home}/temporal.db`,
+    pgData: `${home}/pgdata`,
+    artifacts: config.ARTIFACT_ROOT ?? `${home}/artifacts`,
+  };
+}
+
+/** A copy of this process's environment, for spawning child processes (servers, trainers) that inherit it. */
+export function inheritedEnvironment(): Record<string, string | undefined> {
+  return { ...process.env };
+}
+
+/** The artifact-store settings for `createArtifactStore`, from the parsed config. */
+export function artifactStoreSettings(config: Config) {
+  if (config.ARTIFACT_STORE === 's3') {
+    return {
+      kind: 's3' as const,
+      bucket: config.S3_BUCKET ?? '',
+      region: config.S3_REGION,
+      prefix: config.S3_PREFIX,
+      forcePathStyle: config.S3_FORCE_PATH_STYLE,
+      ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
+      ...(config.S3_ACCESS_KEY_ID ? { accessKeyId: config.S3_ACCESS_KEY_ID } : {}),
+      ...(config.S3_SECRET_ACCESS_KEY ? { secretAccessKey: config.S3_SECRET_ACCESS_KEY } : {}),
+    };
+  }
+  return { kind: 'local' as const, root: localPaths(config).artifacts };
+}

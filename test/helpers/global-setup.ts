@@ -1,0 +1,86 @@
+// Starts the real servers the integration tests need, once per run: a Temporal dev server, PostgreSQL and MinIO.
+// Servers the environment already names (TEMPORAL_ADDRESS, DATABASE_URL, S3_ENDPOINT + keys + S3_BUCKET) are used
+// as they are. Missing tools are installed by infra/scripts/provision.sh first.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { TestProject } from 'vitest/node';
+import { inheritedEnvironment } from '../../platform/config.js';
+import { findPostgresBinDir, startLocalPostgres } from '../../platform/local-postgres.js';
+import { startDevServer } from '../../platform/temporal-dev-server.js';
+import { freePort } from './free-port.js';
+import { ensureBucket, startMinio } from './minio.js';
+import type { TestStack } from './stack.js';
+
+const run = promisify(execFile);
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const env = inheritedEnvironment();
+  const stops: (() => Promise<void>)[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'slipway-test-'));
+  const say = (line: string) => process.stderr.write(`[stack] ${line}\n`);
+  const needsTools = !env.TEMPORAL_ADDRESS || !env.DATABASE_URL || !env.S3_ENDPOINT;
+  if (needsTools) {
+    const { stderr } = await run('bash', ['infra/scripts/provision.sh', 'install'], { env, maxBuffer: 1 << 24 }).catch(
+      (error: { stderr?: string }) => ({ stderr: error.stderr ?? String(error) }),
+    );
+    say(stderr.trim());
+  }
+  try {
+    let temporalAddress = env.TEMPORAL_ADDRESS;
+    if (!temporalAddress) {
+      const server = await startDevServer({ port: await freePort(), env, readyTimeoutMs: 300_000 });
+      stops.push(() => server.stop());
+      temporalAddress = server.address;
+      say(`temporal dev server at ${temporalAddress}`);
+    }
+
+    let databaseUrl = env.DATABASE_URL;
+    if (!databaseUrl) {
+      const binDir = await findPostgresBinDir(env.PATH);
+      if (!binDir) throw new Error('PostgreSQL not found: run `bash infra/scripts/provision.sh install` or set DATABASE_URL');
+      const pg = await startLocalPostgres({ binDir, dataDir: join(dir, 'pg'), port: await freePort(), env });
+      stops.push(() => pg.stop());
+      databaseUrl = pg.url;
+      say(`postgresql at ${databaseUrl}`);
+    }
+
+    let s3: TestStack['s3'];
+    let s3Server = 'external';
+    if (env.S3_ENDPOINT && env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY && env.S3_BUCKET) {
+      s3 = {
+        endpoint: env.S3_ENDPOINT,
+        region: env.S3_REGION ?? 'us-east-1',
+        accessKeyId: env.S3_ACCESS_KEY_ID,
+        secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+        bucket: env.S3_BUCKET,
+      };
+    } else {
+      const minio = await startMinio({ port: await freePort(), dataDir: join(dir, 'minio'), env });
+      stops.push(() => minio.stop());
+      s3 = { ...minio, region: 'us-east-1', bucket: 'slipway-test' };
+      s3Server = 'minio';
+      say(`MinIO at ${minio.endpoint}`);
+    }
+    await ensureBucket(s3, s3.bucket);
+
+    const stack: TestStack = {
+      temporalAddress,
+      temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
+      databaseUrl,
+      s3,
+      s3Server,
+    };
+    project.provide('stack', stack);
+  } catch (error) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    throw error;
+  }
+
+  return async () => {
+    for (const stop of stops.reverse()) await stop().catch((e: unknown) => say(`stop failed: ${String(e)}`));
+    await rm(dir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,63 @@
+// Worker entrypoint: polls the task queues of its tags (WORKER_TAGS=cpu,gpu,gpu:a100) until SIGINT/SIGTERM.
+import { hostname } from 'node:os';
+import { parseResourceTags } from '../domain/task-queues.js';
+import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../platform/config.js';
+import { createArtifactStore } from '../platform/create-artifact-store.js';
+import { createPool, migrate } from '../platform/db.js';
+import { createLogger } from '../platform/logger.js';
+import { connectWorker, installTemporalRuntime, temporalTarget } from '../platform/temporal.js';
+import { detectGpus } from './gpu.js';
+import { bundleWorkflows, createWorkerSet, runWorkerSet } from './worker.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig(inheritedEnvironment());
+  const log = createLogger({ level: config.LOG_LEVEL });
+  installTemporalRuntime(log);
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for a worker');
+  const tags = parseResourceTags(config.WORKER_TAGS);
+  const gpus = await detectGpus();
+  if (tags.some((t) => t !== 'cpu') && gpus.count === 0) {
+    log.warn({ tags }, 'GPU tags without a detected GPU: GPU work will run on the CPU fallback');
+  }
+  const db = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX, log });
+  await migrate(db, config.DATABASE_SCHEMA, log);
+  const store = createArtifactStore(artifactStoreSettings(config));
+  const target = temporalTarget(config);
+  const connection = await connectWorker(target);
+  const workers = await createWorkerSet({
+    connection,
+    namespace: target.namespace,
+    tags,
+    queuePrefix: config.TASK_QUEUE_PREFIX,
+    bundle: await bundleWorkflows(log),
+    gpuCount: gpus.count,
+    ...(config.WORKER_MAX_ACTIVITIES ? { maxCpuActivities: config.WORKER_MAX_ACTIVITIES } : {}),
+    deps: {
+      db,
+      store,
+      log,
+      workerIdentity: `${hostname()}:${process.pid}`,
+      device: gpus.names[0] ?? 'cpu',
+    },
+  });
+  const abort = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'draining workers');
+      abort.abort();
+    });
+  }
+  log.info({ tags, queuePrefix: config.TASK_QUEUE_PREFIX, gpus: gpus.names }, 'workers running');
+  try {
+    await runWorkerSet(workers, abort.signal);
+  } finally {
+    await connection.close();
+    await db.end();
+    log.info('workers stopped');
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,2 @@
+// Every workflow the workers register. One workflow per file; this list is what Temporal bundles.
+export { skeleton, skeletonStatusQuery } from './skeleton.js';
