@@ -3,6 +3,7 @@ import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleW
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { taskQueueForTag, type ResourceTag } from '../domain/task-queues.js';
 import type { Logger } from '../platform/logger.js';
+import { temporalLogger } from '../platform/temporal.js';
 
 const require = createRequire(import.meta.url);
 
@@ -10,6 +11,7 @@ const require = createRequire(import.meta.url);
 export async function bundleWorkflows(log?: Logger): Promise<WorkflowBundleWithSourceMap> {
   const started = Date.now();
   const bundle = await bundleWorkflowCode({
+    ...(log ? { logger: temporalLogger(log) } : {}),
     workflowsPath: require.resolve('../workflows/index.ts'),
     // Workflow sources use NodeNext `.js` specifiers for `.ts` files.
     webpackConfigHook: (config) => ({

@@ -38,7 +38,9 @@ export type DataErrorCode =
   /** An explicit schema that contradicts itself (duplicate names, min above max...). */
   | 'bad_schema'
   /** Arrow bytes that do not decode into a frame. */
-  | 'bad_arrow';
+  | 'bad_arrow'
+  /** The input's bytes differ between two passes over it. */
+  | 'source_changed';
 
 export interface DataErrorContext {
   /** 1-based data row (the header is not counted), when the problem is in one row. */

@@ -2,7 +2,7 @@
 // Servers the environment already names (TEMPORAL_ADDRESS, DATABASE_URL, S3_ENDPOINT + keys + S3_BUCKET) are used
 // as they are. Missing tools are installed by infra/scripts/provision.sh first.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +20,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const env = inheritedEnvironment();
   const stops: (() => Promise<void>)[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'slipway-test-'));
+  // PostgreSQL runs as its own user when we are root: it must be able to enter this directory.
+  await chmod(dir, 0o755);
   const say = (line: string) => process.stderr.write(`[stack] ${line}\n`);
   const needsTools = !env.TEMPORAL_ADDRESS || !env.DATABASE_URL || !env.S3_ENDPOINT;
   if (needsTools) {
@@ -60,7 +62,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     } else {
       const minio = await startMinio({ port: await freePort(), dataDir: join(dir, 'minio'), env });
       stops.push(() => minio.stop());
-      s3 = { ...minio, region: 'us-east-1', bucket: 'slipway-test' };
+      s3 = {
+        endpoint: minio.endpoint,
+        accessKeyId: minio.accessKeyId,
+        secretAccessKey: minio.secretAccessKey,
+        region: 'us-east-1',
+        bucket: 'slipway-test',
+      };
       s3Server = 'minio';
       say(`MinIO at ${minio.endpoint}`);
     }

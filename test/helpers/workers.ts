@@ -13,7 +13,7 @@ export const testLog = createLogger({ level: 'warn' });
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per test file. */
 export function testBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflows();
+  bundle ??= bundleWorkflows(testLog);
   return bundle;
 }
 
