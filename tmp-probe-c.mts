@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { loadBenchDataset } from './bench/datasets.js';
-import { logisticRegressionTrainer as t } from './ml/logistic-regression.js';
+import { trainerByName } from './ml/trainers.js'; const t = trainerByName(process.argv[2] ?? 'mlp');
 function auc(p: Float64Array, y: Uint8Array) { const idx = Array.from(p.keys()).sort((a,b)=>p[a]!-p[b]!); let r=0, n1=0; let i=0; const ranks=new Float64Array(p.length); while(i<idx.length){let j=i; while(j+1<idx.length&&p[idx[j+1]!]===p[idx[i]!]) j++; for(let k=i;k<=j;k++) ranks[idx[k]!]=(i+j)/2+1; i=j+1;} for(let k=0;k<p.length;k++) if(y[k]===1){r+=ranks[k]!;n1++;} const n0=p.length-n1; return (r-n1*(n1+1)/2)/(n1*n0); }
 for (const name of ['elec2','adult'] as const) {
   const d = loadBenchDataset(name);

@@ -61,7 +61,9 @@ export function decodeCheckpoint<S extends z.ZodType>(trainer: string, bytes: Ui
 }
 
 /** A zod schema for a Float64Array field of a checkpoint state. */
-export const float64ArraySchema = z.instanceof(Float64Array);
+export const float64ArraySchema = z.custom<Float64Array>((value) => value instanceof Float64Array, {
+  message: 'expected a float64 array',
+});
 
 /**
  * A 32-bit FNV-1a fingerprint of training inputs, stored in checkpoints so resuming on different data fails

@@ -98,7 +98,7 @@ export function forward(
     for (let e = rowStart[r]!, end = rowStart[r + 1]!; e < end; e++) {
       const v = values[e]!;
       const wRow = w0 + columns[e]! * h;
-      for (let k = 0; k < h; k++) a0[base + k] += v * params[wRow + k]!;
+      for (let k = 0; k < h; k++) a0[base + k]! += v * params[wRow + k]!;
     }
   }
   activate(a0, count * h, net.activation);
@@ -117,7 +117,7 @@ export function forward(
         const v = input[b * fanIn + j]!;
         if (v === 0) continue;
         const wRow = wl + j * h;
-        for (let k = 0; k < h; k++) output[base + k] += v * params[wRow + k]!;
+        for (let k = 0; k < h; k++) output[base + k]! += v * params[wRow + k]!;
       }
     }
     activate(output, count * h, net.activation);

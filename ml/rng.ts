@@ -3,7 +3,7 @@
 // exactly the numbers an uninterrupted run would have drawn.
 
 /** Four uint32 words; JSON-serializable. */
-export type RngState = readonly [number, number, number, number];
+export type RngState = [number, number, number, number];
 
 export interface Rng {
   /** A uniform uint32. */
@@ -87,4 +87,27 @@ export function permutation(n: number, rng: Rng): Int32Array {
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) out[i] = i;
   return shuffleInPlace(out, rng);
+}
+
+/**
+ * Splits row indices 0..n-1 into a training part and a holdout of about `fraction` of the rows, keeping the class
+ * proportions of `labels` in both (each class with at least two rows gives at least one holdout row).
+ * Both index lists come back sorted ascending.
+ */
+export function stratifiedHoldout(labels: Uint8Array, fraction: number, rng: Rng): { train: Int32Array; holdout: Int32Array } {
+  if (!(fraction > 0 && fraction < 1)) throw new Error(`holdout fraction must be in (0, 1), got ${fraction}`);
+  const train: number[] = [];
+  const holdout: number[] = [];
+  for (const cls of [0, 1]) {
+    const rows: number[] = [];
+    for (let i = 0; i < labels.length; i++) if (labels[i] === cls) rows.push(i);
+    shuffleInPlace(rows, rng);
+    const take = rows.length < 2 ? 0 : Math.min(rows.length - 1, Math.max(1, Math.round(rows.length * fraction)));
+    holdout.push(...rows.slice(0, take));
+    train.push(...rows.slice(take));
+  }
+  return {
+    train: Int32Array.from(train).sort(),
+    holdout: Int32Array.from(holdout).sort(),
+  };
 }

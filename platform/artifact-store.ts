@@ -158,7 +158,11 @@ export function validatePrefix(prefix: string): string {
 export function normalizeSha256(sha256: string, uri: string): string {
   const lower = sha256.toLowerCase();
   if (!sha256Pattern.test(lower)) {
-    throw new ArtifactError('invalid_argument', uri, `Expected sha256 ${JSON.stringify(sha256)} is not 64 hex digits`);
+    throw new ArtifactError(
+      'invalid_argument',
+      uri,
+      `Expected sha256 ${JSON.stringify(sha256)} is not 64 hex digits`,
+    );
   }
   return lower;
 }
@@ -178,7 +182,11 @@ export function contentKey(prefix: string, sha256: string, ext?: string): string
   if (ext !== undefined && ext !== '') {
     const bare = ext.startsWith('.') ? ext.slice(1) : ext;
     if (!extPattern.test(bare)) {
-      throw new ArtifactError('invalid_key', ext, `Invalid extension ${JSON.stringify(ext)}: use letters and digits, e.g. "onnx" or "tar.gz"`);
+      throw new ArtifactError(
+        'invalid_key',
+        ext,
+        `Invalid extension ${JSON.stringify(ext)}: use letters and digits, e.g. "onnx" or "tar.gz"`,
+      );
     }
     suffix = `.${bare}`;
   }
@@ -251,7 +259,11 @@ export function verifyingStream(source: Readable, uri: string, expectedSha256: s
     },
   });
   source.on('error', (error: unknown) => {
-    verifier.destroy(error instanceof ArtifactError ? error : new ArtifactError('io', uri, `Reading ${uri} failed`, { cause: error }));
+    verifier.destroy(
+      error instanceof ArtifactError
+        ? error
+        : new ArtifactError('io', uri, `Reading ${uri} failed`, { cause: error }),
+    );
   });
   verifier.on('close', () => {
     if (!source.destroyed) source.destroy();

@@ -18,7 +18,10 @@ export const artifactStoreConfigSchema = z.discriminatedUnion('kind', [
       secretAccessKey: z.string().min(1).optional(),
       forcePathStyle: z.boolean().optional(),
       listPageSize: z.int().min(1).max(1000).optional(),
-      partSizeBytes: z.int().min(5 * 1024 * 1024).optional(),
+      partSizeBytes: z
+        .int()
+        .min(5 * 1024 * 1024)
+        .optional(),
       spoolDir: z.string().min(1).optional(),
     })
     .refine((c) => (c.accessKeyId === undefined) === (c.secretAccessKey === undefined), {

@@ -53,13 +53,19 @@ export function createLocalArtifactStore(options: LocalArtifactStoreOptions): Ar
 
   function parseUri(uri: string): string {
     const outside = (why: string): ArtifactError =>
-      new ArtifactError('invalid_key', uri, `Artifact uri ${uri} is not in the local store at ${root}: ${why}`);
+      new ArtifactError(
+        'invalid_key',
+        uri,
+        `Artifact uri ${uri} is not in the local store at ${root}: ${why}`,
+      );
     if (!uri.startsWith('file://')) throw outside('expected a file:// uri');
     let path: string;
     try {
       path = fileURLToPath(uri);
     } catch (error) {
-      throw new ArtifactError('invalid_key', uri, `Artifact uri ${uri} is not a valid file uri`, { cause: error });
+      throw new ArtifactError('invalid_key', uri, `Artifact uri ${uri} is not a valid file uri`, {
+        cause: error,
+      });
     }
     const rel = relative(root, path);
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw outside('the path is outside the root');
@@ -118,7 +124,10 @@ export function createLocalArtifactStore(options: LocalArtifactStoreOptions): Ar
   }
 
   /** Opens an object for reading and finds the sha256 it must have: the caller's, else the recorded one. */
-  async function openForRead(ref: string, opts: GetOptions): Promise<{ uri: string; handle: FileHandle; want?: string }> {
+  async function openForRead(
+    ref: string,
+    opts: GetOptions,
+  ): Promise<{ uri: string; handle: FileHandle; want?: string }> {
     const key = keyOf(ref);
     const uri = uriFor(key);
     const expected = opts.expectSha256 === undefined ? undefined : normalizeSha256(opts.expectSha256, uri);
@@ -228,7 +237,8 @@ export function createLocalArtifactStore(options: LocalArtifactStoreOptions): Ar
 const missingCodes = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 
 function errnoCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string')
+    return error.code;
   return undefined;
 }
 
@@ -266,7 +276,11 @@ async function statFile(path: string): Promise<BigIntStats | undefined> {
 
 async function writeSidecar(objectPath: string, record: Sidecar): Promise<void> {
   const target = sidecarPath(objectPath);
-  const temp = await writeTemp(dirname(target), tempName(basename(target)), Buffer.from(JSON.stringify(record)));
+  const temp = await writeTemp(
+    dirname(target),
+    tempName(basename(target)),
+    Buffer.from(JSON.stringify(record)),
+  );
   try {
     await rename(temp.path, target);
   } catch (error) {

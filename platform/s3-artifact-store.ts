@@ -81,13 +81,25 @@ export function createS3ArtifactStore(options: S3ArtifactStoreOptions): Artifact
   const pageSize = options.listPageSize ?? 1000;
   const partSize = options.partSizeBytes ?? 8 * 1024 * 1024;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
-    throw new ArtifactError('invalid_argument', bucket, `listPageSize must be an integer in 1..1000, got ${pageSize}`);
+    throw new ArtifactError(
+      'invalid_argument',
+      bucket,
+      `listPageSize must be an integer in 1..1000, got ${pageSize}`,
+    );
   }
   if (!Number.isInteger(partSize) || partSize < minPartSize) {
-    throw new ArtifactError('invalid_argument', bucket, `partSizeBytes must be an integer of at least ${minPartSize}, got ${partSize}`);
+    throw new ArtifactError(
+      'invalid_argument',
+      bucket,
+      `partSizeBytes must be an integer of at least ${minPartSize}, got ${partSize}`,
+    );
   }
   if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
-    throw new ArtifactError('invalid_argument', bucket, 'Give both accessKeyId and secretAccessKey, or neither');
+    throw new ArtifactError(
+      'invalid_argument',
+      bucket,
+      'Give both accessKeyId and secretAccessKey, or neither',
+    );
   }
   const config: S3ClientConfig = {
     region: options.region,
@@ -138,7 +150,12 @@ export function createS3ArtifactStore(options: S3ArtifactStoreOptions): Artifact
     }
   }
 
-  async function upload(key: string, uri: string, payload: Payload, contentType: string | undefined): Promise<void> {
+  async function upload(
+    key: string,
+    uri: string,
+    payload: Payload,
+    contentType: string | undefined,
+  ): Promise<void> {
     const uploader = new Upload({
       client,
       params: {
@@ -188,7 +205,10 @@ export function createS3ArtifactStore(options: S3ArtifactStoreOptions): Artifact
     }
   }
 
-  async function fetchObject(ref: string, opts: GetOptions): Promise<{ uri: string; body: Readable; want?: string }> {
+  async function fetchObject(
+    ref: string,
+    opts: GetOptions,
+  ): Promise<{ uri: string; body: Readable; want?: string }> {
     const key = keyOf(ref);
     const uri = uriFor(key);
     const expected = opts.expectSha256 === undefined ? undefined : normalizeSha256(opts.expectSha256, uri);
@@ -242,7 +262,12 @@ export function createS3ArtifactStore(options: S3ArtifactStoreOptions): Artifact
       let page;
       try {
         page = await client.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: rootPrefix + prefix, MaxKeys: pageSize, ContinuationToken: token }),
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: rootPrefix + prefix,
+            MaxKeys: pageSize,
+            ContinuationToken: token,
+          }),
         );
       } catch (error) {
         throw s3Error(`${uriBase}${prefix}`, 'listing', error);
@@ -293,9 +318,13 @@ function normalizeRootPrefix(prefix: string): string {
 function isNotFound(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const name = 'name' in error ? error.name : undefined;
-  const status = '$metadata' in error && typeof error.$metadata === 'object' && error.$metadata !== null && 'httpStatusCode' in error.$metadata
-    ? error.$metadata.httpStatusCode
-    : undefined;
+  const status =
+    '$metadata' in error &&
+    typeof error.$metadata === 'object' &&
+    error.$metadata !== null &&
+    'httpStatusCode' in error.$metadata
+      ? error.$metadata.httpStatusCode
+      : undefined;
   return name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && name !== 'NoSuchBucket');
 }
 

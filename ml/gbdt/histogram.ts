@@ -30,9 +30,9 @@ export function buildHistogram(
     const col = binned.subarray(f * stride, (f + 1) * stride);
     for (let i = 0; i < count; i++) {
       const b = base + col[rows[start + i]!]! * 3;
-      hist[b] += og[i]!;
-      hist[b + 1] += oh[i]!;
-      hist[b + 2] += 1;
+      hist[b] = hist[b]! + og[i]!;
+      hist[b + 1] = hist[b + 1]! + oh[i]!;
+      hist[b + 2] = hist[b + 2]! + 1;
     }
   }
 }
@@ -53,9 +53,9 @@ export function buildRootHistogram(
     const col = binned.subarray(f * stride, (f + 1) * stride);
     for (let i = 0; i < stride; i++) {
       const b = base + col[i]! * 3;
-      hist[b] += g[i]!;
-      hist[b + 1] += h[i]!;
-      hist[b + 2] += 1;
+      hist[b] = hist[b]! + g[i]!;
+      hist[b + 1] = hist[b + 1]! + h[i]!;
+      hist[b + 2] = hist[b + 2]! + 1;
     }
   }
 }

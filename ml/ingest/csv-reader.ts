@@ -34,11 +34,12 @@ function toDataError(error: unknown, maxLineBytes: number): unknown {
     case 'CSV_MAX_RECORD_SIZE':
       return new DataError(
         'line_too_long',
-        `${place} is longer than the limit of ${maxLineBytes} bytes (an unclosed quote makes the rest of the file one value)`,
+        `${place} is longer than the limit of ${maxLineBytes} bytes (if that row should be short: an unclosed ` +
+          'quote makes the rest of the file one value)',
         { ...rowContext, cause: error },
       );
     case 'CSV_QUOTE_NOT_CLOSED':
-      return new DataError('bad_quote', `a quoted value opened in ${place} is never closed`, { ...rowContext, cause: error });
+      return new DataError('bad_quote', `a quoted value in ${place} is never closed (the file ends inside it)`, { ...rowContext, cause: error });
     case 'CSV_INVALID_CLOSING_QUOTE':
     case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
       return new DataError(

@@ -39,6 +39,8 @@ export type DataErrorCode =
   | 'bad_schema'
   /** Arrow bytes that do not decode into a frame. */
   | 'bad_arrow'
+  /** A target column that cannot give binary 0/1 labels (missing values, not two classes, unknown positive). */
+  | 'bad_label'
   /** The input's bytes differ between two passes over it. */
   | 'source_changed';
 

@@ -1,7 +1,13 @@
 // The behaviour every ArtifactStore must have, run against each implementation by its own test file.
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ArtifactError, sha256Hex, type ArtifactErrorCode, type ArtifactListing, type ArtifactStore } from '../../platform/artifact-store.js';
+import {
+  ArtifactError,
+  sha256Hex,
+  type ArtifactErrorCode,
+  type ArtifactListing,
+  type ArtifactStore,
+} from '../../platform/artifact-store.js';
 
 export interface ArtifactStoreFixture {
   readonly store: ArtifactStore;
@@ -33,7 +39,8 @@ export function pseudoRandomBytes(size: number, seed: number): Buffer {
 export function chunkedStream(bytes: Buffer, chunkSize = 64 * 1024): Readable {
   return Readable.from(
     (function* () {
-      for (let offset = 0; offset < bytes.length; offset += chunkSize) yield bytes.subarray(offset, offset + chunkSize);
+      for (let offset = 0; offset < bytes.length; offset += chunkSize)
+        yield bytes.subarray(offset, offset + chunkSize);
     })(),
   );
 }
@@ -62,7 +69,10 @@ export async function collect(listing: AsyncIterable<ArtifactListing>): Promise<
 }
 
 /** Awaits a rejection and checks it is an ArtifactError with `code`. */
-export async function artifactError(work: Promise<unknown> | (() => unknown), code: ArtifactErrorCode): Promise<ArtifactError> {
+export async function artifactError(
+  work: Promise<unknown> | (() => unknown),
+  code: ArtifactErrorCode,
+): Promise<ArtifactError> {
   let error: unknown;
   try {
     await (typeof work === 'function' ? work() : work);
@@ -75,9 +85,26 @@ export async function artifactError(work: Promise<unknown> | (() => unknown), co
   return artifact;
 }
 
-const badKeys = ['', '/etc/passwd', '../escape', 'a/../../escape', 'a//b', 'a/./b', 'a/', '.hidden', 'a/.sha256', 'a\\b', 'a b', 'a/\0'];
+const badKeys = [
+  '',
+  '/etc/passwd',
+  '../escape',
+  'a/../../escape',
+  'a//b',
+  'a/./b',
+  'a/',
+  '.hidden',
+  'a/.sha256',
+  'a\\b',
+  'a b',
+  'a/\0',
+];
 
-export function describeArtifactStoreSuite(name: string, makeStore: () => Promise<ArtifactStoreFixture>, options: ArtifactStoreSuiteOptions): void {
+export function describeArtifactStoreSuite(
+  name: string,
+  makeStore: () => Promise<ArtifactStoreFixture>,
+  options: ArtifactStoreSuiteOptions,
+): void {
   describe(`${name}: ArtifactStore contract`, () => {
     let fixture: ArtifactStoreFixture;
     let store: ArtifactStore;
@@ -94,11 +121,21 @@ export function describeArtifactStoreSuite(name: string, makeStore: () => Promis
     it('round-trips bytes by key and by uri, with size and sha256 in head', async () => {
       const bytes = Buffer.from('{"hello":"world"}');
       const put = await store.put('reports/run-1/summary.json', bytes, { contentType: 'application/json' });
-      expect(put).toEqual({ uri: store.uriFor('reports/run-1/summary.json'), key: 'reports/run-1/summary.json', sha256: sha256Hex(bytes), size: bytes.length });
+      expect(put).toEqual({
+        uri: store.uriFor('reports/run-1/summary.json'),
+        key: 'reports/run-1/summary.json',
+        sha256: sha256Hex(bytes),
+        size: bytes.length,
+      });
       expect(store.parseUri(put.uri)).toBe(put.key);
       expect(await store.get(put.key)).toEqual(bytes);
       expect(await store.get(put.uri, { expectSha256: put.sha256.toUpperCase() })).toEqual(bytes);
       expect(await store.head(put.uri)).toEqual({ size: bytes.length, sha256: put.sha256 });
+      // Every punctuation mark keys allow, which must survive uris, paths and request signing unescaped.
+      const odd = await store.put('odd/run=1/a+b,c@d~e_f-g.txt', Buffer.from('odd'));
+      expect(store.parseUri(odd.uri)).toBe('odd/run=1/a+b,c@d~e_f-g.txt');
+      expect((await store.get(odd.uri)).toString()).toBe('odd');
+      expect(await collect(store.list('odd/run=1/'))).toEqual([{ key: odd.key, size: 3 }]);
       const empty = await store.put('reports/empty', new Uint8Array(0));
       expect(await store.get(empty.uri, { expectSha256: sha256Hex(new Uint8Array(0)) })).toHaveLength(0);
     });
@@ -112,7 +149,10 @@ export function describeArtifactStoreSuite(name: string, makeStore: () => Promis
       expect(out.equals(bytes)).toBe(true);
       expect((await store.get(put.key)).equals(bytes)).toBe(true);
 
-      const content = await store.putContent(chunkedStream(bytes, 1000 * 1000), { prefix: 'datasets', ext: 'arrow' });
+      const content = await store.putContent(chunkedStream(bytes, 1000 * 1000), {
+        prefix: 'datasets',
+        ext: 'arrow',
+      });
       expect(content.key).toBe(`datasets/sha256/${sha256Hex(bytes)}.arrow`);
       expect(content.size).toBe(bytes.length);
       expect((await readAll(await store.getStream(content.key))).equals(bytes)).toBe(true);
@@ -126,11 +166,15 @@ export function describeArtifactStoreSuite(name: string, makeStore: () => Promis
 
       const other = pseudoRandomBytes(200 * 1024, 3);
       const results = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => store.putContent(i % 2 === 0 ? other : chunkedStream(other, 10_000), { prefix: 'cas2' })),
+        Array.from({ length: 8 }, (_, i) =>
+          store.putContent(i % 2 === 0 ? other : chunkedStream(other, 10_000), { prefix: 'cas2' }),
+        ),
       );
       expect(new Set(results.map((r) => r.uri)).size).toBe(1);
       expect(results[0]?.key).toBe(`cas2/sha256/${sha256Hex(other)}`);
-      expect(await collect(store.list('cas2/'))).toEqual([{ key: `cas2/sha256/${sha256Hex(other)}`, size: other.length }]);
+      expect(await collect(store.list('cas2/'))).toEqual([
+        { key: `cas2/sha256/${sha256Hex(other)}`, size: other.length },
+      ]);
       expect(await store.get(results[0]?.uri ?? '', { expectSha256: sha256Hex(other) })).toEqual(other);
       expect(await collect(store.list('cas/'))).toHaveLength(1);
     });
@@ -147,7 +191,9 @@ export function describeArtifactStoreSuite(name: string, makeStore: () => Promis
 
       const previous = await store.put('uploads/model.onnx', Buffer.from('version 1'));
       await artifactError(store.put('uploads/model.onnx', failingStream(256 * 1024)), 'io');
-      expect((await store.get('uploads/model.onnx', { expectSha256: previous.sha256 })).toString()).toBe('version 1');
+      expect((await store.get('uploads/model.onnx', { expectSha256: previous.sha256 })).toString()).toBe(
+        'version 1',
+      );
       expect(await collect(store.list(''))).toEqual([{ key: 'uploads/model.onnx', size: 9 }]);
     });
 
@@ -202,7 +248,9 @@ export function describeArtifactStoreSuite(name: string, makeStore: () => Promis
       const sorted = [...expected].sort((a, b) => (a.key < b.key ? -1 : 1));
       expect(await collect(store.list('runs/r1/'))).toEqual(sorted);
       expect((await collect(store.list('runs/r1'))).map((l) => l.key)).toContain('runs/r10/other');
-      expect(await collect(store.list('runs/r1/nested/part-0'))).toEqual([{ key: 'runs/r1/nested/part-0', size: 1 }]);
+      expect(await collect(store.list('runs/r1/nested/part-0'))).toEqual([
+        { key: 'runs/r1/nested/part-0', size: 1 },
+      ]);
       expect(await collect(store.list(''))).toHaveLength(count + 2);
       expect(await collect(store.list('absent/'))).toEqual([]);
     });

@@ -5,7 +5,12 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../platform/artifact-store.js';
 import { createArtifactStore } from '../../platform/create-artifact-store.js';
-import { artifactError, collect, describeArtifactStoreSuite, failingStream } from '../helpers/artifact-store-suite.js';
+import {
+  artifactError,
+  collect,
+  describeArtifactStoreSuite,
+  failingStream,
+} from '../helpers/artifact-store-suite.js';
 
 async function tempRoot(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'slipway-artifacts-'));
@@ -14,7 +19,10 @@ async function tempRoot(): Promise<string> {
 /** Every file under `dir`, dot names included, relative to it. */
 async function allFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }
 
 describeArtifactStoreSuite(
@@ -44,7 +52,10 @@ describe('local artifact store on disk', () => {
         'models/.m.onnx.sha256',
         'models/m.onnx',
       ]);
-      expect((await collect(store.list(''))).map((l) => l.key)).toEqual([`datasets/sha256/${put.sha256}.csv`, 'models/m.onnx']);
+      expect((await collect(store.list(''))).map((l) => l.key)).toEqual([
+        `datasets/sha256/${put.sha256}.csv`,
+        'models/m.onnx',
+      ]);
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -1,0 +1,204 @@
+// Leaf-wise (best-first) growth of one regression tree on gradients and hessians, as LightGBM and scikit-learn's
+// TreeGrower do: always split the leaf whose best split has the largest gain, until `maxLeafNodes` leaves.
+// Rows live in one index array; each node owns a contiguous range of it, and a split partitions that range in
+// place (stably, so rows stay in increasing order and the binned columns are read nearly sequentially).
+import type { Rng } from '../rng.js';
+import { MISSING_BIN } from './binning.js';
+import { buildHistogram, buildRootHistogram, FEATURE_SPAN, histogramTotals, subtractHistogram } from './histogram.js';
+import type { FeatureMeta, SplitConstraints, SplitInfo } from './split.js';
+import { findBestSplit, nodeValue } from './split.js';
+import type { Tree, TreeNode } from './tree.js';
+import { goesLeftTable } from './tree.js';
+
+export interface GrowSettings extends SplitConstraints {
+  readonly maxLeafNodes: number;
+  readonly maxDepth: number | null;
+  readonly learningRate: number;
+  readonly colsampleByNode: number;
+}
+
+/** Buffers reused across trees, sized for the training rows. */
+export interface GrowBuffers {
+  readonly scratch: Uint32Array;
+  readonly og: Float32Array;
+  readonly oh: Float32Array;
+  readonly pool: Float64Array[];
+}
+
+export interface GrowInput {
+  /** Column-major binned training matrix with `stride` rows. */
+  readonly binned: Uint8Array;
+  readonly stride: number;
+  readonly meta: FeatureMeta;
+  readonly g: Float32Array;
+  readonly h: Float32Array;
+  /** The rows of this tree (increasing); reordered in place. When it lists every row, `allRows` is set. */
+  readonly rows: Uint32Array;
+  readonly allRows: boolean;
+  /** Features this tree may use (increasing). */
+  readonly features: Int32Array;
+  readonly settings: GrowSettings;
+  readonly rng: Rng;
+  readonly buffers: GrowBuffers;
+}
+
+export interface GrownTree {
+  readonly tree: Tree;
+  /** For each leaf, its node id and its range in `rows` after partitioning. */
+  readonly leaves: ReadonlyArray<{ readonly node: number; readonly start: number; readonly end: number }>;
+}
+
+interface Growing {
+  readonly id: number;
+  readonly start: number;
+  readonly end: number;
+  readonly depth: number;
+  readonly g: number;
+  readonly h: number;
+  readonly value: number;
+  hist: Float64Array | null;
+  split: SplitInfo | null;
+}
+
+/** Creates the reusable buffers for a training set of `rowCount` rows. */
+export function createGrowBuffers(rowCount: number): GrowBuffers {
+  return { scratch: new Uint32Array(rowCount), og: new Float32Array(rowCount), oh: new Float32Array(rowCount), pool: [] };
+}
+
+function takeHist(input: GrowInput): Float64Array {
+  return input.buffers.pool.pop() ?? new Float64Array(input.meta.nBins.length * FEATURE_SPAN);
+}
+
+function nodeFeatures(input: GrowInput): Int32Array {
+  const { features, settings, rng } = input;
+  if (settings.colsampleByNode >= 1) return features;
+  const k = Math.max(1, Math.ceil(settings.colsampleByNode * features.length));
+  const pick = Int32Array.from(features);
+  for (let i = 0; i < k; i++) {
+    const j = i + rng.nextInt(pick.length - i);
+    const tmp = pick[i]!;
+    pick[i] = pick[j]!;
+    pick[j] = tmp;
+  }
+  return pick.subarray(0, k).sort();
+}
+
+function buildFor(input: GrowInput, node: Growing, hist: Float64Array): void {
+  const { rows, g, h, buffers } = input;
+  const { og, oh } = buffers;
+  for (let i = node.start, k = 0; i < node.end; i++, k++) {
+    const r = rows[i]!;
+    og[k] = g[r]!;
+    oh[k] = h[r]!;
+  }
+  buildHistogram(hist, input.binned, input.stride, input.features, rows, node.start, node.end, og, oh);
+}
+
+/** Stable in-place partition of `rows[start..end)` by the node's split; returns where the right child starts. */
+function partition(input: GrowInput, node: Growing, split: SplitInfo): number {
+  const { rows, binned, stride } = input;
+  const scratch = input.buffers.scratch;
+  const lut = goesLeftTable(splitAsNode(split));
+  const col = binned.subarray(split.feature * stride, (split.feature + 1) * stride);
+  let l = node.start;
+  let r = 0;
+  for (let i = node.start; i < node.end; i++) {
+    const row = rows[i]!;
+    if (lut[col[row]!] === 1) rows[l++] = row;
+    else scratch[r++] = row;
+  }
+  rows.set(scratch.subarray(0, r), l);
+  return l;
+}
+
+function splitAsNode(s: SplitInfo): TreeNode {
+  return {
+    feature: s.feature,
+    binThreshold: s.binThreshold,
+    leftBins: s.leftBins,
+    missingLeft: s.missingLeft,
+    left: -1,
+    right: -1,
+    value: 0,
+    gain: s.gain,
+    count: s.nLeft + s.nRight,
+  };
+}
+
+/** Grows one tree; leaf values are -G/(H + lambda) times the learning rate (the root alone predicts 0, as in scikit-learn). */
+export function growTree(input: GrowInput): GrownTree {
+  const { settings, meta } = input;
+  const nodes: TreeNode[] = [];
+  const newNode = (count: number): number => {
+    nodes.push({ feature: -1, binThreshold: -1, leftBins: null, missingLeft: false, left: -1, right: -1, value: 0, gain: 0, count });
+    return nodes.length - 1;
+  };
+  const leaves: Growing[] = [];
+  const open: Growing[] = [];
+  const release = (n: Growing): void => {
+    if (n.hist) input.buffers.pool.push(n.hist);
+    n.hist = null;
+  };
+  const finalize = (n: Growing): void => {
+    release(n);
+    leaves.push(n);
+  };
+  const evaluate = (n: Growing): void => {
+    const count = n.end - n.start;
+    n.split = findBestSplit(n.hist!, nodeFeatures(input), meta, { g: n.g, h: n.h, n: count, value: n.value }, settings);
+    if (n.split) open.push(n);
+    else finalize(n);
+  };
+
+  const rootHist = takeHist(input);
+  const m = input.rows.length;
+  if (input.allRows) buildRootHistogram(rootHist, input.binned, input.stride, input.features, input.g, input.h);
+  else buildFor(input, { id: 0, start: 0, end: m, depth: 0, g: 0, h: 0, value: 0, hist: null, split: null }, rootHist);
+  const totals = input.features.length > 0 ? histogramTotals(rootHist, input.features[0]!) : { g: 0, h: 0, count: m };
+  const root: Growing = { id: newNode(m), start: 0, end: m, depth: 0, g: totals.g, h: totals.h, value: 0, hist: rootHist, split: null };
+  if (m < 2 * settings.minSamplesLeaf || totals.h < settings.minHessianToSplit || input.features.length === 0) finalize(root);
+  // The root's own value only shifts every candidate's gain by the same amount; using the real one keeps the
+  // reported gains (feature importances) meaningful.
+  else evaluate({ ...root, value: nodeValue(totals.g, totals.h, settings.l2Regularization) });
+
+  let leafCount = 1;
+  while (open.length > 0 && leafCount < settings.maxLeafNodes) {
+    let bestIndex = 0;
+    for (let i = 1; i < open.length; i++) if (open[i]!.split!.gain > open[bestIndex]!.split!.gain) bestIndex = i;
+    const parent = open.splice(bestIndex, 1)[0]!;
+    const s = parent.split!;
+    const mid = partition(input, parent, s);
+    if (meta.hasMissing[s.feature] === 0) s.missingLeft = s.nLeft > s.nRight;
+    const depth = parent.depth + 1;
+    const left: Growing = { id: newNode(mid - parent.start), start: parent.start, end: mid, depth, g: s.gLeft, h: s.hLeft, value: nodeValue(s.gLeft, s.hLeft, settings.l2Regularization), hist: null, split: null };
+    const right: Growing = { id: newNode(parent.end - mid), start: mid, end: parent.end, depth, g: s.gRight, h: s.hRight, value: nodeValue(s.gRight, s.hRight, settings.l2Regularization), hist: null, split: null };
+    nodes[parent.id] = { ...splitAsNode(s), left: left.id, right: right.id };
+    leafCount++;
+
+    const atLimit = leafCount >= settings.maxLeafNodes || (settings.maxDepth !== null && depth >= settings.maxDepth);
+    const splitLeft = !atLimit && left.end - left.start >= 2 * settings.minSamplesLeaf;
+    const splitRight = !atLimit && right.end - right.start >= 2 * settings.minSamplesLeaf;
+    if (splitLeft || splitRight) {
+      const [small, large] = left.end - left.start < right.end - right.start ? [left, right] : [right, left];
+      small.hist = takeHist(input);
+      buildFor(input, small, small.hist);
+      large.hist = parent.hist!;
+      parent.hist = null;
+      subtractHistogram(large.hist, large.hist, small.hist, input.features);
+    } else release(parent);
+    if (splitLeft) evaluate(left);
+    else finalize(left);
+    if (splitRight) evaluate(right);
+    else finalize(right);
+  }
+  for (const n of open) finalize(n);
+
+  const isRootOnly = nodes.length === 1;
+  for (const n of leaves) {
+    const value = isRootOnly ? 0 : settings.learningRate * n.value;
+    // -0 would survive in ONNX bytes but not in a JSON checkpoint; +0 keeps resumed models byte-identical.
+    nodes[n.id] = { ...nodes[n.id]!, value: value === 0 ? 0 : value };
+  }
+  leaves.sort((a, b) => a.id - b.id);
+  return { tree: nodes, leaves: leaves.map((n) => ({ node: n.id, start: n.start, end: n.end })) };
+}
