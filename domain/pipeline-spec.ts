@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { datasetSchemaSchema } from '../ml/ingest/schema.js';
+import { validationRulesSchema } from '../ml/validation/rules.js';
 import { resourcesSchema } from './task-queues.js';
 
 const identifier = z
@@ -39,16 +40,10 @@ export const splitSchema = z
       .strict(),
   ], { message: 'expected split.kind to be random, stratified or time' });
 
-export const validationRulesSchema = z
-  .object({
-    minRows: z.number().int().min(1).default(50),
-    /** A column with more missing values than this share gets a warning; all missing is always an error. */
-    maxMissingRate: z.number().min(0).max(1).default(0.5),
-    /** The minority class below this share of the labels is a warning. */
-    minClassShare: z.number().min(0).max(0.5).default(0.05),
-    /** Robust z-score beyond which a value counts as an outlier (warning). */
-    outlierZ: z.number().positive().default(6),
-    /** Treat warnings as errors. */
+/** Validation thresholds (see ml/validation/rules.ts for each one's meaning and default) and the run's policy. */
+export const validationSpecSchema = validationRulesSchema
+  .extend({
+    /** Treat warnings as errors: the run stops on any warning. */
     failOnWarnings: z.boolean().default(false),
   })
   .strict();
@@ -113,7 +108,7 @@ export const pipelineSpecSchema = z
     split: splitSchema,
     /** Absent: inferred from the data. */
     schema: datasetSchemaSchema.optional(),
-    validation: validationRulesSchema.default({ minRows: 50, maxMissingRate: 0.5, minClassShare: 0.05, outlierZ: 6, failOnWarnings: false }),
+    validation: validationSpecSchema.default({ failOnWarnings: false }),
     trainer: trainerSpecSchema,
     resources: resourcesSchema.default({ gpu: 0 }),
     evaluation: evaluationSpecSchema.default({

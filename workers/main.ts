@@ -5,6 +5,7 @@ import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../plat
 import { createArtifactStore } from '../platform/create-artifact-store.js';
 import { createPool, migrate } from '../platform/db.js';
 import { createLogger } from '../platform/logger.js';
+import { resolveCodeVersion } from '../platform/code-version.js';
 import { connectWorker, installTemporalRuntime, temporalTarget } from '../platform/temporal.js';
 import { detectGpus } from './gpu.js';
 import { bundleWorkflows, createWorkerSet, runWorkerSet } from './worker.js';
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
       log,
       workerIdentity: `${hostname()}:${process.pid}`,
       device: gpus.names[0] ?? 'cpu',
+      codeVersion: await resolveCodeVersion(config.SLIPWAY_CODE_VERSION, new URL('..', import.meta.url).pathname),
     },
   });
   const abort = new AbortController();

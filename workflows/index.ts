@@ -1,2 +1,3 @@
 // Every workflow the workers register. One workflow per file; this list is what Temporal bundles.
 export { skeleton, skeletonStatusQuery } from './skeleton.js';
+export { training, trainingStatusQuery } from './training.js';

@@ -4,7 +4,7 @@
 // place (stably, so rows stay in increasing order and the binned columns are read nearly sequentially).
 import type { Rng } from '../rng.js';
 import { MISSING_BIN } from './binning.js';
-import { buildHistogram, buildRootHistogram, FEATURE_SPAN, histogramTotals, subtractHistogram } from './histogram.js';
+import { buildHistogram, FEATURE_SPAN, histogramTotals, subtractHistogram } from './histogram.js';
 import type { FeatureMeta, SplitConstraints, SplitInfo } from './split.js';
 import { findBestSplit, nodeValue } from './split.js';
 import type { Tree, TreeNode } from './tree.js';
@@ -91,7 +91,7 @@ function buildFor(input: GrowInput, node: Growing, hist: Float64Array): void {
     og[k] = g[r]!;
     oh[k] = h[r]!;
   }
-  buildHistogram(hist, input.binned, input.stride, input.features, rows, node.start, node.end, og, oh);
+  buildHistogram(hist, input.binned, input.stride, input.features, input.meta.nBins, rows, node.start, node.end, og, oh);
 }
 
 /** Stable in-place partition of `rows[start..end)` by the node's split; returns where the right child starts. */
@@ -152,9 +152,9 @@ export function growTree(input: GrowInput): GrownTree {
 
   const rootHist = takeHist(input);
   const m = input.rows.length;
-  if (input.allRows) buildRootHistogram(rootHist, input.binned, input.stride, input.features, input.g, input.h);
+  if (input.allRows) buildHistogram(rootHist, input.binned, input.stride, input.features, meta.nBins, null, 0, m, input.g, input.h);
   else buildFor(input, { id: 0, start: 0, end: m, depth: 0, g: 0, h: 0, value: 0, hist: null, split: null }, rootHist);
-  const totals = input.features.length > 0 ? histogramTotals(rootHist, input.features[0]!) : { g: 0, h: 0, count: m };
+  const totals = input.features.length > 0 ? histogramTotals(rootHist, input.features[0]!, meta.nBins[input.features[0]!]!) : { g: 0, h: 0, count: m };
   const root: Growing = { id: newNode(m), start: 0, end: m, depth: 0, g: totals.g, h: totals.h, value: 0, hist: rootHist, split: null };
   if (m < 2 * settings.minSamplesLeaf || totals.h < settings.minHessianToSplit || input.features.length === 0) finalize(root);
   // The root's own value only shifts every candidate's gain by the same amount; using the real one keeps the
@@ -184,7 +184,7 @@ export function growTree(input: GrowInput): GrownTree {
       buildFor(input, small, small.hist);
       large.hist = parent.hist!;
       parent.hist = null;
-      subtractHistogram(large.hist, large.hist, small.hist, input.features);
+      subtractHistogram(large.hist, large.hist, small.hist, input.features, meta.nBins);
     } else release(parent);
     if (splitLeft) evaluate(left);
     else finalize(left);

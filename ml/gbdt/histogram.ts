@@ -2,34 +2,69 @@
 // bins, [sum of gradients, sum of hessians, row count] side by side, so one bin update touches one cache line.
 // Only the smaller child of a split is built from its rows; the larger one is parent minus smaller (the
 // subtraction trick of LightGBM and scikit-learn), which roughly halves the histogram work per level.
+// Features are accumulated two per pass over the rows: each gradient is loaded once for both, and the two
+// independent chains of additions keep the CPU busy while one waits on a store to the same bin.
+import { MISSING_BIN } from './binning.js';
 
 /** Doubles per feature in a histogram: 256 bins x (gradient, hessian, count). */
 export const FEATURE_SPAN = 256 * 3;
+const MISSING_OFFSET = MISSING_BIN * 3;
+
+/** Zeroes the bins a feature can use: its `nBins` value bins and the missing bin. */
+function clearFeature(hist: Float64Array, base: number, nBins: number): void {
+  hist.fill(0, base, base + nBins * 3);
+  hist.fill(0, base + MISSING_OFFSET, base + FEATURE_SPAN);
+}
 
 /**
- * Accumulates the histogram of the rows `rows[start..end)` for the given features into `hist` (zeroed first for
+ * Accumulates the histogram of the rows `rows[start..end)` for the given features into `hist` (cleared first for
  * those features). `og`/`oh` hold the gradients/hessians of those rows in the same order (gathered by the caller),
- * which keeps the inner loop's gradient reads sequential.
+ * which keeps the inner loop's gradient reads sequential. With `rows` null, the rows are 0..end-1 themselves.
  */
 export function buildHistogram(
   hist: Float64Array,
   binned: Uint8Array,
   stride: number,
   features: Int32Array,
-  rows: Uint32Array,
+  nBins: Int32Array,
+  rows: Uint32Array | null,
   start: number,
   end: number,
   og: Float32Array,
   oh: Float32Array,
 ): void {
   const count = end - start;
-  for (let k = 0; k < features.length; k++) {
+  let k = 0;
+  for (; k + 1 < features.length; k += 2) {
+    const f0 = features[k]!;
+    const f1 = features[k + 1]!;
+    const b0 = f0 * FEATURE_SPAN;
+    const b1 = f1 * FEATURE_SPAN;
+    clearFeature(hist, b0, nBins[f0]!);
+    clearFeature(hist, b1, nBins[f1]!);
+    const c0 = binned.subarray(f0 * stride, (f0 + 1) * stride);
+    const c1 = binned.subarray(f1 * stride, (f1 + 1) * stride);
+    for (let i = 0; i < count; i++) {
+      const r = rows ? rows[start + i]! : i;
+      const gi = og[i]!;
+      const hi = oh[i]!;
+      const x = b0 + c0[r]! * 3;
+      const y = b1 + c1[r]! * 3;
+      hist[x] = hist[x]! + gi;
+      hist[x + 1] = hist[x + 1]! + hi;
+      hist[x + 2] = hist[x + 2]! + 1;
+      hist[y] = hist[y]! + gi;
+      hist[y + 1] = hist[y + 1]! + hi;
+      hist[y + 2] = hist[y + 2]! + 1;
+    }
+  }
+  if (k < features.length) {
     const f = features[k]!;
     const base = f * FEATURE_SPAN;
-    hist.fill(0, base, base + FEATURE_SPAN);
+    clearFeature(hist, base, nBins[f]!);
     const col = binned.subarray(f * stride, (f + 1) * stride);
     for (let i = 0; i < count; i++) {
-      const b = base + col[rows[start + i]!]! * 3;
+      const b = base + col[rows ? rows[start + i]! : i]! * 3;
       hist[b] = hist[b]! + og[i]!;
       hist[b + 1] = hist[b + 1]! + oh[i]!;
       hist[b + 2] = hist[b + 2]! + 1;
@@ -37,44 +72,31 @@ export function buildHistogram(
   }
 }
 
-/** The root histogram when every row of the binned matrix is in the tree: no index indirection at all. */
-export function buildRootHistogram(
-  hist: Float64Array,
-  binned: Uint8Array,
-  stride: number,
+/** `out = parent - child` for the given features (`out` may be `parent`). */
+export function subtractHistogram(
+  out: Float64Array,
+  parent: Float64Array,
+  child: Float64Array,
   features: Int32Array,
-  g: Float32Array,
-  h: Float32Array,
+  nBins: Int32Array,
 ): void {
   for (let k = 0; k < features.length; k++) {
     const f = features[k]!;
     const base = f * FEATURE_SPAN;
-    hist.fill(0, base, base + FEATURE_SPAN);
-    const col = binned.subarray(f * stride, (f + 1) * stride);
-    for (let i = 0; i < stride; i++) {
-      const b = base + col[i]! * 3;
-      hist[b] = hist[b]! + g[i]!;
-      hist[b + 1] = hist[b + 1]! + h[i]!;
-      hist[b + 2] = hist[b + 2]! + 1;
-    }
-  }
-}
-
-/** `out = parent - child` for the given features (`out` may be `parent`). */
-export function subtractHistogram(out: Float64Array, parent: Float64Array, child: Float64Array, features: Int32Array): void {
-  for (let k = 0; k < features.length; k++) {
-    const base = features[k]! * FEATURE_SPAN;
-    for (let j = base; j < base + FEATURE_SPAN; j++) out[j] = parent[j]! - child[j]!;
+    const used = base + nBins[f]! * 3;
+    for (let j = base; j < used; j++) out[j] = parent[j]! - child[j]!;
+    for (let j = base + MISSING_OFFSET; j < base + FEATURE_SPAN; j++) out[j] = parent[j]! - child[j]!;
   }
 }
 
 /** Sum of gradients, hessians and rows over all bins of one feature: the node's totals. */
-export function histogramTotals(hist: Float64Array, feature: number): { g: number; h: number; count: number } {
+export function histogramTotals(hist: Float64Array, feature: number, nBins: number): { g: number; h: number; count: number } {
   let g = 0;
   let h = 0;
   let count = 0;
   const base = feature * FEATURE_SPAN;
-  for (let j = base; j < base + FEATURE_SPAN; j += 3) {
+  for (let b = 0; b <= nBins; b++) {
+    const j = base + (b < nBins ? b : MISSING_BIN) * 3;
     g += hist[j]!;
     h += hist[j + 1]!;
     count += hist[j + 2]!;

@@ -62,8 +62,12 @@ function numericSplit(hist: Float64Array, f: number, meta: FeatureMeta, t: Total
   const base = f * FEATURE_SPAN;
   const nBins = meta.nBins[f]!;
   const hasMissing = meta.hasMissing[f] === 1;
-  let best: SplitInfo | null = null;
   let bestGain = -1;
+  let bestBin = -1;
+  let bestMissingLeft = false;
+  let bestG = 0;
+  let bestH = 0;
+  let bestN = 0;
   // Left to right, missing values go right. With missing values, the last bin may go left too ("split on nan").
   const end = nBins - 1 + (hasMissing ? 1 : 0);
   let gl = 0;
@@ -74,44 +78,67 @@ function numericSplit(hist: Float64Array, f: number, meta: FeatureMeta, t: Total
     gl += hist[j]!;
     hl += hist[j + 1]!;
     nl += hist[j + 2]!;
-    const nr = t.n - nl;
     const hr = t.h - hl;
     if (nl < c.minSamplesLeaf) continue;
-    if (nr < c.minSamplesLeaf) break;
+    if (t.n - nl < c.minSamplesLeaf) break;
     if (hl < c.minHessianToSplit) continue;
     if (hr < c.minHessianToSplit) break;
-    const gr = t.g - gl;
-    const gain = splitGain(gl, hl, gr, hr, t.loss, c.l2Regularization);
+    const gain = splitGain(gl, hl, t.g - gl, hr, t.loss, c.l2Regularization);
     if (gain > bestGain && gain > 0) {
       bestGain = gain;
-      best = { feature: f, gain, binThreshold: b, leftBins: null, missingLeft: false, gLeft: gl, hLeft: hl, nLeft: nl, gRight: gr, hRight: hr, nRight: nr };
+      bestBin = b;
+      bestG = gl;
+      bestH = hl;
+      bestN = nl;
     }
   }
-  if (!hasMissing) return best;
-  // Right to left over non-missing bins, missing values go left.
-  let gr = 0;
-  let hr = 0;
-  let nr = 0;
-  for (let b = nBins - 2; b >= 0; b--) {
-    const j = base + (b + 1) * 3;
-    gr += hist[j]!;
-    hr += hist[j + 1]!;
-    nr += hist[j + 2]!;
-    const nl2 = t.n - nr;
-    const hl2 = t.h - hr;
-    if (nr < c.minSamplesLeaf) continue;
-    if (nl2 < c.minSamplesLeaf) break;
-    if (hr < c.minHessianToSplit) continue;
-    if (hl2 < c.minHessianToSplit) break;
-    const gl2 = t.g - gr;
-    const gain = splitGain(gl2, hl2, gr, hr, t.loss, c.l2Regularization);
-    if (gain > bestGain && gain > 0) {
-      bestGain = gain;
-      best = { feature: f, gain, binThreshold: b, leftBins: null, missingLeft: true, gLeft: gl2, hLeft: hl2, nLeft: nl2, gRight: gr, hRight: hr, nRight: nr };
+  if (hasMissing) {
+    // Right to left over non-missing bins, missing values go left.
+    let gr = 0;
+    let hr = 0;
+    let nr = 0;
+    for (let b = nBins - 2; b >= 0; b--) {
+      const j = base + (b + 1) * 3;
+      gr += hist[j]!;
+      hr += hist[j + 1]!;
+      nr += hist[j + 2]!;
+      const hl2 = t.h - hr;
+      if (nr < c.minSamplesLeaf) continue;
+      if (t.n - nr < c.minSamplesLeaf) break;
+      if (hr < c.minHessianToSplit) continue;
+      if (hl2 < c.minHessianToSplit) break;
+      const gl2 = t.g - gr;
+      const gain = splitGain(gl2, hl2, gr, hr, t.loss, c.l2Regularization);
+      if (gain > bestGain && gain > 0) {
+        bestGain = gain;
+        bestBin = b;
+        bestMissingLeft = true;
+        bestG = gl2;
+        bestH = hl2;
+        bestN = t.n - nr;
+      }
     }
   }
-  return best;
+  if (bestBin < 0) return null;
+  return {
+    feature: f,
+    gain: bestGain,
+    binThreshold: bestBin,
+    leftBins: null,
+    missingLeft: bestMissingLeft,
+    gLeft: bestG,
+    hLeft: bestH,
+    nLeft: bestN,
+    gRight: t.g - bestG,
+    hRight: t.h - bestH,
+    nRight: t.n - bestN,
+  };
 }
+
+// Scratch space for categoricalSplit, reused across calls (the splitter runs on one thread).
+const catRatio = new Float64Array(256);
+const catUsed: number[] = [];
+const byRatio = (a: number, b: number): number => catRatio[a]! - catRatio[b]! || a - b;
 
 function categoricalSplit(hist: Float64Array, f: number, meta: FeatureMeta, t: Totals, c: SplitConstraints): SplitInfo | null {
   const base = f * FEATURE_SPAN;
@@ -119,29 +146,28 @@ function categoricalSplit(hist: Float64Array, f: number, meta: FeatureMeta, t: T
   const hasMissing = meta.hasMissing[f] === 1;
   // Scales hessians to row counts, so the support threshold means "about 10 rows" for any loss.
   const supportFactor = t.n / t.h;
-  const used: number[] = [];
-  const ratio = new Float64Array(256);
-  const consider = (b: number): void => {
-    const j = base + b * 3;
+  const used = catUsed;
+  used.length = 0;
+  for (let b = 0; b < nBins + 1; b++) {
+    const bin = b < nBins ? b : MISSING_BIN;
+    if (bin === MISSING_BIN && !hasMissing) break;
+    const j = base + bin * 3;
     if (hist[j + 1]! * supportFactor >= MIN_CAT_SUPPORT) {
-      used.push(b);
-      ratio[b] = hist[j]! / (hist[j + 1]! + MIN_CAT_SUPPORT);
+      used.push(bin);
+      catRatio[bin] = hist[j]! / (hist[j + 1]! + MIN_CAT_SUPPORT);
     }
-  };
-  for (let b = 0; b < nBins; b++) consider(b);
-  if (hasMissing) consider(MISSING_BIN);
+  }
   if (used.length <= 1) return null;
-  used.sort((a, b) => ratio[a]! - ratio[b]! || a - b);
-  let best: SplitInfo | null = null;
+  used.sort(byRatio);
   let bestGain = -1;
-  for (const direction of [1, -1]) {
+  let best: { direction: number; i: number; gl: number; hl: number; nl: number } | null = null;
+  for (let direction = 1; direction >= -1; direction -= 2) {
     const middle = direction === 1 ? (used.length + 1) >> 1 : ((used.length + 1) >> 1) - 1;
     let gl = 0;
     let hl = 0;
     let nl = 0;
     for (let i = 0; i < middle; i++) {
-      const b = used[direction === 1 ? i : used.length - 1 - i]!;
-      const j = base + b * 3;
+      const j = base + used[direction === 1 ? i : used.length - 1 - i]! * 3;
       gl += hist[j]!;
       hl += hist[j + 1]!;
       nl += hist[j + 2]!;
@@ -149,18 +175,28 @@ function categoricalSplit(hist: Float64Array, f: number, meta: FeatureMeta, t: T
       const hr = t.h - hl;
       if (nl < c.minSamplesLeaf || hl < c.minHessianToSplit) continue;
       if (nr < c.minSamplesLeaf || hr < c.minHessianToSplit) break;
-      const gr = t.g - gl;
-      const gain = splitGain(gl, hl, gr, hr, t.loss, c.l2Regularization);
+      const gain = splitGain(gl, hl, t.g - gl, hr, t.loss, c.l2Regularization);
       if (gain > bestGain && gain > 0) {
         bestGain = gain;
-        const chosen = direction === 1 ? used.slice(0, i + 1) : used.slice(used.length - 1 - i);
-        const missingLeft = chosen.includes(MISSING_BIN);
-        const leftBins = chosen.filter((x) => x !== MISSING_BIN).sort((x, y) => x - y);
-        best = { feature: f, gain, binThreshold: -1, leftBins, missingLeft, gLeft: gl, hLeft: hl, nLeft: nl, gRight: gr, hRight: hr, nRight: nr };
+        best = { direction, i, gl, hl, nl };
       }
     }
   }
-  return best;
+  if (!best) return null;
+  const chosen = best.direction === 1 ? used.slice(0, best.i + 1) : used.slice(used.length - 1 - best.i);
+  return {
+    feature: f,
+    gain: bestGain,
+    binThreshold: -1,
+    leftBins: chosen.filter((x) => x !== MISSING_BIN).sort((x, y) => x - y),
+    missingLeft: chosen.includes(MISSING_BIN),
+    gLeft: best.gl,
+    hLeft: best.hl,
+    nLeft: best.nl,
+    gRight: t.g - best.gl,
+    hRight: t.h - best.hl,
+    nRight: t.n - best.nl,
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import {
-  Data,
+  type Data,
   DataType,
   Dictionary,
   Field,
@@ -13,6 +13,7 @@ import {
   Table,
   tableFromIPC,
   tableToIPC,
+  Type,
   Utf8,
   vectorFromArray,
   type Vector,
@@ -104,7 +105,7 @@ function toCategorical(name: string, vector: Vector, n: number): Column {
     const type = chunk.type as DataType;
     if (DataType.isDictionary(type)) {
       // Each batch may carry its own dictionary; map its entries onto one category list.
-      const dictionary = (chunk.dictionary as Vector | undefined)?.toArray() as (string | null)[] | undefined;
+      const dictionary = chunk.dictionary?.toArray() as (string | null)[] | undefined;
       const local = (dictionary ?? []).map((label) => (label === null ? -1 : intern(label)));
       const indices = chunk.values as ArrayLike<number | bigint>;
       for (let i = 0; i < chunk.length; i++) {
@@ -141,7 +142,7 @@ export function decodeFrameFromArrow(bytes: Uint8Array): Frame {
     }
     throw new DataError(
       'bad_arrow',
-      `column "${field.name}" has Arrow type ${String(type)}; expected a float, an integer, a string, a dictionary of strings or a boolean`,
+      `column "${field.name}" has Arrow type ${Type[type.typeId]}; expected a float, an integer, a string, a dictionary of strings or a boolean`,
       { column: field.name },
     );
   });

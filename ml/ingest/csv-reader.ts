@@ -106,11 +106,14 @@ export async function openCsv(source: ByteSource, options: CsvReaderOptions = {}
   const records = (parser as AsyncIterable<ParsedRecord>)[Symbol.asyncIterator]();
 
   let first: IteratorResult<ParsedRecord>;
-  try {
-    first = await records.next();
-  } catch (error) {
-    throw toDataError(error, maxLineBytes);
-  }
+  do {
+    try {
+      first = await records.next();
+    } catch (error) {
+      throw toDataError(error, maxLineBytes);
+    }
+    // Lines of nothing but whitespace before the header (a stray '\r', a few spaces) are not a header.
+  } while (!first.done && first.value.record.every((field) => field.trim() === ''));
   if (first.done) {
     throw new DataError('empty_file', 'the file is empty: expected a header line and at least one data row');
   }

@@ -26,8 +26,8 @@ describe('walking skeleton on real Temporal, PostgreSQL and MinIO', () => {
     client = await testClient();
     const base = { db: db.pool, store, log: testLog };
     // Two separate worker sets, as two processes on two machines would be: one CPU-only, one GPU-only.
-    cpuWorker = await startTestWorkers({ tags: ['cpu'], prefix, deps: { ...base, workerIdentity: 'cpu-box', device: 'cpu' } });
-    gpuWorker = await startTestWorkers({ tags: ['gpu'], prefix, deps: { ...base, workerIdentity: 'gpu-box', device: 'fake-gpu-0' } });
+    cpuWorker = await startTestWorkers({ tags: ['cpu'], prefix, deps: { ...base, workerIdentity: 'cpu-box', device: 'cpu', codeVersion: 'test' } });
+    gpuWorker = await startTestWorkers({ tags: ['gpu'], prefix, deps: { ...base, workerIdentity: 'gpu-box', device: 'fake-gpu-0', codeVersion: 'test' } });
   });
 
   afterAll(async () => {

@@ -1,0 +1,137 @@
+// The `command` trainer: runs any program under the contract in docs/trainer-contract.md. Slipway writes the data
+// and a job file into a fresh directory, the program writes out/model.onnx, and each `SLIPWAY_PROGRESS {json}` line
+// it prints becomes a heartbeat (with its checkpoint file stored as an artifact, so a retry on another machine
+// resumes from it).
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, normalize, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { z } from 'zod';
+import { trainTestData } from '../ml/dataset.js';
+import { inheritedEnvironment } from '../platform/config.js';
+import { frameToCsv } from '../ml/frame-csv.js';
+import { decodeFrameFromArrow } from '../ml/ingest/arrow-codec.js';
+import { decodeSplit } from '../ml/split.js';
+import type { TrainDeps, TrainHeartbeat, TrainInput, TrainOutput } from './train.js';
+
+const progressLine = z
+  .object({
+    step: z.number().int().min(0),
+    totalSteps: z.number().int().min(0),
+    trainLoss: z.number().optional(),
+    validLoss: z.number().optional(),
+    checkpoint: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** Exit status a program uses for bad input (params, data): the run fails without retries. */
+export const commandTrainerUsageExit = 64;
+
+export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resume: TrainHeartbeat | undefined): Promise<TrainOutput> {
+  const ctx = Context.current();
+  const { spec } = input;
+  if (spec.trainer.kind !== 'command') throw new Error('not a command trainer');
+  const started = Date.now();
+  const dir = await mkdtemp(join(tmpdir(), 'slipway-train-'));
+  try {
+    const [frameBytes, splitBytes] = await Promise.all([
+      deps.store.get(input.frameUri, { expectSha256: input.frameSha256 }),
+      deps.store.get(input.splitUri, { expectSha256: input.splitSha256 }),
+    ]);
+    const { train, test } = trainTestData(decodeFrameFromArrow(frameBytes), decodeSplit(splitBytes), {
+      target: spec.target,
+      drop: spec.drop,
+      ...(spec.positiveClass ? { positiveClass: spec.positiveClass } : {}),
+    });
+    const labelColumn = spec.target;
+    await pipeline(Readable.from(frameToCsv(train.features, [{ name: labelColumn, values: train.labels }])), createWriteStream(join(dir, 'train.csv')));
+    await pipeline(Readable.from(frameToCsv(test.features, [{ name: labelColumn, values: test.labels }])), createWriteStream(join(dir, 'test.csv')));
+    await mkdir(join(dir, 'out', 'checkpoints'), { recursive: true });
+    let resumeFrom: string | null = null;
+    if (resume?.checkpointUri) {
+      resumeFrom = join(dir, 'resume.ckpt');
+      await writeFile(resumeFrom, await deps.store.get(resume.checkpointUri, { expectSha256: resume.checkpointSha256 }));
+    }
+    const job = {
+      target: labelColumn,
+      features: train.features.columns.map((c) => ({ name: c.name, kind: c.kind })),
+      params: spec.trainer.params,
+      seed: spec.seed,
+      checkpointEvery: spec.checkpointEvery,
+      train: join(dir, 'train.csv'),
+      test: join(dir, 'test.csv'),
+      outputDir: join(dir, 'out'),
+      resumeFrom,
+    };
+    await writeFile(join(dir, 'job.json'), JSON.stringify(job, null, 2));
+
+    const [program, ...args] = spec.trainer.command;
+    const inherited = inheritedEnvironment();
+    const child = spawn(program!, args, {
+      cwd: dir,
+      env: { ...spec.trainer.env, PATH: inherited.PATH ?? '', HOME: inherited.HOME ?? '', SLIPWAY_JOB: join(dir, 'job.json'), PYTHONUNBUFFERED: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const kill = () => child.kill('SIGKILL');
+    ctx.cancellationSignal.addEventListener('abort', kill, { once: true });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+    let latest: TrainHeartbeat = resume ?? { step: 0, totalSteps: 0 };
+    let chain: Promise<void> = Promise.resolve();
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      if (!line.startsWith('SLIPWAY_PROGRESS ')) return;
+      const parsed = progressLine.safeParse(JSON.parse(line.slice('SLIPWAY_PROGRESS '.length)) as unknown);
+      if (!parsed.success) {
+        deps.log.warn({ line }, 'ignoring a malformed progress line');
+        return;
+      }
+      const p = parsed.data;
+      chain = chain.then(async () => {
+        let next: TrainHeartbeat = { ...latest, step: p.step, totalSteps: p.totalSteps, ...(p.trainLoss !== undefined ? { trainLoss: p.trainLoss } : {}) };
+        if (p.checkpoint) {
+          const path = normalize(isAbsolute(p.checkpoint) ? p.checkpoint : resolve(dir, p.checkpoint));
+          if (!path.startsWith(dir)) throw new Error(`checkpoint ${p.checkpoint} is outside the job directory`);
+          const put = await deps.store.putContent(await readFile(path), { prefix: `checkpoints/${input.runId}`, ext: 'ckpt' });
+          next = { ...next, checkpointUri: put.uri, checkpointSha256: put.sha256, checkpointStep: p.step };
+        }
+        latest = next;
+        ctx.heartbeat(latest);
+      });
+    });
+    const code = await new Promise<number | null>((resolveExit, reject) => {
+      child.on('error', (e) => reject(ApplicationFailure.nonRetryable(`cannot run trainer command ${program}: ${e.message}`, 'InvalidSpec')));
+      child.on('exit', (c) => resolveExit(c));
+    });
+    ctx.cancellationSignal.removeEventListener('abort', kill);
+    await chain;
+    if (code === commandTrainerUsageExit) {
+      throw ApplicationFailure.nonRetryable(`trainer command refused its input: ${stderr.trim()}`, 'InvalidParams');
+    }
+    if (code !== 0) throw new Error(`trainer command exited with code ${code}: ${stderr.trim()}`);
+    const onnx = await readFile(join(dir, 'out', 'model.onnx')).catch(() => {
+      throw ApplicationFailure.nonRetryable('trainer command exited 0 but wrote no out/model.onnx', 'InvalidParams');
+    });
+    const metrics = (await readFile(join(dir, 'out', 'metrics.json'), 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => ({})));
+    const model = await deps.store.putContent(onnx, { prefix: 'models', ext: 'onnx' });
+    return {
+      modelUri: model.uri,
+      modelSha256: model.sha256,
+      trainer: `command:${spec.trainer.command.join(' ')}`,
+      params: spec.trainer.params,
+      metadata: { trainerMetrics: metrics },
+      ...(resume?.checkpointStep !== undefined ? { resumedFromStep: resume.checkpointStep } : {}),
+      steps: latest.step,
+      seconds: (Date.now() - started) / 1000,
+      worker: deps.workerIdentity,
+      device: deps.device,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,77 @@
+// Runs one built-in trainer inside a worker thread, so training never blocks the activity worker's event loop
+// (heartbeats, cancellation and other activities keep flowing). Talks to its parent by messages only.
+import { parentPort, workerData } from 'node:worker_threads';
+import { trainTestData } from '../ml/dataset.js';
+import { decodeFrameFromArrow } from '../ml/ingest/arrow-codec.js';
+import { decodeSplit } from '../ml/split.js';
+import { trainerByName } from '../ml/trainers.js';
+import type { TrainProgress } from '../ml/trainer.js';
+
+export interface TrainThreadInput {
+  readonly entry: string;
+  readonly trainer: string;
+  readonly params: Record<string, unknown>;
+  readonly seed: number;
+  readonly checkpointEvery: number;
+  readonly frameBytes: Uint8Array;
+  readonly splitBytes: Uint8Array;
+  readonly target: string;
+  readonly positiveClass?: string;
+  readonly drop: readonly string[];
+  readonly resumeFrom?: Uint8Array;
+}
+
+export type TrainThreadMessage =
+  | { type: 'progress'; progress: TrainProgress; checkpoint?: Uint8Array }
+  | {
+      type: 'done';
+      onnx: Uint8Array;
+      metadata: Record<string, unknown>;
+      /** The trainer's own P(class 1) on the test split, to check the ONNX graph against. */
+      testPredictions: Float64Array;
+      trainRows: number;
+      params: Record<string, unknown>;
+    }
+  | { type: 'error'; message: string; name: string };
+
+const input = workerData as TrainThreadInput;
+const port = parentPort!;
+
+try {
+  const frame = decodeFrameFromArrow(input.frameBytes);
+  const { train, test } = trainTestData(frame, decodeSplit(input.splitBytes), {
+    target: input.target,
+    drop: input.drop,
+    ...(input.positiveClass ? { positiveClass: input.positiveClass } : {}),
+  });
+  const trainer = trainerByName(input.trainer);
+  let params: unknown;
+  try {
+    params = trainer.parseParams(input.params);
+  } catch (error) {
+    throw Object.assign(new Error((error as Error).message), { name: 'InvalidParams' });
+  }
+  const model = trainer.fit(train, {
+    params,
+    seed: input.seed,
+    checkpointEvery: input.checkpointEvery,
+    ...(input.resumeFrom ? { resumeFrom: input.resumeFrom } : {}),
+    onProgress: (progress, checkpoint) => {
+      const message: TrainThreadMessage = { type: 'progress', progress, ...(checkpoint ? { checkpoint } : {}) };
+      port.postMessage(message);
+    },
+  });
+  const done: TrainThreadMessage = {
+    type: 'done',
+    onnx: model.toOnnx(),
+    metadata: model.metadata(),
+    testPredictions: model.predictProba(test.features),
+    trainRows: train.labels.length,
+    params: params as Record<string, unknown>,
+  };
+  port.postMessage(done);
+} catch (error) {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const message: TrainThreadMessage = { type: 'error', message: e.message, name: e.name };
+  port.postMessage(message);
+}

@@ -1,0 +1,162 @@
+import { Worker } from 'node:worker_threads';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { PipelineSpec } from '../domain/pipeline-spec.js';
+import type { ArtifactStore } from '../platform/artifact-store.js';
+import type { Logger } from '../platform/logger.js';
+import { runCommandTrainer } from './command-trainer.js';
+import type { TrainThreadInput, TrainThreadMessage } from './train-thread.js';
+
+export interface TrainInput {
+  readonly runId: string;
+  readonly spec: PipelineSpec;
+  readonly frameUri: string;
+  readonly frameSha256: string;
+  readonly splitUri: string;
+  readonly splitSha256: string;
+}
+
+/** What the train activity heartbeats: progress, and the latest checkpoint a retry resumes from. */
+export interface TrainHeartbeat {
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly trainLoss?: number;
+  readonly validLoss?: number;
+  readonly checkpointUri?: string;
+  readonly checkpointSha256?: string;
+  readonly checkpointStep?: number;
+}
+
+export interface TrainOutput {
+  readonly modelUri: string;
+  readonly modelSha256: string;
+  readonly trainer: string;
+  readonly params: Record<string, unknown>;
+  readonly metadata: Record<string, unknown>;
+  /** The trainer's own test-split scores (Float64, little-endian), when it can score in memory. */
+  readonly trainerPredictionsUri?: string;
+  readonly trainerPredictionsSha256?: string;
+  /** The step a retry resumed from (absent for a fresh start). */
+  readonly resumedFromStep?: number;
+  readonly steps: number;
+  readonly seconds: number;
+  readonly worker: string;
+  readonly device: string;
+}
+
+export interface TrainDeps {
+  readonly store: ArtifactStore;
+  readonly log: Logger;
+  readonly workerIdentity: string;
+  readonly device: string;
+}
+
+const threadBoot = new URL('./thread-boot.mjs', import.meta.url);
+const threadEntry = new URL('./train-thread.ts', import.meta.url).href;
+
+/** Runs a built-in trainer in a worker thread; heartbeats every step and saves checkpoints as artifacts. */
+async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHeartbeat | undefined): Promise<TrainOutput> {
+  const ctx = Context.current();
+  const { spec } = input;
+  if (spec.trainer.kind !== 'builtin') throw new Error('not a built-in trainer');
+  const started = Date.now();
+  const [frameBytes, splitBytes, resumeBytes] = await Promise.all([
+    deps.store.get(input.frameUri, { expectSha256: input.frameSha256 }),
+    deps.store.get(input.splitUri, { expectSha256: input.splitSha256 }),
+    resume?.checkpointUri ? deps.store.get(resume.checkpointUri, { expectSha256: resume.checkpointSha256 }) : undefined,
+  ]);
+  const workerData: TrainThreadInput = {
+    entry: threadEntry,
+    trainer: spec.trainer.name,
+    params: spec.trainer.params,
+    seed: spec.seed,
+    checkpointEvery: spec.checkpointEvery,
+    frameBytes,
+    splitBytes,
+    target: spec.target,
+    drop: spec.drop,
+    ...(spec.positiveClass ? { positiveClass: spec.positiveClass } : {}),
+    ...(resumeBytes ? { resumeFrom: resumeBytes } : {}),
+  };
+  const thread = new Worker(threadBoot, { workerData });
+  const abort = () => void thread.terminate();
+  ctx.cancellationSignal.addEventListener('abort', abort, { once: true });
+
+  let latest: TrainHeartbeat = resume ?? { step: 0, totalSteps: 0 };
+  // Checkpoint uploads run in message order; a heartbeat names a checkpoint only once it is stored.
+  let chain: Promise<void> = Promise.resolve();
+  try {
+    const done = await new Promise<Extract<TrainThreadMessage, { type: 'done' }>>((resolve, reject) => {
+      thread.on('message', (message: TrainThreadMessage) => {
+        if (message.type === 'progress') {
+          const { progress, checkpoint } = message;
+          chain = chain.then(async () => {
+            let next: TrainHeartbeat = {
+              ...latest,
+              step: progress.step,
+              totalSteps: progress.totalSteps,
+              trainLoss: progress.trainLoss,
+              ...(progress.validLoss !== undefined ? { validLoss: progress.validLoss } : {}),
+            };
+            if (checkpoint) {
+              const put = await deps.store.putContent(checkpoint, { prefix: `checkpoints/${input.runId}`, ext: 'ckpt' });
+              next = { ...next, checkpointUri: put.uri, checkpointSha256: put.sha256, checkpointStep: progress.step };
+            }
+            latest = next;
+            ctx.heartbeat(latest);
+          });
+        } else if (message.type === 'done') {
+          resolve(message);
+        } else {
+          const failure =
+            message.name === 'InvalidParams' || message.name === 'DataError'
+              ? ApplicationFailure.nonRetryable(message.message, message.name)
+              : new Error(message.message);
+          reject(failure);
+        }
+      });
+      thread.on('error', reject);
+      thread.on('exit', (code) => reject(new Error(`training thread exited (code ${code}) before it finished`)));
+    });
+    await chain;
+    const [model, predictions] = await Promise.all([
+      deps.store.putContent(done.onnx, { prefix: 'models', ext: 'onnx' }),
+      deps.store.putContent(new Uint8Array(done.testPredictions.buffer, done.testPredictions.byteOffset, done.testPredictions.byteLength), {
+        prefix: 'predictions',
+        ext: 'f64',
+      }),
+    ]);
+    return {
+      modelUri: model.uri,
+      modelSha256: model.sha256,
+      trainer: spec.trainer.name,
+      params: done.params,
+      metadata: done.metadata,
+      trainerPredictionsUri: predictions.uri,
+      trainerPredictionsSha256: predictions.sha256,
+      ...(resume?.checkpointStep !== undefined ? { resumedFromStep: resume.checkpointStep } : {}),
+      steps: latest.step,
+      seconds: (Date.now() - started) / 1000,
+      worker: deps.workerIdentity,
+      device: deps.device,
+    };
+  } finally {
+    ctx.cancellationSignal.removeEventListener('abort', abort);
+    await thread.terminate();
+  }
+}
+
+/** The train stage: built-in trainers in a worker thread, `command` trainers as a child process. */
+export function createTrainActivities(deps: TrainDeps) {
+  return {
+    async trainModel(input: TrainInput): Promise<TrainOutput> {
+      const ctx = Context.current();
+      const resume = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
+      const log = deps.log.child({ component: 'train', runId: input.runId, attempt: ctx.info.attempt });
+      if (resume?.checkpointUri) log.info({ step: resume.checkpointStep }, 'resuming from checkpoint');
+      if (input.spec.trainer.kind === 'command') return runCommandTrainer(deps, input, resume);
+      return trainBuiltIn(deps, input, resume);
+    },
+  };
+}
+
+export type TrainActivities = ReturnType<typeof createTrainActivities>;
