@@ -17,7 +17,7 @@ import { inheritedEnvironment } from '../platform/config.js';
 import { frameToCsv } from '../ml/frame-csv.js';
 import { decodeFrameFromArrow } from '../ml/ingest/arrow-codec.js';
 import { decodeSplit } from '../ml/split.js';
-import type { TrainDeps, TrainHeartbeat, TrainInput, TrainOutput } from './train.js';
+import { checkpointSegment, type TrainDeps, type TrainHeartbeat, type TrainInput, type TrainOutput } from './train-types.js';
 
 const progressLine = z
   .object({
@@ -97,12 +97,13 @@ export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resu
         if (p.checkpoint) {
           const path = normalize(isAbsolute(p.checkpoint) ? p.checkpoint : resolve(dir, p.checkpoint));
           if (!path.startsWith(dir)) throw new Error(`checkpoint ${p.checkpoint} is outside the job directory`);
-          const put = await deps.store.putContent(await readFile(path), { prefix: `checkpoints/${input.runId}`, ext: 'ckpt' });
+          const put = await deps.store.putContent(await readFile(path), { prefix: `checkpoints/${checkpointSegment(input.runId)}`, ext: 'ckpt' });
           next = { ...next, checkpointUri: put.uri, checkpointSha256: put.sha256, checkpointStep: p.step };
         }
         latest = next;
         ctx.heartbeat(latest);
       });
+      chain.catch(() => child.kill('SIGKILL'));
     });
     const code = await new Promise<number | null>((resolveExit, reject) => {
       child.on('error', (e) => reject(ApplicationFailure.nonRetryable(`cannot run trainer command ${program}: ${e.message}`, 'InvalidSpec')));

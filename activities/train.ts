@@ -1,54 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { PipelineSpec } from '../domain/pipeline-spec.js';
-import type { ArtifactStore } from '../platform/artifact-store.js';
-import type { Logger } from '../platform/logger.js';
 import { runCommandTrainer } from './command-trainer.js';
+import { checkpointSegment, type TrainDeps, type TrainHeartbeat, type TrainInput, type TrainOutput } from './train-types.js';
 import type { TrainThreadInput, TrainThreadMessage } from './train-thread.js';
-
-export interface TrainInput {
-  readonly runId: string;
-  readonly spec: PipelineSpec;
-  readonly frameUri: string;
-  readonly frameSha256: string;
-  readonly splitUri: string;
-  readonly splitSha256: string;
-}
-
-/** What the train activity heartbeats: progress, and the latest checkpoint a retry resumes from. */
-export interface TrainHeartbeat {
-  readonly step: number;
-  readonly totalSteps: number;
-  readonly trainLoss?: number;
-  readonly validLoss?: number;
-  readonly checkpointUri?: string;
-  readonly checkpointSha256?: string;
-  readonly checkpointStep?: number;
-}
-
-export interface TrainOutput {
-  readonly modelUri: string;
-  readonly modelSha256: string;
-  readonly trainer: string;
-  readonly params: Record<string, unknown>;
-  readonly metadata: Record<string, unknown>;
-  /** The trainer's own test-split scores (Float64, little-endian), when it can score in memory. */
-  readonly trainerPredictionsUri?: string;
-  readonly trainerPredictionsSha256?: string;
-  /** The step a retry resumed from (absent for a fresh start). */
-  readonly resumedFromStep?: number;
-  readonly steps: number;
-  readonly seconds: number;
-  readonly worker: string;
-  readonly device: string;
-}
-
-export interface TrainDeps {
-  readonly store: ArtifactStore;
-  readonly log: Logger;
-  readonly workerIdentity: string;
-  readonly device: string;
-}
 
 const threadBoot = new URL('./thread-boot.mjs', import.meta.url);
 const threadEntry = new URL('./train-thread.ts', import.meta.url).href;
@@ -98,12 +52,14 @@ async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHea
               ...(progress.validLoss !== undefined ? { validLoss: progress.validLoss } : {}),
             };
             if (checkpoint) {
-              const put = await deps.store.putContent(checkpoint, { prefix: `checkpoints/${input.runId}`, ext: 'ckpt' });
+              const put = await deps.store.putContent(checkpoint, { prefix: `checkpoints/${checkpointSegment(input.runId)}`, ext: 'ckpt' });
               next = { ...next, checkpointUri: put.uri, checkpointSha256: put.sha256, checkpointStep: progress.step };
             }
             latest = next;
             ctx.heartbeat(latest);
           });
+          // A checkpoint that can't be stored fails the attempt (a retry resumes from the previous one).
+          chain.catch((error: unknown) => reject(error instanceof Error ? error : new Error(String(error))));
         } else if (message.type === 'done') {
           resolve(message);
         } else {

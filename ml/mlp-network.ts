@@ -50,16 +50,117 @@ export interface Workspace {
   readonly activations: Float64Array[];
   readonly deltas: Float64Array[];
   readonly logits: Float64Array;
+  /** One row's non-zero hidden units (indices, values) and their back-propagated sums. */
+  readonly nzIndex: Int32Array;
+  readonly nzValue: Float64Array;
+  readonly back: Float64Array;
 }
 
 export function createWorkspace(net: Network, capacity: number): Workspace {
   const hidden = net.sizes.slice(1, -1);
+  const widest = Math.max(...hidden);
   return {
     capacity,
     activations: hidden.map((h) => new Float64Array(capacity * h)),
     deltas: hidden.map((h) => new Float64Array(capacity * h)),
     logits: new Float64Array(capacity),
+    nzIndex: new Int32Array(widest),
+    nzValue: new Float64Array(widest),
+    back: new Float64Array(widest),
   };
+}
+
+// The kernels below take four inputs per pass over a weight row block: each output element is then loaded and
+// stored once per four multiply-adds instead of once per one, which is most of the cost in plain JS loops.
+
+/** out[o + k] += sum over e in [from, to) of val[e] * w[wBase + idx[e] * h + k], for k < h. */
+function gatherAxpy(
+  out: Float64Array, o: number, h: number, w: Float64Array, wBase: number,
+  idx: Int32Array, val: Float64Array, from: number, to: number,
+): void {
+  let e = from;
+  for (; e + 4 <= to; e += 4) {
+    const v0 = val[e]!, v1 = val[e + 1]!, v2 = val[e + 2]!, v3 = val[e + 3]!;
+    const r0 = wBase + idx[e]! * h, r1 = wBase + idx[e + 1]! * h, r2 = wBase + idx[e + 2]! * h, r3 = wBase + idx[e + 3]! * h;
+    for (let k = 0; k < h; k++) {
+      out[o + k] = out[o + k]! + v0 * w[r0 + k]! + v1 * w[r1 + k]! + v2 * w[r2 + k]! + v3 * w[r3 + k]!;
+    }
+  }
+  if (e + 2 <= to) {
+    const v0 = val[e]!, v1 = val[e + 1]!;
+    const r0 = wBase + idx[e]! * h, r1 = wBase + idx[e + 1]! * h;
+    for (let k = 0; k < h; k++) out[o + k] = out[o + k]! + v0 * w[r0 + k]! + v1 * w[r1 + k]!;
+    e += 2;
+  }
+  if (e < to) {
+    const v = val[e]!;
+    const r = wBase + idx[e]! * h;
+    for (let k = 0; k < h; k++) out[o + k] = out[o + k]! + v * w[r + k]!;
+  }
+}
+
+/** g[wBase + idx[e] * h + k] += val[e] * d[dOff + k]: the weight gradient of one row's outer product. */
+function scatterOuter(
+  g: Float64Array, wBase: number, h: number, d: Float64Array, dOff: number,
+  idx: Int32Array, val: Float64Array, from: number, to: number,
+): void {
+  let e = from;
+  for (; e + 4 <= to; e += 4) {
+    const v0 = val[e]!, v1 = val[e + 1]!, v2 = val[e + 2]!, v3 = val[e + 3]!;
+    const r0 = wBase + idx[e]! * h, r1 = wBase + idx[e + 1]! * h, r2 = wBase + idx[e + 2]! * h, r3 = wBase + idx[e + 3]! * h;
+    for (let k = 0; k < h; k++) {
+      const dk = d[dOff + k]!;
+      g[r0 + k] = g[r0 + k]! + v0 * dk;
+      g[r1 + k] = g[r1 + k]! + v1 * dk;
+      g[r2 + k] = g[r2 + k]! + v2 * dk;
+      g[r3 + k] = g[r3 + k]! + v3 * dk;
+    }
+  }
+  if (e + 2 <= to) {
+    const v0 = val[e]!, v1 = val[e + 1]!;
+    const r0 = wBase + idx[e]! * h, r1 = wBase + idx[e + 1]! * h;
+    for (let k = 0; k < h; k++) {
+      const dk = d[dOff + k]!;
+      g[r0 + k] = g[r0 + k]! + v0 * dk;
+      g[r1 + k] = g[r1 + k]! + v1 * dk;
+    }
+    e += 2;
+  }
+  if (e < to) {
+    const v = val[e]!;
+    const r = wBase + idx[e]! * h;
+    for (let k = 0; k < h; k++) g[r + k] = g[r + k]! + v * d[dOff + k]!;
+  }
+}
+
+/** scatterOuter for entries [0, n), also writing back[e] = sum_k d[dOff + k] * w[wBase + idx[e] * h + k]. */
+function scatterOuterBack(
+  g: Float64Array, w: Float64Array, wBase: number, h: number, d: Float64Array, dOff: number,
+  idx: Int32Array, val: Float64Array, n: number, back: Float64Array,
+): void {
+  for (let e = 0; e < n; e++) {
+    const v = val[e]!;
+    const r = wBase + idx[e]! * h;
+    let sum = 0;
+    for (let k = 0; k < h; k++) {
+      const dk = d[dOff + k]!;
+      g[r + k] = g[r + k]! + v * dk;
+      sum += dk * w[r + k]!;
+    }
+    back[e] = sum;
+  }
+}
+
+/** Indices and values of one activation row's entries that matter: non-zeros for ReLU, all of them for tanh. */
+function rowEntries(a: Float64Array, offset: number, n: number, relu: boolean, ws: Workspace): number {
+  let count = 0;
+  for (let j = 0; j < n; j++) {
+    const v = a[offset + j]!;
+    if (relu && v === 0) continue;
+    ws.nzIndex[count] = j;
+    ws.nzValue[count++] = v;
+  }
+  return count;
 }
 
 function activate(a: Float64Array, length: number, activation: Activation): void {
@@ -85,40 +186,29 @@ export function forward(
 ): void {
   const { sizes, weightOffset, biasOffset } = net;
   const last = sizes.length - 2;
-  const { rowStart, columns, values } = x;
+  const relu = net.activation === 'relu';
   // First layer: only the row's non-zero inputs contribute.
-  let h = sizes[1]!;
+  const h0 = sizes[1]!;
   const a0 = ws.activations[0]!;
-  const w0 = weightOffset[0]!;
   const b0 = biasOffset[0]!;
   for (let b = 0; b < count; b++) {
     const r = rows ? rows[start + b]! : start + b;
-    const base = b * h;
-    for (let k = 0; k < h; k++) a0[base + k] = params[b0 + k]!;
-    for (let e = rowStart[r]!, end = rowStart[r + 1]!; e < end; e++) {
-      const v = values[e]!;
-      const wRow = w0 + columns[e]! * h;
-      for (let k = 0; k < h; k++) a0[base + k]! += v * params[wRow + k]!;
-    }
+    const base = b * h0;
+    for (let k = 0; k < h0; k++) a0[base + k] = params[b0 + k]!;
+    gatherAxpy(a0, base, h0, params, weightOffset[0]!, x.columns, x.values, x.rowStart[r]!, x.rowStart[r + 1]!);
   }
-  activate(a0, count * h, net.activation);
-  // Hidden-to-hidden layers: dense, but ReLU zeros are skipped.
+  activate(a0, count * h0, net.activation);
   for (let l = 1; l < last; l++) {
     const input = ws.activations[l - 1]!;
     const output = ws.activations[l]!;
     const fanIn = sizes[l]!;
-    h = sizes[l + 1]!;
-    const wl = weightOffset[l]!;
+    const h = sizes[l + 1]!;
     const bl = biasOffset[l]!;
     for (let b = 0; b < count; b++) {
       const base = b * h;
       for (let k = 0; k < h; k++) output[base + k] = params[bl + k]!;
-      for (let j = 0; j < fanIn; j++) {
-        const v = input[b * fanIn + j]!;
-        if (v === 0) continue;
-        const wRow = wl + j * h;
-        for (let k = 0; k < h; k++) output[base + k]! += v * params[wRow + k]!;
-      }
+      const n = rowEntries(input, b * fanIn, fanIn, relu, ws);
+      gatherAxpy(output, base, h, params, weightOffset[l]!, ws.nzIndex, ws.nzValue, 0, n);
     }
     activate(output, count * h, net.activation);
   }
@@ -133,18 +223,10 @@ export function forward(
   }
 }
 
-/** Derivative of the activation, written in terms of the activation's output (as scikit-learn does). */
-function scaleByDerivative(delta: Float64Array, act: Float64Array, length: number, activation: Activation): void {
-  if (activation === 'relu') {
-    for (let i = 0; i < length; i++) if (act[i] === 0) delta[i] = 0;
-  } else {
-    for (let i = 0; i < length; i++) delta[i]! *= 1 - act[i]! * act[i]!;
-  }
-}
-
 /**
  * Backward pass after `forward` on the same batch: writes the gradient of the batch's mean log loss plus
- * alpha/2 * ||W||^2 / count into `grad` and returns that loss (scikit-learn's per-batch loss).
+ * alpha/2 * ||W||^2 / count into `grad` and returns that loss (scikit-learn's per-batch loss). Activation
+ * derivatives are written in terms of the activation's output, as scikit-learn does.
  */
 export function backward(
   net: Network,
@@ -177,55 +259,39 @@ export function backward(
     const d = (p - y) / count;
     grad[bOut]! += d;
     for (let k = 0, q = b * fanTop; k < fanTop; k++, q++) {
-      grad[wOut + k]! += top[q]! * d;
-      topDelta[q] = d * params[wOut + k]!;
+      const a = top[q]!;
+      grad[wOut + k]! += a * d;
+      topDelta[q] = relu ? (a === 0 ? 0 : d * params[wOut + k]!) : d * params[wOut + k]! * (1 - a * a);
     }
   }
-  scaleByDerivative(topDelta, top, count * fanTop, net.activation);
   for (let l = last - 1; l >= 1; l--) {
     const input = ws.activations[l - 1]!;
     const inputDelta = ws.deltas[l - 1]!;
     const delta = ws.deltas[l]!;
     const fanIn = sizes[l]!;
     const h = sizes[l + 1]!;
-    const wl = weightOffset[l]!;
     const bl = biasOffset[l]!;
     for (let b = 0; b < count; b++) {
       const base = b * h;
       for (let k = 0; k < h; k++) grad[bl + k]! += delta[base + k]!;
-      for (let j = 0; j < fanIn; j++) {
-        const v = input[b * fanIn + j]!;
-        if (v === 0 && relu) {
-          // A zero ReLU output has zero derivative and contributes nothing to this layer's weight gradient.
-          inputDelta[b * fanIn + j] = 0;
-          continue;
-        }
-        const wRow = wl + j * h;
-        let back = 0;
-        for (let k = 0; k < h; k++) {
-          const dk = delta[base + k]!;
-          grad[wRow + k]! += v * dk;
-          back += dk * params[wRow + k]!;
-        }
-        inputDelta[b * fanIn + j] = back;
+      // Zero ReLU outputs have zero derivative, so only the entries rowEntries keeps need a delta.
+      const n = rowEntries(input, b * fanIn, fanIn, relu, ws);
+      scatterOuterBack(grad, params, weightOffset[l]!, h, delta, base, ws.nzIndex, ws.nzValue, n, ws.back);
+      inputDelta.fill(0, b * fanIn, (b + 1) * fanIn);
+      for (let e = 0; e < n; e++) {
+        const a = ws.nzValue[e]!;
+        inputDelta[b * fanIn + ws.nzIndex[e]!] = relu ? ws.back[e]! : ws.back[e]! * (1 - a * a);
       }
     }
-    scaleByDerivative(inputDelta, input, count * fanIn, net.activation);
   }
   const h0 = sizes[1]!;
   const delta0 = ws.deltas[0]!;
-  const w0 = weightOffset[0]!;
   const b0 = biasOffset[0]!;
-  const { rowStart, columns, values } = x;
   for (let b = 0; b < count; b++) {
     const r = rows ? rows[start + b]! : start + b;
     const base = b * h0;
     for (let k = 0; k < h0; k++) grad[b0 + k]! += delta0[base + k]!;
-    for (let e = rowStart[r]!, end = rowStart[r + 1]!; e < end; e++) {
-      const v = values[e]!;
-      const wRow = w0 + columns[e]! * h0;
-      for (let k = 0; k < h0; k++) grad[wRow + k]! += v * delta0[base + k]!;
-    }
+    scatterOuter(grad, weightOffset[0]!, h0, delta0, base, x.columns, x.values, x.rowStart[r]!, x.rowStart[r + 1]!);
   }
   let norm = 0;
   const decay = alpha / count;

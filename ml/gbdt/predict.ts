@@ -30,21 +30,34 @@ export function predictRaw(binnings: readonly FeatureBinning[], baseline: number
   const inputs = encodeInputs(binnings, frame);
   const raw = new Float64Array(frame.rowCount).fill(baseline);
   for (const tree of trees) {
-    const threshold = tree.map((node) => {
-      const b = node.feature >= 0 ? binnings[node.feature]! : null;
-      return b && b.kind === 'numeric' ? splitThreshold(b, node.binThreshold) : NaN;
+    const size = tree.length;
+    const feature = Int32Array.from(tree, (node) => node.feature);
+    const left = Int32Array.from(tree, (node) => node.left);
+    const right = Int32Array.from(tree, (node) => node.right);
+    const value = Float64Array.from(tree, (node) => node.value);
+    const missingLeft = Uint8Array.from(tree, (node) => (node.missingLeft ? 1 : 0));
+    const threshold = new Float64Array(size).fill(NaN);
+    // Category sets as 256-entry tables indexed by bin number; categorical inputs are bin numbers (or NaN).
+    const members = new Uint8Array(size * 256);
+    const isSet = new Uint8Array(size);
+    tree.forEach((node, id) => {
+      if (node.feature < 0) return;
+      const b = binnings[node.feature]!;
+      if (node.leftBins) {
+        isSet[id] = 1;
+        for (const bin of node.leftBins) members[id * 256 + bin] = 1;
+      } else if (b.kind === 'numeric') threshold[id] = splitThreshold(b, node.binThreshold);
     });
-    const members = tree.map((node) => (node.leftBins ? new Set(node.leftBins) : null));
     for (let i = 0; i < raw.length; i++) {
       let id = 0;
-      let node = tree[0]!;
-      while (node.feature >= 0) {
-        const x = inputs[node.feature]![i]!;
-        const left = x !== x ? node.missingLeft : members[id] ? members[id]!.has(x) : x <= threshold[id]!;
-        id = left ? node.left : node.right;
-        node = tree[id]!;
+      let f = feature[0]!;
+      while (f >= 0) {
+        const x = inputs[f]![i]!;
+        const goLeft = x !== x ? missingLeft[id] === 1 : isSet[id] === 1 ? members[id * 256 + x] === 1 : x <= threshold[id]!;
+        id = goLeft ? left[id]! : right[id]!;
+        f = feature[id]!;
       }
-      raw[i] = raw[i]! + node.value;
+      raw[i] = raw[i]! + value[id]!;
     }
   }
   return raw;

@@ -19,7 +19,9 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const hi = Math.min(lo + 1, n - 1);
   const a = sorted[lo]!;
   const b = sorted[hi]!;
-  return a === b ? a : a + (b - a) * (pos - lo);
+  const t = pos - lo;
+  // NumPy's lerp: from the nearer end, so results match numpy.quantile to the last bit.
+  return a === b ? a : t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t;
 }
 
 /** The finite values of `values`, sorted ascending (NaN = missing and ±Infinity left out). */

@@ -82,12 +82,14 @@ export function duplicateRows(frame: Frame): { count: number; examples: [number,
       if (same === undefined) firsts.push(row);
       else {
         count++;
-        if (examples.length < 5) examples.push([row + 1, same + 1]);
+        examples.push([row + 1, same + 1]);
       }
     }
     start = end;
   }
-  return { count, examples };
+  // The earliest duplicates make the best examples; hash order is arbitrary.
+  examples.sort((x, y) => x[0] - y[0]);
+  return { count, examples: examples.slice(0, 5) };
 }
 
 function columnKey(column: Column): number {
