@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, normalize, resolve } from 'node:path';
+import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -31,6 +31,18 @@ const progressLine = z
 
 /** Exit status a program uses for bad input (params, data): the run fails without retries. */
 export const commandTrainerUsageExit = 64;
+
+/** How often the last progress is heartbeated again while the program runs, so a long epoch is not taken for a dead worker. */
+const keepAliveMs = 10_000;
+
+function parseProgress(text: string): z.infer<typeof progressLine> | undefined {
+  try {
+    const parsed = progressLine.safeParse(JSON.parse(text) as unknown);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resume: TrainHeartbeat | undefined): Promise<TrainOutput> {
   const ctx = Context.current();
@@ -86,17 +98,17 @@ export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resu
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       if (!line.startsWith('SLIPWAY_PROGRESS ')) return;
-      const parsed = progressLine.safeParse(JSON.parse(line.slice('SLIPWAY_PROGRESS '.length)) as unknown);
-      if (!parsed.success) {
+      // A line that is not valid JSON is the program's bug, not the worker's: throwing here would crash the worker.
+      const p = parseProgress(line.slice('SLIPWAY_PROGRESS '.length));
+      if (!p) {
         deps.log.warn({ line }, 'ignoring a malformed progress line');
         return;
       }
-      const p = parsed.data;
       chain = chain.then(async () => {
         let next: TrainHeartbeat = { ...latest, step: p.step, totalSteps: p.totalSteps, ...(p.trainLoss !== undefined ? { trainLoss: p.trainLoss } : {}) };
         if (p.checkpoint) {
           const path = normalize(isAbsolute(p.checkpoint) ? p.checkpoint : resolve(dir, p.checkpoint));
-          if (!path.startsWith(dir)) throw new Error(`checkpoint ${p.checkpoint} is outside the job directory`);
+          if (!path.startsWith(dir + sep)) throw new Error(`checkpoint ${p.checkpoint} is outside the job directory`);
           const put = await deps.store.putContent(await readFile(path), { prefix: `checkpoints/${checkpointSegment(input.runId)}`, ext: 'ckpt' });
           next = { ...next, checkpointUri: put.uri, checkpointSha256: put.sha256, checkpointStep: p.step };
         }
@@ -105,10 +117,12 @@ export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resu
       });
       chain.catch(() => child.kill('SIGKILL'));
     });
+    const keepAlive = setInterval(() => ctx.heartbeat(latest), keepAliveMs);
+    // 'close', not 'exit': only then are stdout and stderr fully read (the last progress line, the refusal message).
     const code = await new Promise<number | null>((resolveExit, reject) => {
       child.on('error', (e) => reject(ApplicationFailure.nonRetryable(`cannot run trainer command ${program}: ${e.message}`, 'InvalidSpec')));
-      child.on('exit', (c) => resolveExit(c));
-    });
+      child.on('close', (c) => resolveExit(c));
+    }).finally(() => clearInterval(keepAlive));
     ctx.cancellationSignal.removeEventListener('abort', kill);
     await chain;
     if (code === commandTrainerUsageExit) {

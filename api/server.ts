@@ -10,7 +10,9 @@ import { pingDatabase, type Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { pingTemporal } from '../platform/temporal.js';
 import { skeleton, skeletonStatusQuery } from '../workflows/skeleton.js';
+import { registerModelRoutes } from './model-routes.js';
 import { HttpProblem, problemHandler } from './problem.js';
+import { registerTrainingRoutes } from './training-routes.js';
 
 export interface ApiDeps {
   readonly client: Client;
@@ -81,6 +83,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       return { workflowId: request.params.workflowId, state: description.status.name, ...(status ?? {}) };
     },
   );
+
+  registerTrainingRoutes(app, deps);
+  registerModelRoutes(app, deps);
 
   api.setNotFoundHandler((request) => {
     throw new HttpProblem(404, 'Not found', `no route ${request.method} ${request.url}`);

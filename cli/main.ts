@@ -2,20 +2,49 @@
 import { Command } from 'commander';
 import { inheritedEnvironment, loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
+import { ApiError } from './api-client.js';
+import { modelsList, modelsShow } from './models.js';
+import { trainCommand } from './train.js';
 import { up } from './up.js';
 
+const env = inheritedEnvironment();
 const program = new Command('slipway').description('ML models from raw data to production, on Temporal');
+program.option('--api <url>', 'control API URL (default: SLIPWAY_API_URL or http://127.0.0.1:8080)');
+const apiUrl = () => (program.opts<{ api?: string }>().api ?? loadConfig(env).SLIPWAY_API_URL);
 
 program
   .command('up')
   .description('start the local stack (Temporal dev server, database, workers, API) until Ctrl-C')
   .action(async () => {
-    const env = inheritedEnvironment();
     const config = loadConfig(env);
     await up(config, env, createLogger({ level: config.LOG_LEVEL }));
   });
 
+program
+  .command('train')
+  .argument('<spec>', 'pipeline spec file (YAML or JSON)')
+  .option('--json', 'print the result as JSON')
+  .description('train, evaluate and register a model from a pipeline spec; exit 0 when a version is registered')
+  .action(async (spec: string, opts: { json?: boolean }) => {
+    process.exitCode = await trainCommand(spec, { ...opts, apiUrl: apiUrl() });
+  });
+
+const models = program.command('models').description('the model registry');
+models
+  .command('list')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    process.exitCode = await modelsList({ ...opts, apiUrl: apiUrl() });
+  });
+models
+  .command('show')
+  .argument('<ref>', '<name>, <name>@<alias> or <name>:<version>')
+  .option('--json', 'print JSON')
+  .action(async (ref: string, opts: { json?: boolean }) => {
+    process.exitCode = await modelsShow(ref, { ...opts, apiUrl: apiUrl() });
+  });
+
 program.parseAsync(process.argv).catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
+  console.error(error instanceof ApiError || error instanceof Error ? error.message : String(error));
   process.exit(1);
 });

@@ -94,7 +94,10 @@ function fitNumeric(name: string, values: Float64Array, options: z.output<typeof
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (Number.isNaN(v)) continue;
-    if (!Number.isFinite(v)) throw new Error(`numeric column "${name}" has an infinite value at row ${i}; expected finite numbers or NaN for missing`);
+    // The graph takes float32: a value beyond its range would turn into Infinity there.
+    if (!Number.isFinite(Math.fround(v))) {
+      throw new Error(`numeric column "${name}" has ${v} at row ${i}; expected finite float32 numbers, or NaN for missing`);
+    }
     present.push(Math.fround(v));
   }
   const med = Math.fround(median(Float64Array.from(present).sort()));

@@ -80,10 +80,13 @@ export function lineChart(options: LineChartOptions): string {
     if (series.markers) {
       for (const [x, y] of series.points) parts.push(`<circle cx="${round(sx(x))}" cy="${round(sy(y))}" r="3" fill="${color}"/>`);
     }
-    const ly = MARGIN.top + 14 + i * 16;
+    // Bottom right: the empty side of a ROC curve and, mostly, of a reliability diagram.
+    const longest = Math.max(...options.series.map((x) => x.name.length));
+    const lx = MARGIN.left + w - 30 - longest * 6.2;
+    const ly = MARGIN.top + h - 10 - (options.series.length - 1 - i) * 16;
     parts.push(
-      `<rect x="${MARGIN.left + 8}" y="${ly - 9}" width="10" height="10" fill="${color}"/>`,
-      `<text x="${MARGIN.left + 22}" y="${ly}">${escapeHtml(series.name)}</text>`,
+      `<rect x="${round(lx)}" y="${ly - 9}" width="10" height="10" fill="${color}"/>`,
+      `<text x="${round(lx + 14)}" y="${ly}">${escapeHtml(series.name)}</text>`,
     );
   });
   parts.push(

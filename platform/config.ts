@@ -55,6 +55,8 @@ export const configSchema = z.object({
 
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(8080),
+  /** Where the CLI finds the control API (the one `npm start` runs, by default). */
+  SLIPWAY_API_URL: z.url({ message: 'expected a URL such as http://127.0.0.1:8080' }).default('http://127.0.0.1:8080'),
   /** Comma-separated `key:role` pairs; empty means the API is open (local development only). */
   SLIPWAY_API_KEYS: z.string().default(''),
 

@@ -20,12 +20,11 @@ export function quoteIdent(name: string): string {
  * schema of their own lets them share a database, and gives each test suite a clean namespace.
  */
 export function createPool(options: { url: string; schema: string; max?: number; log?: Logger }): Pool {
-  const pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10 });
-  // pg queues queries per client, so this SET runs before anything the caller sends on a new connection.
-  pool.on('connect', (client) => {
-    client.query(`SET search_path TO ${quoteIdent(options.schema)}, public`).catch((error: unknown) => {
-      options.log?.error({ err: error }, 'could not set search_path');
-    });
+  // The search path travels in the startup packet, so every connection is in the schema before its first query.
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 10,
+    options: `-c search_path=${quoteIdent(options.schema)},public`,
   });
   pool.on('error', (error) => options.log?.warn({ err: error }, 'idle database client failed'));
   return pool;

@@ -18,8 +18,11 @@ import type { FeatureMeta } from './split.js';
 import type { Tree } from './tree.js';
 import { addTreeBinned } from './tree.js';
 
-/** Gradients and hessians of the log loss at `raw` (stored as float32, as scikit-learn does); returns the mean loss. */
-function logLossGradients(raw: Float64Array, labels: Uint8Array, g: Float32Array, h: Float32Array): number {
+/**
+ * Gradients and hessians of the log loss at `raw` (stored as float32, as scikit-learn does). Returns the mean loss
+ * when `withLoss` is set (its log1p is skipped otherwise), else NaN.
+ */
+function logLossGradients(raw: Float64Array, labels: Uint8Array, g: Float32Array, h: Float32Array, withLoss: boolean): number {
   let loss = 0;
   for (let i = 0; i < raw.length; i++) {
     const f = raw[i]!;
@@ -28,9 +31,9 @@ function logLossGradients(raw: Float64Array, labels: Uint8Array, g: Float32Array
     const y = labels[i]!;
     g[i] = p - y;
     h[i] = p * (1 - p);
-    loss += Math.max(f, 0) + Math.log1p(e) - y * f;
+    if (withLoss) loss += Math.max(f, 0) + Math.log1p(e) - y * f;
   }
-  return raw.length === 0 ? 0 : loss / raw.length;
+  return !withLoss ? NaN : raw.length === 0 ? 0 : loss / raw.length;
 }
 
 function priorLogOdds(labels: Uint8Array): number {
@@ -98,7 +101,8 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
   if (valid && validRaw) for (const tree of trees) addTreeBinned(tree, valid.binned, valid.stride, validRaw);
   const g = new Float32Array(n);
   const h = new Float32Array(n);
-  let trainLoss = logLossGradients(raw, prep.labels, g, h);
+  const reporting = options.onProgress !== undefined;
+  let trainLoss = logLossGradients(raw, prep.labels, g, h, reporting);
   if (!resumed && prep.earlyStopping && valid && validRaw) validLosses.push(meanLogLoss(validRaw, valid.labels));
 
   const meta: FeatureMeta = {
@@ -141,7 +145,7 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
       addTreeBinned(tree, prep.binned, n, raw, outOfBag);
     }
     trees.push(tree);
-    trainLoss = logLossGradients(raw, prep.labels, g, h);
+    trainLoss = logLossGradients(raw, prep.labels, g, h, reporting);
     let validLoss: number | undefined;
     if (valid && validRaw) {
       addTreeBinned(tree, valid.binned, valid.stride, validRaw);
@@ -162,6 +166,7 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
     }
   }
 
+  if (!reporting) trainLoss = meanLogLoss(raw, prep.labels);
   let bestIteration = trees.length;
   if (validLosses.length > 0) {
     bestIteration = 0;

@@ -16,6 +16,68 @@ function clearFeature(hist: Float64Array, base: number, nBins: number): void {
   hist.fill(0, base + MISSING_OFFSET, base + FEATURE_SPAN);
 }
 
+/** Adds rows to the histograms of two features at once; `rows` null means rows 0..count-1. */
+function accumulatePair(
+  hist: Float64Array,
+  c0: Uint8Array,
+  c1: Uint8Array,
+  b0: number,
+  b1: number,
+  rows: Uint32Array | null,
+  start: number,
+  count: number,
+  og: Float32Array,
+  oh: Float32Array,
+): void {
+  if (rows) {
+    for (let i = 0; i < count; i++) {
+      const r = rows[start + i]!;
+      const gi = og[i]!;
+      const hi = oh[i]!;
+      const x = b0 + c0[r]! * 3;
+      const y = b1 + c1[r]! * 3;
+      hist[x] = hist[x]! + gi;
+      hist[x + 1] = hist[x + 1]! + hi;
+      hist[x + 2] = hist[x + 2]! + 1;
+      hist[y] = hist[y]! + gi;
+      hist[y + 1] = hist[y + 1]! + hi;
+      hist[y + 2] = hist[y + 2]! + 1;
+    }
+    return;
+  }
+  for (let i = 0; i < count; i++) {
+    const gi = og[i]!;
+    const hi = oh[i]!;
+    const x = b0 + c0[i]! * 3;
+    const y = b1 + c1[i]! * 3;
+    hist[x] = hist[x]! + gi;
+    hist[x + 1] = hist[x + 1]! + hi;
+    hist[x + 2] = hist[x + 2]! + 1;
+    hist[y] = hist[y]! + gi;
+    hist[y + 1] = hist[y + 1]! + hi;
+    hist[y + 2] = hist[y + 2]! + 1;
+  }
+}
+
+/** Adds rows to the histogram of one feature; `rows` null means rows 0..count-1. */
+function accumulateOne(
+  hist: Float64Array,
+  col: Uint8Array,
+  base: number,
+  rows: Uint32Array | null,
+  start: number,
+  count: number,
+  og: Float32Array,
+  oh: Float32Array,
+): void {
+  for (let i = 0; i < count; i++) {
+    const b = base + col[rows ? rows[start + i]! : i]! * 3;
+    hist[b] = hist[b]! + og[i]!;
+    hist[b + 1] = hist[b + 1]! + oh[i]!;
+    hist[b + 2] = hist[b + 2]! + 1;
+  }
+}
+
 /**
  * Accumulates the histogram of the rows `rows[start..end)` for the given features into `hist` (cleared first for
  * those features). `og`/`oh` hold the gradients/hessians of those rows in the same order (gathered by the caller),
@@ -34,41 +96,19 @@ export function buildHistogram(
   oh: Float32Array,
 ): void {
   const count = end - start;
+  const column = (f: number): Uint8Array => binned.subarray(f * stride, (f + 1) * stride);
   let k = 0;
   for (; k + 1 < features.length; k += 2) {
     const f0 = features[k]!;
     const f1 = features[k + 1]!;
-    const b0 = f0 * FEATURE_SPAN;
-    const b1 = f1 * FEATURE_SPAN;
-    clearFeature(hist, b0, nBins[f0]!);
-    clearFeature(hist, b1, nBins[f1]!);
-    const c0 = binned.subarray(f0 * stride, (f0 + 1) * stride);
-    const c1 = binned.subarray(f1 * stride, (f1 + 1) * stride);
-    for (let i = 0; i < count; i++) {
-      const r = rows ? rows[start + i]! : i;
-      const gi = og[i]!;
-      const hi = oh[i]!;
-      const x = b0 + c0[r]! * 3;
-      const y = b1 + c1[r]! * 3;
-      hist[x] = hist[x]! + gi;
-      hist[x + 1] = hist[x + 1]! + hi;
-      hist[x + 2] = hist[x + 2]! + 1;
-      hist[y] = hist[y]! + gi;
-      hist[y + 1] = hist[y + 1]! + hi;
-      hist[y + 2] = hist[y + 2]! + 1;
-    }
+    clearFeature(hist, f0 * FEATURE_SPAN, nBins[f0]!);
+    clearFeature(hist, f1 * FEATURE_SPAN, nBins[f1]!);
+    accumulatePair(hist, column(f0), column(f1), f0 * FEATURE_SPAN, f1 * FEATURE_SPAN, rows, start, count, og, oh);
   }
   if (k < features.length) {
     const f = features[k]!;
-    const base = f * FEATURE_SPAN;
-    clearFeature(hist, base, nBins[f]!);
-    const col = binned.subarray(f * stride, (f + 1) * stride);
-    for (let i = 0; i < count; i++) {
-      const b = base + col[rows ? rows[start + i]! : i]! * 3;
-      hist[b] = hist[b]! + og[i]!;
-      hist[b + 1] = hist[b + 1]! + oh[i]!;
-      hist[b + 2] = hist[b + 2]! + 1;
-    }
+    clearFeature(hist, f * FEATURE_SPAN, nBins[f]!);
+    accumulateOne(hist, column(f), f * FEATURE_SPAN, rows, start, count, og, oh);
   }
 }
 

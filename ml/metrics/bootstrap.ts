@@ -1,5 +1,5 @@
 import { quantileSorted } from '../validation/binning.js';
-import { aucFromOrder, ascendingOrder, checkBinaryInputs, rowLogLoss, thresholdMetrics } from './classification.js';
+import { ascendingOrder, checkBinaryInputs, rowLogLoss, thresholdMetrics } from './classification.js';
 
 export type BootstrapMetric = 'auc' | 'logLoss' | 'brier' | 'accuracy' | 'precision' | 'recall' | 'f1';
 
@@ -60,38 +60,76 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-type Evaluate = (weights: ArrayLike<number> | undefined) => number | null;
+/** A metric of one model as a function of row weights (summing to `total`). */
+type Evaluate = (weights: Float64Array, total: number) => number | null;
+
+/** Weighted AUC over rows pre-sorted by score, with the tie groups found once: O(n) per call, no sort. */
+function aucEvaluator(labels: Uint8Array, scores: Float64Array): Evaluate {
+  const order = ascendingOrder(scores);
+  const n = order.length;
+  const sortedLabels = new Uint8Array(n);
+  const groupEnds: number[] = [];
+  for (let k = 0; k < n; k++) {
+    sortedLabels[k] = labels[order[k]!]!;
+    if (k === n - 1 || scores[order[k + 1]!] !== scores[order[k]!]) groupEnds.push(k + 1);
+  }
+  const ends = Uint32Array.from(groupEnds);
+  return (w) => {
+    let negativesBelow = 0;
+    let positives = 0;
+    let area = 0;
+    let k = 0;
+    for (let g = 0; g < ends.length; g++) {
+      const end = ends[g]!;
+      let pos = 0;
+      let neg = 0;
+      for (; k < end; k++) {
+        const weight = w[order[k]!]!;
+        if (sortedLabels[k] === 1) pos += weight;
+        else neg += weight;
+      }
+      area += pos * (negativesBelow + neg / 2);
+      negativesBelow += neg;
+      positives += pos;
+    }
+    return positives === 0 || negativesBelow === 0 ? null : area / (positives * negativesBelow);
+  };
+}
+
+function meanEvaluator(perRow: Float64Array): Evaluate {
+  return (w, total) => {
+    let s = 0;
+    for (let i = 0; i < perRow.length; i++) s += perRow[i]! * w[i]!;
+    return s / total;
+  };
+}
 
 /** A metric of one model as a function of row weights, with everything that does not depend on them precomputed. */
 function evaluator(metric: BootstrapMetric, labels: Uint8Array, scores: Float64Array, threshold: number): Evaluate {
-  const n = labels.length;
-  const total = (w: ArrayLike<number> | undefined): number => {
-    if (!w) return n;
-    let s = 0;
-    for (let i = 0; i < n; i++) s += w[i]!;
-    return s;
-  };
-  const mean = (perRow: Float64Array): Evaluate => (w) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += perRow[i]! * (w ? w[i]! : 1);
-    return s / total(w);
-  };
   switch (metric) {
-    case 'auc': {
-      const order = ascendingOrder(scores);
-      return (w) => aucFromOrder(labels, scores, order, w);
-    }
+    case 'auc':
+      return aucEvaluator(labels, scores);
     case 'logLoss':
-      return mean(Float64Array.from(labels, (y, i) => rowLogLoss(y, scores[i]!)));
+      return meanEvaluator(Float64Array.from(labels, (y, i) => rowLogLoss(y, scores[i]!)));
     case 'brier':
-      return mean(Float64Array.from(labels, (y, i) => (scores[i]! - y) ** 2));
+      return meanEvaluator(Float64Array.from(labels, (y, i) => (scores[i]! - y) ** 2));
     default: {
       // 0 = tn, 1 = fp, 2 = fn, 3 = tp.
       const cell = Uint8Array.from(labels, (y, i) => y * 2 + (scores[i]! >= threshold ? 1 : 0));
       return (w) => {
-        const c = [0, 0, 0, 0];
-        for (let i = 0; i < n; i++) c[cell[i]!]! += w ? w[i]! : 1;
-        return thresholdMetrics({ tn: c[0]!, fp: c[1]!, fn: c[2]!, tp: c[3]! })[metric];
+        let tn = 0;
+        let fp = 0;
+        let fn = 0;
+        let tp = 0;
+        for (let i = 0; i < cell.length; i++) {
+          const c = cell[i];
+          const weight = w[i]!;
+          if (c === 0) tn += weight;
+          else if (c === 1) fp += weight;
+          else if (c === 2) fn += weight;
+          else tp += weight;
+        }
+        return thresholdMetrics({ tn, fp, fn, tp })[metric];
       };
     }
   }
@@ -132,20 +170,22 @@ export function pairedBootstrap(
   const random = mulberry32(seed);
   const weights = new Float64Array(n);
   for (let it = 0; it < iterations; it++) {
+    // A resample of n rows with replacement, as the number of times each row was drawn.
     weights.fill(0);
     for (let k = 0; k < n; k++) weights[Math.floor(random() * n)]!++;
     for (const p of pairs) {
-      const a = p.candidate(weights);
-      const b = p.champion(weights);
+      const a = p.candidate(weights, n);
+      const b = p.champion(weights, n);
       if (a === null || b === null) continue;
       p.diffs.push(a - b);
       if (HIGHER_IS_BETTER[p.metric] ? a > b : a < b) p.better++;
     }
   }
 
+  const ones = new Float64Array(n).fill(1);
   return pairs.map((p): BootstrapComparison => {
-    const candidate = p.candidate(undefined);
-    const champion = p.champion(undefined);
+    const candidate = p.candidate(ones, n);
+    const champion = p.champion(ones, n);
     const sorted = Float64Array.from(p.diffs).sort();
     const used = sorted.length;
     const alpha = (1 - confidence) / 2;

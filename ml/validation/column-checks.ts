@@ -76,27 +76,33 @@ function missingChecks(column: Column, missing: number, { rowCount, rules, spec 
   return out;
 }
 
-/** Outliers by robust z-score (MAD), or by Tukey fences when MAD is 0; none when both spreads are 0. */
+/**
+ * Outliers: values beyond both the robust z-score bound (0.6745 |x - median| / MAD > z, Iglewicz and Hoaglin) and
+ * Tukey's far-out fences (Q1 - k IQR, Q3 + k IQR), each applied when its spread is above 0. Requiring both keeps
+ * a sharply peaked but legitimate distribution (most people work 40 hours) from being reported wholesale.
+ */
 function outlierCheck(column: NumericColumn, sorted: Float64Array, rules: ResolvedRules): CheckResult[] {
   const n = sorted.length;
   if (n < 10) return [];
   const median = quantileSorted(sorted, 0.5);
-  const deviations = sorted.map((v) => Math.abs(v - median)).sort();
-  const mad = quantileSorted(deviations, 0.5);
-  let lower: number;
-  let upper: number;
-  let how: string;
+  const mad = quantileSorted(sorted.map((v) => Math.abs(v - median)).sort(), 0.5);
+  const q1 = quantileSorted(sorted, 0.25);
+  const q3 = quantileSorted(sorted, 0.75);
+  if (mad <= 0 && q3 - q1 <= 0) return [];
+  // A value must be beyond both bounds, i.e. beyond the wider of the two.
+  const bounds: [number, number][] = [];
+  const how: string[] = [];
   if (mad > 0) {
     const spread = (rules.outlierZ * mad) / 0.6745;
-    [lower, upper] = [median - spread, median + spread];
-    how = `robust z-score above ${rules.outlierZ}`;
-  } else {
-    const q1 = quantileSorted(sorted, 0.25);
-    const q3 = quantileSorted(sorted, 0.75);
-    if (q3 - q1 <= 0) return [];
-    [lower, upper] = [q1 - rules.outlierIqrK * (q3 - q1), q3 + rules.outlierIqrK * (q3 - q1)];
-    how = `outside Q1 - ${rules.outlierIqrK} IQR .. Q3 + ${rules.outlierIqrK} IQR`;
+    bounds.push([median - spread, median + spread]);
+    how.push(`robust z-score above ${rules.outlierZ}`);
   }
+  if (q3 - q1 > 0) {
+    bounds.push([q1 - rules.outlierIqrK * (q3 - q1), q3 + rules.outlierIqrK * (q3 - q1)]);
+    how.push(`outside Q1 - ${rules.outlierIqrK} IQR .. Q3 + ${rules.outlierIqrK} IQR`);
+  }
+  const lower = Math.min(...bounds.map((b) => b[0]));
+  const upper = Math.max(...bounds.map((b) => b[1]));
   let count = 0;
   for (const v of sorted) if (v < lower || v > upper) count++;
   if (count === 0) return [];
@@ -109,7 +115,9 @@ function outlierCheck(column: NumericColumn, sorted: Float64Array, rules: Resolv
       check: 'outliers',
       severity: over ? 'warning' : 'info',
       column: column.name,
-      message: `${count} value(s) (${pct(rate)}) are outliers (${how}; bounds ${lower.toPrecision(4)} .. ${upper.toPrecision(4)})`,
+      message:
+        `${count} value(s) (${pct(rate)}) are outliers (${how.join(' and ')}: outside ${lower.toPrecision(4)} .. ${upper.toPrecision(4)})` +
+        (over ? '; heavy tails, a second population, sentinel values or mixed units?' : ''),
       value: rate,
       threshold: rules.maxOutlierRate,
       examples: [...new Set(extremes)],

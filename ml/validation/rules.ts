@@ -18,7 +18,7 @@ export const validationRulesSchema = z
     minMinorityRate: z.number().min(0).max(0.5).optional(),
     /** Robust z-score (0.6745 |x - median| / MAD, Iglewicz and Hoaglin) beyond which a value is an outlier. 3.5. */
     outlierZ: z.number().positive().optional(),
-    /** When MAD is 0: Tukey fences Q1 - k IQR and Q3 + k IQR with this k. 3. */
+    /** Tukey's fences Q1 - k IQR and Q3 + k IQR with this k (an outlier must be beyond these and the z bound). 3. */
     outlierIqrK: z.number().positive().optional(),
     /** Share of a column's values that are outliers above which a warning is raised (any is reported). 0.01. */
     maxOutlierRate: z.number().min(0).max(1).optional(),

@@ -195,7 +195,18 @@ describe('validateFrame', () => {
     expect(find(validateFrame(frameOf(...columns), { target: 'label', rules: loose }), 'label_classes')?.message).toMatch(/3 classes/);
   });
 
-  it('finds outliers by robust z-score, and uses IQR fences when MAD is 0', () => {
+  it('does not call the tails of a sharply peaked distribution outliers', () => {
+    // Like Adult's education_num: median 10.5 and MAD 1.5 put the 1s and 2s (4.3%) beyond a robust z of 3.5, but
+    // Q1 = 9 and Q3 = 13 give fences at -3 and 25.
+    const counts: [number, number][] = [[1, 5], [2, 5], [9, 60], [10, 45], [11, 20], [12, 20], [13, 50], [14, 20], [16, 5]];
+    const values = counts.flatMap(([v, k]) => Array<number>(k).fill(v));
+    expect(find(validateFrame(frameOf(numeric('edu', values)), { rules: loose }), 'outliers')).toBeUndefined();
+    // The same shape with a sentinel far out is reported.
+    const report = validateFrame(frameOf(numeric('edu', [...values, 99])), { rules: loose });
+    expect(find(report, 'outliers')?.examples).toEqual([99]);
+  });
+
+  it('finds outliers beyond both the robust z-score and the IQR fences, and uses the fences alone when MAD is 0', () => {
     const values = Array.from({ length: 200 }, (_, i) => 50 + (i % 10));
     values[5] = 10_000;
     values[6] = -10_000;

@@ -1,0 +1,128 @@
+// Built-in logistic regression and MLP against scikit-learn on Elec2 and Adult: test AUC and training time.
+//
+//   npx tsx bench/linear-mlp.ts [--datasets elec2,adult] [--trainers logistic_regression,mlp] [--no-sklearn]
+//
+// Ours run first, then bench/sklearn_linear_mlp.py on the same split files, one after the other so they do not
+// compete for the CPU. Training time includes fitting the preprocessing, on both sides. Prints a markdown table.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { rocAuc } from '../ml/metrics/classification.js';
+import type { Frame } from '../ml/frame.js';
+import { trainerByName } from '../ml/trainers.js';
+import { benchDir, loadBenchDataset } from './datasets.js';
+
+interface Row {
+  dataset: string;
+  trainer: string;
+  auc: number;
+  trainSeconds: number;
+  cpuSeconds: number;
+  iterations: number;
+  width: number;
+  onnxMaxDiff?: number;
+}
+
+interface SklearnResult {
+  dataset: string;
+  trainer: string;
+  auc: number;
+  train_seconds: number;
+  cpu_seconds: number;
+  iterations: number;
+  width: number;
+}
+
+function argument(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+/** The same settings as the scikit-learn script (its defaults, hidden layer (100,), batch 200, 200 epochs). */
+const PARAMS: Record<string, Record<string, unknown>> = {
+  logistic_regression: { C: 1, maxIter: 100, tolerance: 1e-4 },
+  mlp: { hiddenLayerSizes: [100], activation: 'relu', alpha: 1e-4, batchSize: 200, learningRateInit: 1e-3, maxEpochs: 200, tolerance: 1e-4, nIterNoChange: 10 },
+};
+
+async function onnxMaxDiff(bytes: Uint8Array, frame: Frame, ours: Float64Array): Promise<number> {
+  const n = frame.rowCount;
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const c of frame.columns) {
+    feeds[c.name] =
+      c.kind === 'numeric'
+        ? new ort.Tensor('float32', Float32Array.from(c.values), [n, 1])
+        : new ort.Tensor('string', Array.from(c.codes, (k) => (k < 0 ? '' : c.categories[k]!)), [n, 1]);
+  }
+  const session = await ort.InferenceSession.create(bytes);
+  const probabilities = (await session.run(feeds)).probabilities!.data as Float32Array;
+  await session.release();
+  let max = 0;
+  for (let i = 0; i < n; i++) max = Math.max(max, Math.abs(probabilities[2 * i + 1]! - ours[i]!));
+  return max;
+}
+
+async function runOurs(datasets: string[], trainers: string[]): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const name of datasets) {
+    const data = loadBenchDataset(name as 'elec2' | 'adult');
+    for (const trainerName of trainers) {
+      const trainer = trainerByName(trainerName);
+      const params = trainer.parseParams(PARAMS[trainerName]);
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      const model = trainer.fit(data.train, { params, seed: 1 });
+      const trainSeconds = (performance.now() - start) / 1000;
+      const used = process.cpuUsage(cpu);
+      const p = model.predictProba(data.test.features);
+      const meta = model.metadata() as { iterations?: number; epochs?: number; featureCount: number };
+      rows.push({
+        dataset: name,
+        trainer: trainerName,
+        auc: rocAuc(data.test.labels, p) ?? NaN,
+        trainSeconds,
+        cpuSeconds: (used.user + used.system) / 1e6,
+        iterations: meta.iterations ?? meta.epochs ?? 0,
+        width: meta.featureCount,
+        onnxMaxDiff: await onnxMaxDiff(model.toOnnx(), data.test.features, p),
+      });
+      process.stderr.write(`ours ${name} ${trainerName}: ${trainSeconds.toFixed(2)} s\n`);
+    }
+  }
+  return rows;
+}
+
+function runSklearn(datasets: string[]): { versions: Record<string, string>; results: SklearnResult[] } {
+  const script = join(benchDir, 'sklearn_linear_mlp.py');
+  const out = execFileSync('python3', [script, '--datasets', datasets.join(','), '--seed', '1'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    maxBuffer: 1 << 24,
+  });
+  return JSON.parse(out) as { versions: Record<string, string>; results: SklearnResult[] };
+}
+
+const f = (x: number | undefined, digits: number): string => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(digits));
+
+async function main(): Promise<void> {
+  const datasets = argument('datasets', 'elec2,adult').split(',');
+  const trainers = argument('trainers', 'logistic_regression,mlp').split(',');
+  const ours = await runOurs(datasets, trainers);
+  const sk = process.argv.includes('--no-sklearn') ? undefined : runSklearn(datasets);
+  const lines = [
+    '| dataset | trainer | AUC ours | AUC sklearn | AUC diff | train s ours | train s sklearn | time ratio | CPU s ours | CPU s sklearn | iters ours / sklearn | width ours / sklearn | ONNX vs JS max diff |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of ours) {
+    const s = sk?.results.find((x) => x.dataset === r.dataset && x.trainer === r.trainer);
+    lines.push(
+      `| ${r.dataset} | ${r.trainer} | ${f(r.auc, 4)} | ${f(s?.auc, 4)} | ${s ? f(r.auc - s.auc, 4) : 'n/a'} | ` +
+        `${f(r.trainSeconds, 2)} | ${f(s?.train_seconds, 2)} | ${s ? f(r.trainSeconds / s.train_seconds, 2) + 'x' : 'n/a'} | ` +
+        `${f(r.cpuSeconds, 2)} | ${f(s?.cpu_seconds, 2)} | ${r.iterations} / ${s?.iterations ?? 'n/a'} | ` +
+        `${r.width} / ${s?.width ?? 'n/a'} | ${r.onnxMaxDiff?.toExponential(1) ?? 'n/a'} |`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (sk) process.stdout.write(`\nsklearn side: ${JSON.stringify(sk.versions)}; node ${process.version}, onnxruntime-node ${ort.env.versions.common}\n`);
+}
+
+await main();
