@@ -105,7 +105,13 @@ export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resu
         return;
       }
       chain = chain.then(async () => {
-        let next: TrainHeartbeat = { ...latest, step: p.step, totalSteps: p.totalSteps, ...(p.trainLoss !== undefined ? { trainLoss: p.trainLoss } : {}) };
+        let next: TrainHeartbeat = {
+          ...latest,
+          step: p.step,
+          totalSteps: p.totalSteps,
+          ...(p.trainLoss !== undefined ? { trainLoss: p.trainLoss } : {}),
+          ...(p.validLoss !== undefined ? { validLoss: p.validLoss } : {}),
+        };
         if (p.checkpoint) {
           const path = normalize(isAbsolute(p.checkpoint) ? p.checkpoint : resolve(dir, p.checkpoint));
           if (!path.startsWith(dir + sep)) throw new Error(`checkpoint ${p.checkpoint} is outside the job directory`);

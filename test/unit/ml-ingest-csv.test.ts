@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import type { CategoricalColumn, Frame, NumericColumn } from '../../ml/frame.js';
 import { openCsv } from '../../ml/ingest/csv-reader.js';
@@ -199,14 +200,14 @@ describe('CSV ingest, streaming', () => {
   it('yields the first rows before the source is exhausted (nothing buffers the whole input)', async () => {
     let pulled = 0;
     const total = 2000;
-    async function* lazy(): AsyncGenerator<Uint8Array> {
+    function* lazy(): Generator<Uint8Array> {
       yield Buffer.from('x,y\n');
       for (let i = 0; i < total; i++) {
         pulled++;
         yield Buffer.from(`${i},${'v'.repeat(40)}\n`);
       }
     }
-    const reader = await openCsv(lazy());
+    const reader = await openCsv(Readable.from(lazy()));
     let seen = 0;
     for await (const row of reader.rows) {
       seen = row.row;
@@ -219,7 +220,7 @@ describe('CSV ingest, streaming', () => {
 
   it('closes the source when the consumer stops early', async () => {
     let closed = false;
-    async function* source(): AsyncGenerator<Uint8Array> {
+    function* source(): Generator<Uint8Array> {
       try {
         yield Buffer.from('x\n');
         for (let i = 0; i < 100_000; i++) yield Buffer.from(`${i}\n`);
@@ -227,7 +228,7 @@ describe('CSV ingest, streaming', () => {
         closed = true;
       }
     }
-    const reader = await openCsv(source());
+    const reader = await openCsv(Readable.from(source()));
     for await (const row of reader.rows) if (row.row === 3) break;
     await vi.waitFor(() => expect(closed).toBe(true));
   });

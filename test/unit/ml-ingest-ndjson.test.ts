@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { CategoricalColumn, NumericColumn } from '../../ml/frame.js';
 import { DataError } from '../../ml/ingest/data-error.js';
@@ -78,7 +79,7 @@ describe('NDJSON ingest', () => {
 
   it('refuses a line longer than maxLineBytes while it is still arriving', async () => {
     let pulled = 0;
-    async function* endless(): AsyncGenerator<Uint8Array> {
+    function* endless(): Generator<Uint8Array> {
       yield Buffer.from('{"a":1}\n{"a":"');
       for (;;) {
         pulled++;
@@ -86,7 +87,7 @@ describe('NDJSON ingest', () => {
         if (pulled > 10_000) throw new Error('the reader kept reading');
       }
     }
-    const error = await failure(readDataset(() => endless(), { ...ndjson, maxLineBytes: 1000 }));
+    const error = await failure(readDataset(() => Readable.from(endless()), { ...ndjson, maxLineBytes: 1000 }));
     expect(error.code).toBe('line_too_long');
     expect(error.row).toBe(2);
     expect(pulled).toBeLessThan(100);

@@ -10,8 +10,12 @@ export function fixture(name: string, chunkBytes = 7): ByteSource {
   return createReadStream(fixturePath(name), { highWaterMark: chunkBytes });
 }
 
-/** Bytes or text as chunks of `size` bytes (1 by default: every boundary is exercised). */
+function* pieces(bytes: Uint8Array, size: number): Generator<Uint8Array> {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+/** Bytes or text as chunks of `size` bytes (1 by default: every boundary is exercised), delivered asynchronously. */
 export async function* chunks(data: string | Uint8Array, size = 1): AsyncGenerator<Uint8Array> {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+  for await (const piece of pieces(bytes, size)) yield piece;
 }

@@ -74,7 +74,7 @@ describe('binary metrics, edge cases', () => {
     const s = Float64Array.from([0.2, 0.6, 0.9]);
     expect(binaryMetrics(y, s).auc).toBeNull();
     expect(rocCurve(y, s)).toEqual([]);
-    expect(JSON.parse(JSON.stringify(binaryMetrics(y, s))).auc).toBeNull();
+    expect((JSON.parse(JSON.stringify(binaryMetrics(y, s))) as { auc: unknown }).auc).toBeNull();
   });
 
   it('clips log loss at 1e-15 so a confident mistake is finite', () => {

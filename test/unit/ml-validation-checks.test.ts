@@ -140,7 +140,7 @@ describe('validateFrame', () => {
   });
 
   it('warns about constant columns', () => {
-    const report = validateFrame(frameOf(...clean(), numeric('one', Array(40).fill(1)), categorical('c', Array(40).fill('x'))), { rules: loose });
+    const report = validateFrame(frameOf(...clean(), numeric('one', Array<number>(40).fill(1)), categorical('c', Array<string>(40).fill('x'))), { rules: loose });
     expect(find(report, 'constant_column', 'one')?.severity).toBe('warning');
     expect(find(report, 'constant_column', 'c')?.severity).toBe('warning');
   });

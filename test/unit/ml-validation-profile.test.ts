@@ -28,7 +28,7 @@ describe('quantile binning', () => {
   });
 
   it('merges tied cuts and never leaves an empty bin', () => {
-    const sorted = [...Array(90).fill(0), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const sorted = [...Array<number>(90).fill(0), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
     expect(quantileCuts(sorted, 10)).toEqual([0]);
     expect(quantileCuts([7, 7, 7], 5)).toEqual([]);
   });

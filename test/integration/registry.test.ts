@@ -1,0 +1,98 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPool, migrate, type Pool } from '../../platform/db.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../platform/embedded-postgres.js';
+import { findVersion, listVersions, moveAlias, registerVersion, upsertDataset, type VersionLineage } from '../../platform/registry.js';
+import { createTestDb, dropTestSchema } from '../helpers/db.js';
+import { freePort } from '../helpers/free-port.js';
+
+const sha = (n: number) => n.toString(16).padStart(64, '0');
+
+function lineage(runId: string): VersionLineage {
+  return {
+    runId,
+    datasetSha256: sha(1),
+    split: { kind: 'random' },
+    validationReportUri: 'file:///v.json',
+    evaluationReportUri: 'file:///e.json',
+    referenceProfileUri: 'file:///p.json',
+    specHash: sha(2),
+    codeVersion: 'abc123',
+    trainer: 'logistic_regression',
+    params: { C: 1 },
+    metrics: { auc: 0.8 },
+    artifactUri: 'file:///m.onnx',
+    artifactSha256: sha(3),
+    onnxSignature: { inputs: [] },
+    onnxOpset: { 'ai.onnx': 17 },
+    metadata: {},
+  };
+}
+
+/** The registry's guarantees, run on a real PostgreSQL and on the embedded one. */
+function registrySuite(name: string, open: () => Promise<{ pool: Pool; close: () => Promise<void> }>) {
+  describe(`registry on ${name}`, () => {
+    let ctx: { pool: Pool; close: () => Promise<void> } | undefined;
+    const pool = async () => {
+      ctx ??= await open();
+      await upsertDataset(ctx.pool, { sha256: sha(1), source: '/d.csv', format: 'csv', rowCount: 10, frameUri: 'file:///f', frameSha256: sha(4), schema: {} });
+      return ctx.pool;
+    };
+    afterAll(async () => ctx?.close());
+
+    it('gives 20 concurrent registrations 20 distinct consecutive versions', async () => {
+      const db = await pool();
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => registerVersion(db, 'race', lineage(`run-${i}`), 'test')));
+      expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect(results.every((r) => r.created)).toBe(true);
+    });
+
+    it('returns the same version to a retried registration and writes nothing new', async () => {
+      const db = await pool();
+      const first = await registerVersion(db, 'retry', lineage('run-a'), 'test');
+      const again = await Promise.all([1, 2, 3].map(() => registerVersion(db, 'retry', lineage('run-a'), 'test')));
+      expect(again).toEqual([1, 2, 3].map(() => ({ version: first.version, created: false })));
+      expect(await listVersions(db, 'retry')).toHaveLength(1);
+    });
+
+    it('moves aliases by compare-and-set only', async () => {
+      const db = await pool();
+      await registerVersion(db, 'cas', lineage('c1'), 'test');
+      await registerVersion(db, 'cas', lineage('c2'), 'test');
+      expect(await moveAlias(db, { model: 'cas', alias: 'champion', version: 1, expected: null, actor: 'alice' })).toEqual({ moved: true, current: 1 });
+      // Two racers both expecting v1: exactly one wins, the other sees the winner.
+      const race = await Promise.all([
+        moveAlias(db, { model: 'cas', alias: 'champion', version: 2, expected: 1, actor: 'bob' }),
+        moveAlias(db, { model: 'cas', alias: 'champion', version: 2, expected: 1, actor: 'carol' }),
+      ]);
+      expect(race.filter((r) => r.moved)).toHaveLength(1);
+      expect(race.filter((r) => !r.moved)).toEqual([{ moved: false, current: 2 }]);
+      expect((await findVersion(db, 'cas', { alias: 'champion' }))?.version).toBe(2);
+      await expect(moveAlias(db, { model: 'cas', alias: 'champion', version: 99, expected: 2, actor: 'x' })).rejects.toThrow(/foreign key/);
+      const { rows } = await db.query(`SELECT actor, details FROM audit_log WHERE action = 'alias.move' AND subject = 'cas@champion' ORDER BY id`);
+      expect(rows.map((r: { actor: string }) => r.actor)).toEqual(['alice', expect.stringMatching(/bob|carol/)]);
+    });
+  });
+}
+
+registrySuite('PostgreSQL', async () => {
+  const { pool, schema } = await createTestDb('registry');
+  return { pool, close: () => dropTestSchema(pool, schema) };
+});
+
+registrySuite('embedded PGlite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'slipway-pglite-reg-'));
+  const server: EmbeddedPostgres = await startEmbeddedPostgres({ dataDir: dir, port: await freePort() });
+  const pool = createPool({ url: server.url, schema: 'slipway', max: 10 });
+  await migrate(pool, 'slipway');
+  return {
+    pool,
+    close: async () => {
+      await pool.end();
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
