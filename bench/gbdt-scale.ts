@@ -27,7 +27,12 @@ function synthetic(n: number, seed: number): { features: Frame; labels: Uint8Arr
     const k = 4 + 8 * f;
     const codes = new Int32Array(n);
     for (let i = 0; i < n; i++) codes[i] = rng.nextFloat() < 0.02 ? -1 : rng.nextInt(k);
-    columns.push({ name: `c${f}`, kind: 'categorical', codes, categories: Array.from({ length: k }, (_, c) => `v${c}`) });
+    columns.push({
+      name: `c${f}`,
+      kind: 'categorical',
+      codes,
+      categories: Array.from({ length: k }, (_, c) => `v${c}`),
+    });
   }
   const labels = new Uint8Array(n);
   const col = (j: number): Float64Array => (columns[j] as { values: Float64Array }).values;
@@ -57,9 +62,16 @@ const t0 = performance.now();
 const data = synthetic(rows, 7);
 sample();
 const t1 = performance.now();
-process.stdout.write(`data: ${rows} rows x ${numericCount + categoricalCount} features in ${((t1 - t0) / 1000).toFixed(1)} s, rss ${mib(peakRss)}\n`);
+process.stdout.write(
+  `data: ${rows} rows x ${numericCount + categoricalCount} features in ${((t1 - t0) / 1000).toFixed(1)} s, rss ${mib(peakRss)}\n`,
+);
 
-const params = gbdtTrainer.parseParams({ maxIter: Number(process.env.GBDT_TREES ?? 100), maxLeafNodes: 31, learningRate: 0.1, earlyStopping: false });
+const params = gbdtTrainer.parseParams({
+  maxIter: Number(process.env.GBDT_TREES ?? 100),
+  maxLeafNodes: 31,
+  learningRate: 0.1,
+  earlyStopping: false,
+});
 let firstTree = 0;
 const model = gbdtTrainer.fit(data, {
   params,
@@ -69,7 +81,9 @@ const model = gbdtTrainer.fit(data, {
     if (p.step === 1) firstTree = performance.now();
     if (p.step % 10 === 0 || p.step === 1) {
       const s = ((performance.now() - t1) / 1000).toFixed(1);
-      process.stdout.write(`tree ${p.step}/${p.totalSteps} at ${s} s, train loss ${p.trainLoss.toFixed(5)}, rss ${mib(process.memoryUsage().rss)}\n`);
+      process.stdout.write(
+        `tree ${p.step}/${p.totalSteps} at ${s} s, train loss ${p.trainLoss.toFixed(5)}, rss ${mib(process.memoryUsage().rss)}\n`,
+      );
     }
   },
 });

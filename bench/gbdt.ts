@@ -14,21 +14,29 @@ import { benchDir, loadBenchDataset } from './datasets.js';
 const args = process.argv.slice(2);
 const repeat = Number(args[args.indexOf('--repeat') + 1] ?? 3) || 3;
 const withSklearn = !args.includes('--no-sklearn');
-const shared = { learningRate: 0.1, maxIter: 100, maxLeafNodes: 31, maxBins: 255, l2Regularization: 0, minSamplesLeaf: 20 };
+const shared = {
+  learningRate: 0.1,
+  maxIter: 100,
+  maxLeafNodes: 31,
+  maxBins: 255,
+  l2Regularization: 0,
+  minSamplesLeaf: 20,
+};
 
 /** Rank-based ROC AUC (ties get the average rank). */
 function auc(scores: ArrayLike<number>, labels: Uint8Array): number {
   const order = Array.from({ length: labels.length }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let positives = 0;
   let rankSum = 0;
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j < order.length && scores[order[j]!] === scores[order[i]!]) j++;
     const rank = (i + j + 1) / 2;
-    for (let k = i; k < j; k++) if (labels[order[k]!] === 1) {
-      positives++;
-      rankSum += rank;
-    }
+    for (let k = i; k < j; k++)
+      if (labels[order[k]!] === 1) {
+        positives++;
+        rankSum += rank;
+      }
     i = j;
   }
   const negatives = labels.length - positives;
@@ -43,7 +51,11 @@ async function onnxProbabilities(bytes: Uint8Array, frame: Frame): Promise<Float
     feeds[c.name] =
       c.kind === 'numeric'
         ? new ort.Tensor('float32', Float32Array.from(c.values), [n, 1])
-        : new ort.Tensor('string', Array.from(c.codes, (k) => (k < 0 ? '' : c.categories[k]!)), [n, 1]);
+        : new ort.Tensor(
+            'string',
+            Array.from(c.codes, (k) => (k < 0 ? '' : c.categories[k]!)),
+            [n, 1],
+          );
   }
   const out = await session.run(feeds);
   return out.probabilities!.data as Float32Array;
@@ -85,7 +97,16 @@ for (const name of ['elec2', 'adult'] as const) {
   const p1 = Float64Array.from({ length: p.length }, (_, i) => probabilities[2 * i + 1]!);
   let onnxMaxDiff = 0;
   for (let i = 0; i < p.length; i++) onnxMaxDiff = Math.max(onnxMaxDiff, Math.abs(p[i]! - p1[i]!));
-  ours.push({ dataset: name, auc: auc(p, ds.test.labels), onnxAuc: auc(p1, ds.test.labels), onnxMaxDiff, fitWall: median(walls), fitCpu: median(cpus), rssLoaded, rss });
+  ours.push({
+    dataset: name,
+    auc: auc(p, ds.test.labels),
+    onnxAuc: auc(p1, ds.test.labels),
+    onnxMaxDiff,
+    fitWall: median(walls),
+    fitCpu: median(cpus),
+    rssLoaded,
+    rss,
+  });
   process.stdout.write(`${JSON.stringify(ours.at(-1))}\n`);
 }
 
@@ -102,7 +123,10 @@ function sklearn(threads: string | null): { version: string; results: SklearnRes
   const env = { ...process.env };
   if (threads) env.OMP_NUM_THREADS = threads;
   else delete env.OMP_NUM_THREADS;
-  const out = execFileSync('python3', [join(benchDir, 'sklearn_gbdt.py'), '--repeat', String(repeat)], { env, encoding: 'utf8' });
+  const out = execFileSync('python3', [join(benchDir, 'sklearn_gbdt.py'), '--repeat', String(repeat)], {
+    env,
+    encoding: 'utf8',
+  });
   const parsed = JSON.parse(out) as { sklearn: string; results: SklearnResult[] };
   process.stdout.write(`${out.trim()}\n`);
   return { version: parsed.sklearn, results: parsed.results };
@@ -126,5 +150,7 @@ if (withSklearn) {
   process.stdout.write(`\n${lines.join('\n')}\n`);
 }
 for (const o of ours) {
-  process.stdout.write(`${o.dataset}: ONNX (onnxruntime-node) test AUC ${o.onnxAuc.toFixed(5)}, max |predictProba - onnx| = ${o.onnxMaxDiff.toExponential(2)}\n`);
+  process.stdout.write(
+    `${o.dataset}: ONNX (onnxruntime-node) test AUC ${o.onnxAuc.toFixed(5)}, max |predictProba - onnx| = ${o.onnxMaxDiff.toExponential(2)}\n`,
+  );
 }

@@ -91,9 +91,10 @@ async function runOurs(datasets: string[], trainers: string[]): Promise<Row[]> {
   return rows;
 }
 
-function runSklearn(datasets: string[]): { versions: Record<string, string>; results: SklearnResult[] } {
+function runSklearn(datasets: string[], trainers: string[]): { versions: Record<string, string>; results: SklearnResult[] } {
   const script = join(benchDir, 'sklearn_linear_mlp.py');
-  const out = execFileSync('python3', [script, '--datasets', datasets.join(','), '--seed', '1'], {
+  const args = [script, '--datasets', datasets.join(','), '--trainers', trainers.join(','), '--seed', '1'];
+  const out = execFileSync('python3', args, {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'ignore'],
     maxBuffer: 1 << 24,
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
   const datasets = argument('datasets', 'elec2,adult').split(',');
   const trainers = argument('trainers', 'logistic_regression,mlp').split(',');
   const ours = await runOurs(datasets, trainers);
-  const sk = process.argv.includes('--no-sklearn') ? undefined : runSklearn(datasets);
+  const sk = process.argv.includes('--no-sklearn') ? undefined : runSklearn(datasets, trainers);
   const lines = [
     '| dataset | trainer | AUC ours | AUC sklearn | AUC diff | train s ours | train s sklearn | time ratio | CPU s ours | CPU s sklearn | iters ours / sklearn | width ours / sklearn | ONNX vs JS max diff |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',

@@ -5,7 +5,8 @@ bench/datasets.ts) with the same preprocessing as Slipway's built-in trainers: n
 imputation (plus a missing indicator where training had missing values) and standardization, categorical columns
 get one-hot encoding learned on the training rows (unseen categories -> all zeros). Prints one JSON object.
 
-Usage: python3 bench/sklearn_linear_mlp.py --datasets elec2,adult [--seed 1] [--mlp-json '{"max_iter": 200}']
+Usage: python3 bench/sklearn_linear_mlp.py [--datasets elec2,adult] [--trainers logistic_regression,mlp] [--seed 1]
+       [--mlp-json '{"max_iter": 200}']
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def preprocessor(numeric: list[str], categorical: list[str]) -> ColumnTransforme
     )
 
 
-def run(name: str, seed: int, mlp_params: dict) -> list[dict]:
+def run(name: str, seed: int, mlp_params: dict, trainers: list[str]) -> list[dict]:
     x_train, y_train, x_test, y_test, numeric, categorical = load(name)
     results = []
     models = {
@@ -86,6 +87,8 @@ def run(name: str, seed: int, mlp_params: dict) -> list[dict]:
         ),
     }
     for trainer, model in models.items():
+        if trainer not in trainers:
+            continue
         prep = preprocessor(numeric, categorical)
         start, cpu_start = time.perf_counter(), time.process_time()
         features = prep.fit_transform(x_train)
@@ -111,13 +114,14 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     parser = argparse.ArgumentParser()
     parser.add_argument("--datasets", default="elec2,adult")
+    parser.add_argument("--trainers", default="logistic_regression,mlp")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--mlp-json", default="{}", help="overrides for MLPClassifier, as JSON")
     args = parser.parse_args()
     mlp_params = json.loads(args.mlp_json)
     if "hidden_layer_sizes" in mlp_params:
         mlp_params["hidden_layer_sizes"] = tuple(mlp_params["hidden_layer_sizes"])
-    results = [r for name in args.datasets.split(",") for r in run(name, args.seed, mlp_params)]
+    results = [r for name in args.datasets.split(",") for r in run(name, args.seed, mlp_params, args.trainers.split(","))]
     versions = {"python": sys.version.split()[0], "sklearn": sklearn.__version__, "numpy": np.__version__}
     print(json.dumps({"versions": versions, "results": results}))
 

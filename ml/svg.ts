@@ -169,11 +169,11 @@ const STYLE = `
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;color:#0f172a;padding:0 16px}
 h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #e2e8f0;padding-bottom:4px}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{padding:4px 8px;border-bottom:1px solid #e2e8f0;text-align:left;vertical-align:top}
-th{background:#f8fafc}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600}
+th{background:#f8fafc}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;white-space:nowrap}
 .error{background:#fee2e2;color:#991b1b}.warning{background:#fef3c7;color:#92400e}.info{background:#e0f2fe;color:#075985}
 .pass{background:#dcfce7;color:#166534}.muted{color:#64748b;font-size:13px}.charts{display:flex;flex-wrap:wrap;gap:16px}
-code{background:#f1f5f9;padding:0 4px;border-radius:4px}
+code{background:#f1f5f9;padding:0 4px;border-radius:4px;white-space:nowrap}
 `;
 
 /** A complete HTML document with the reports' stylesheet inlined. `title` is escaped; `body` is trusted markup. */

@@ -54,6 +54,8 @@ export async function createWorkerSet(options: WorkerSetOptions): Promise<Worker
         ...(gpu ? {} : { workflowBundle: options.bundle }),
         maxConcurrentActivityTaskExecutions: gpu ? Math.max(1, options.gpuCount) : (options.maxCpuActivities ?? 4),
         shutdownGraceTime: '10 seconds',
+        // Progress (epoch, loss, checkpoint) reaches the status endpoint within a second or two, not every 24 s.
+        maxHeartbeatThrottleInterval: '2 seconds',
       });
     }),
   );

@@ -39,7 +39,8 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
   const trainer = proxyActivities<TrainActivities>({
     taskQueue: trainQueue,
     startToCloseTimeout: '4 hours',
-    heartbeatTimeout: '30 seconds',
+    // A worker that dies mid-training is noticed within this, and the retry resumes from the last checkpoint.
+    heartbeatTimeout: '20 seconds',
     retry,
   });
   const evaluator = proxyActivities<EvaluateActivities>({

@@ -55,7 +55,8 @@ function previousFloat32(v: number): number {
 export function numericThresholds(sample: Float64Array, maxBins: number): number[] {
   const sorted = Float64Array.from(sample).sort();
   const distinct: number[] = [];
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]!);
+  for (let i = 0; i < sorted.length; i++)
+    if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]!);
   const edges: number[] = [];
   if (distinct.length <= maxBins) {
     for (let i = 0; i + 1 < distinct.length; i++) {
@@ -72,7 +73,8 @@ export function numericThresholds(sample: Float64Array, maxBins: number): number
     for (let k = 1; k < maxBins; k++) {
       const index = ((100 * k) / maxBins / 100) * (n - 1);
       const below = Math.floor(index);
-      const value = index === below ? sorted[below]! : (sorted[below]! + sorted[Math.min(below + 1, n - 1)]!) / 2;
+      const value =
+        index === below ? sorted[below]! : (sorted[below]! + sorted[Math.min(below + 1, n - 1)]!) / 2;
       edges.push(Math.fround(value));
     }
   }
@@ -120,7 +122,12 @@ export function fitBinning(frame: Frame, rows: Uint32Array, maxBins: number, rng
         const x = Math.fround(column.values[sample[i]!]!);
         if (x === x) values.push(x);
       }
-      return { kind: 'numeric', name: column.name, thresholds: numericThresholds(Float64Array.from(values), maxBins), hasMissing: false };
+      return {
+        kind: 'numeric',
+        name: column.name,
+        thresholds: numericThresholds(Float64Array.from(values), maxBins),
+        hasMissing: false,
+      };
     }
     const counts = new Float64Array(column.categories.length);
     for (let i = 0; i < rows.length; i++) {
@@ -130,14 +137,25 @@ export function fitBinning(frame: Frame, rows: Uint32Array, maxBins: number, rng
     let seen: number[] = [];
     for (let c = 0; c < counts.length; c++) if (counts[c]! > 0) seen.push(c);
     if (seen.length > maxBins) {
-      seen = seen.sort((a, b) => counts[b]! - counts[a]! || a - b).slice(0, maxBins).sort((a, b) => a - b);
+      seen = seen
+        .sort((a, b) => counts[b]! - counts[a]! || a - b)
+        .slice(0, maxBins)
+        .sort((a, b) => a - b);
     }
-    return { kind: 'categorical', name: column.name, categories: seen.map((c) => column.categories[c]!), hasMissing: false };
+    return {
+      kind: 'categorical',
+      name: column.name,
+      categories: seen.map((c) => column.categories[c]!),
+      hasMissing: false,
+    };
   });
 }
 
 /** Per-column lookup from a frame column's codes to bins (unknown -> missing). */
-function codeToBin(binning: FeatureBinning & { kind: 'categorical' }, column: Column & { kind: 'categorical' }): Uint8Array {
+function codeToBin(
+  binning: FeatureBinning & { kind: 'categorical' },
+  column: Column & { kind: 'categorical' },
+): Uint8Array {
   const index = new Map(binning.categories.map((c, b) => [c, b]));
   return Uint8Array.from(column.categories, (c) => index.get(c) ?? MISSING_BIN);
 }
@@ -147,7 +165,9 @@ export function matchColumn(frame: Frame, binning: FeatureBinning): Column {
   const column = frame.columns.find((c) => c.name === binning.name);
   if (!column) throw new Error(`gbdt: feature column "${binning.name}" is missing from the input frame`);
   if (column.kind !== binning.kind) {
-    throw new Error(`gbdt: feature column "${binning.name}" is ${column.kind}, but the model was trained on it as ${binning.kind}`);
+    throw new Error(
+      `gbdt: feature column "${binning.name}" is ${column.kind}, but the model was trained on it as ${binning.kind}`,
+    );
   }
   return column;
 }

@@ -22,7 +22,13 @@ import { addTreeBinned } from './tree.js';
  * Gradients and hessians of the log loss at `raw` (stored as float32, as scikit-learn does). Returns the mean loss
  * when `withLoss` is set (its log1p is skipped otherwise), else NaN.
  */
-function logLossGradients(raw: Float64Array, labels: Uint8Array, g: Float32Array, h: Float32Array, withLoss: boolean): number {
+function logLossGradients(
+  raw: Float64Array,
+  labels: Uint8Array,
+  g: Float32Array,
+  h: Float32Array,
+  withLoss: boolean,
+): number {
   let loss = 0;
   for (let i = 0; i < raw.length; i++) {
     const f = raw[i]!;
@@ -83,7 +89,9 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
   const resumed = options.resumeFrom ? decodeGbdtCheckpoint(options.resumeFrom, params, seed) : undefined;
   const prep = prepareTraining(data, params, seed, options.validation, resumed?.binnings);
   const n = prep.stride;
-  const fingerprint = fingerprintBytes(prep.binned, prep.labels);
+  // Hashing the binned matrix is only worth its time when checkpoints are written or read.
+  const checkpointing = options.onProgress !== undefined && options.checkpointEvery !== undefined;
+  const fingerprint = resumed || checkpointing ? fingerprintBytes(prep.binned, prep.labels) : '';
   if (resumed && resumed.fingerprint !== fingerprint) {
     throw new Error('gbdt: resumeFrom was written for different training data (fingerprint mismatch)');
   }
@@ -103,7 +111,8 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
   const h = new Float32Array(n);
   const reporting = options.onProgress !== undefined;
   let trainLoss = logLossGradients(raw, prep.labels, g, h, reporting);
-  if (!resumed && prep.earlyStopping && valid && validRaw) validLosses.push(meanLogLoss(validRaw, valid.labels));
+  if (!resumed && prep.earlyStopping && valid && validRaw)
+    validLosses.push(meanLogLoss(validRaw, valid.labels));
 
   const meta: FeatureMeta = {
     nBins: Int32Array.from(prep.binnings, binCount),
@@ -131,7 +140,19 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
     else for (let i = 0; i < n; i++) rows[i] = i;
     const features = sampleFeatures(featureCount, params.colsampleByTree, rng);
     const bag = rows.subarray(0, m);
-    const { tree, leaves } = growTree({ binned: prep.binned, stride: n, meta, g, h, rows: bag, allRows: m === n, features, settings, rng, buffers });
+    const { tree, leaves } = growTree({
+      binned: prep.binned,
+      stride: n,
+      meta,
+      g,
+      h,
+      rows: bag,
+      allRows: m === n,
+      features,
+      settings,
+      rng,
+      buffers,
+    });
     for (const leaf of leaves) {
       const value = tree[leaf.node]!.value;
       for (let i = leaf.start; i < leaf.end; i++) {
@@ -159,9 +180,24 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
       const every = options.checkpointEvery;
       const checkpoint =
         every !== undefined && trees.length % every === 0
-          ? encodeGbdtCheckpoint({ params, seed, fingerprint, binnings: prep.binnings, baseline, trees, rng: rng.state(), validLosses, stopped })
+          ? encodeGbdtCheckpoint({
+              params,
+              seed,
+              fingerprint,
+              binnings: prep.binnings,
+              baseline,
+              trees,
+              rng: rng.state(),
+              validLosses,
+              stopped,
+            })
           : undefined;
-      const progress = { step: trees.length, totalSteps: params.maxIter, trainLoss, ...(validLoss === undefined ? {} : { validLoss }) };
+      const progress = {
+        step: trees.length,
+        totalSteps: params.maxIter,
+        trainLoss,
+        ...(validLoss === undefined ? {} : { validLoss }),
+      };
       options.onProgress(progress, checkpoint);
     }
   }
@@ -170,7 +206,8 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
   let bestIteration = trees.length;
   if (validLosses.length > 0) {
     bestIteration = 0;
-    for (let k = 1; k < validLosses.length; k++) if (validLosses[k]! < validLosses[bestIteration]!) bestIteration = k;
+    for (let k = 1; k < validLosses.length; k++)
+      if (validLosses[k]! < validLosses[bestIteration]!) bestIteration = k;
   }
   return createGbdtModel(
     { binnings: prep.binnings, baseline, trees },

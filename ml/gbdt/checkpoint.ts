@@ -64,7 +64,8 @@ export function decodeGbdtCheckpoint(
       );
     }
   }
-  if (state.seed !== seed) throw new Error(`gbdt: resumeFrom was written with seed ${state.seed}, but this run has seed ${seed}`);
+  if (state.seed !== seed)
+    throw new Error(`gbdt: resumeFrom was written with seed ${state.seed}, but this run has seed ${seed}`);
   return state;
 }
 

@@ -3,12 +3,11 @@
 // Rows live in one index array; each node owns a contiguous range of it, and a split partitions that range in
 // place (stably, so rows stay in increasing order and the binned columns are read nearly sequentially).
 import type { Rng } from '../rng.js';
-import { MISSING_BIN } from './binning.js';
 import { buildHistogram, FEATURE_SPAN, histogramTotals, subtractHistogram } from './histogram.js';
 import type { FeatureMeta, SplitConstraints, SplitInfo } from './split.js';
 import { findBestSplit, nodeValue } from './split.js';
 import type { Tree, TreeNode } from './tree.js';
-import { goesLeftTable } from './tree.js';
+import { gatherGradients, partitionRows } from './partition.js';
 
 export interface GrowSettings extends SplitConstraints {
   readonly maxLeafNodes: number;
@@ -62,7 +61,12 @@ interface Growing {
 
 /** Creates the reusable buffers for a training set of `rowCount` rows. */
 export function createGrowBuffers(rowCount: number): GrowBuffers {
-  return { scratch: new Uint32Array(rowCount), og: new Float32Array(rowCount), oh: new Float32Array(rowCount), pool: [] };
+  return {
+    scratch: new Uint32Array(rowCount),
+    og: new Float32Array(rowCount),
+    oh: new Float32Array(rowCount),
+    pool: [],
+  };
 }
 
 function takeHist(input: GrowInput): Float64Array {
@@ -83,46 +87,28 @@ function nodeFeatures(input: GrowInput): Int32Array {
   return pick.subarray(0, k).sort();
 }
 
-function buildFor(input: GrowInput, node: Growing, hist: Float64Array): void {
-  const { rows, g, h, buffers } = input;
-  const { og, oh } = buffers;
-  for (let i = node.start, k = 0; i < node.end; i++, k++) {
-    const r = rows[i]!;
-    og[k] = g[r]!;
-    oh[k] = h[r]!;
-  }
-  buildHistogram(hist, input.binned, input.stride, input.features, input.meta.nBins, rows, node.start, node.end, og, oh);
-}
-
-/**
- * Stable in-place partition of `rows[start..end)` by the node's split; returns where the right child starts.
- * The gradients/hessians of the smaller child's rows are gathered into og/oh on the way, ready for its histogram.
- */
-function partition(input: GrowInput, node: Growing, split: SplitInfo): number {
-  const { rows, binned, stride, g, h } = input;
-  const { scratch, og, oh } = input.buffers;
-  const lut = goesLeftTable(splitAsNode(split));
-  const col = binned.subarray(split.feature * stride, (split.feature + 1) * stride);
-  const gatherLeft = split.nLeft < split.nRight;
-  // Branch-free: every row is written to both sides and only the side it belongs to advances, since a
-  // data-dependent branch here is mispredicted about half the time. Rows are read at i >= l, so writing rows[l]
-  // in place is safe. The smaller side's gradients are written the same way.
-  let l = node.start;
-  let r = 0;
-  const start = node.start;
-  for (let i = node.start; i < node.end; i++) {
-    const row = rows[i]!;
-    const left = lut[col[row]!]!;
-    rows[l] = row;
-    scratch[r] = row;
-    const at = gatherLeft ? l - start : r;
-    og[at] = g[row]!;
-    oh[at] = h[row]!;
-    l += left;
-    r += 1 - left;
-  }
-  rows.set(scratch.subarray(0, r), l);
-  return l;
+/** Builds `hist` for the rows `rows[start..end)` (all rows when `rows` is null), whose gradients are in og/oh. */
+function histogramOf(
+  input: GrowInput,
+  hist: Float64Array,
+  rows: Uint32Array | null,
+  start: number,
+  end: number,
+  og: Float32Array,
+  oh: Float32Array,
+): void {
+  buildHistogram(
+    hist,
+    input.binned,
+    input.stride,
+    input.features,
+    input.meta.nBins,
+    rows,
+    start,
+    end,
+    og,
+    oh,
+  );
 }
 
 function splitAsNode(s: SplitInfo): TreeNode {
@@ -144,7 +130,17 @@ export function growTree(input: GrowInput): GrownTree {
   const { settings, meta } = input;
   const nodes: TreeNode[] = [];
   const newNode = (count: number): number => {
-    nodes.push({ feature: -1, binThreshold: -1, leftBins: null, missingLeft: false, left: -1, right: -1, value: 0, gain: 0, count });
+    nodes.push({
+      feature: -1,
+      binThreshold: -1,
+      leftBins: null,
+      missingLeft: false,
+      left: -1,
+      right: -1,
+      value: 0,
+      gain: 0,
+      count,
+    });
     return nodes.length - 1;
   };
   const leaves: Growing[] = [];
@@ -159,18 +155,41 @@ export function growTree(input: GrowInput): GrownTree {
   };
   const evaluate = (n: Growing): void => {
     const count = n.end - n.start;
-    n.split = findBestSplit(n.hist!, nodeFeatures(input), meta, { g: n.g, h: n.h, n: count, value: n.value }, settings);
+    n.split = findBestSplit(
+      n.hist!,
+      nodeFeatures(input),
+      meta,
+      { g: n.g, h: n.h, n: count, value: n.value },
+      settings,
+    );
     if (n.split) open.push(n);
     else finalize(n);
   };
 
   const rootHist = takeHist(input);
   const m = input.rows.length;
-  if (input.allRows) buildHistogram(rootHist, input.binned, input.stride, input.features, meta.nBins, null, 0, m, input.g, input.h);
-  else buildFor(input, { id: 0, start: 0, end: m, depth: 0, g: 0, h: 0, value: 0, hist: null, split: null }, rootHist);
-  const totals = input.features.length > 0 ? histogramTotals(rootHist, input.features[0]!, meta.nBins[input.features[0]!]!) : { g: 0, h: 0, count: m };
-  const root: Growing = { id: newNode(m), start: 0, end: m, depth: 0, g: totals.g, h: totals.h, value: 0, hist: rootHist, split: null };
-  if (m < 2 * settings.minSamplesLeaf || totals.h < settings.minHessianToSplit || input.features.length === 0) finalize(root);
+  if (input.allRows) histogramOf(input, rootHist, null, 0, m, input.g, input.h);
+  else {
+    gatherGradients(input.rows, 0, m, input.g, input.h, input.buffers.og, input.buffers.oh);
+    histogramOf(input, rootHist, input.rows, 0, m, input.buffers.og, input.buffers.oh);
+  }
+  const totals =
+    input.features.length > 0
+      ? histogramTotals(rootHist, input.features[0]!, meta.nBins[input.features[0]!]!)
+      : { g: 0, h: 0, count: m };
+  const root: Growing = {
+    id: newNode(m),
+    start: 0,
+    end: m,
+    depth: 0,
+    g: totals.g,
+    h: totals.h,
+    value: 0,
+    hist: rootHist,
+    split: null,
+  };
+  if (m < 2 * settings.minSamplesLeaf || totals.h < settings.minHessianToSplit || input.features.length === 0)
+    finalize(root);
   // The root's own value only shifts every candidate's gain by the same amount; using the real one keeps the
   // reported gains (feature importances) meaningful.
   else evaluate({ ...root, value: nodeValue(totals.g, totals.h, settings.l2Regularization) });
@@ -178,25 +197,59 @@ export function growTree(input: GrowInput): GrownTree {
   let leafCount = 1;
   while (open.length > 0 && leafCount < settings.maxLeafNodes) {
     let bestIndex = 0;
-    for (let i = 1; i < open.length; i++) if (open[i]!.split!.gain > open[bestIndex]!.split!.gain) bestIndex = i;
+    for (let i = 1; i < open.length; i++)
+      if (open[i]!.split!.gain > open[bestIndex]!.split!.gain) bestIndex = i;
     const parent = open.splice(bestIndex, 1)[0]!;
     const s = parent.split!;
-    const mid = partition(input, parent, s);
-    if (meta.hasMissing[s.feature] === 0) s.missingLeft = s.nLeft > s.nRight;
     const depth = parent.depth + 1;
-    const left: Growing = { id: newNode(mid - parent.start), start: parent.start, end: mid, depth, g: s.gLeft, h: s.hLeft, value: nodeValue(s.gLeft, s.hLeft, settings.l2Regularization), hist: null, split: null };
-    const right: Growing = { id: newNode(parent.end - mid), start: mid, end: parent.end, depth, g: s.gRight, h: s.hRight, value: nodeValue(s.gRight, s.hRight, settings.l2Regularization), hist: null, split: null };
+    const atLimit =
+      leafCount + 1 >= settings.maxLeafNodes || (settings.maxDepth !== null && depth >= settings.maxDepth);
+    const splitLeft = !atLimit && s.nLeft >= 2 * settings.minSamplesLeaf;
+    const splitRight = !atLimit && s.nRight >= 2 * settings.minSamplesLeaf;
+    const mid = partitionRows(
+      {
+        rows: input.rows,
+        binned: input.binned,
+        stride: input.stride,
+        g: input.g,
+        h: input.h,
+        ...input.buffers,
+      },
+      parent.start,
+      parent.end,
+      s,
+      splitLeft || splitRight,
+    );
+    if (meta.hasMissing[s.feature] === 0) s.missingLeft = s.nLeft > s.nRight;
+    const left: Growing = {
+      id: newNode(mid - parent.start),
+      start: parent.start,
+      end: mid,
+      depth,
+      g: s.gLeft,
+      h: s.hLeft,
+      value: nodeValue(s.gLeft, s.hLeft, settings.l2Regularization),
+      hist: null,
+      split: null,
+    };
+    const right: Growing = {
+      id: newNode(parent.end - mid),
+      start: mid,
+      end: parent.end,
+      depth,
+      g: s.gRight,
+      h: s.hRight,
+      value: nodeValue(s.gRight, s.hRight, settings.l2Regularization),
+      hist: null,
+      split: null,
+    };
     nodes[parent.id] = { ...splitAsNode(s), left: left.id, right: right.id };
     leafCount++;
-
-    const atLimit = leafCount >= settings.maxLeafNodes || (settings.maxDepth !== null && depth >= settings.maxDepth);
-    const splitLeft = !atLimit && left.end - left.start >= 2 * settings.minSamplesLeaf;
-    const splitRight = !atLimit && right.end - right.start >= 2 * settings.minSamplesLeaf;
     if (splitLeft || splitRight) {
       // partition() gathered the smaller child's gradients (same rule: left when strictly smaller).
       const [small, large] = s.nLeft < s.nRight ? [left, right] : [right, left];
       small.hist = takeHist(input);
-      buildHistogram(small.hist, input.binned, input.stride, input.features, meta.nBins, input.rows, small.start, small.end, input.buffers.og, input.buffers.oh);
+      histogramOf(input, small.hist, input.rows, small.start, small.end, input.buffers.og, input.buffers.oh);
       large.hist = parent.hist!;
       parent.hist = null;
       subtractHistogram(large.hist, large.hist, small.hist, input.features, meta.nBins);

@@ -103,7 +103,18 @@ export function buildHistogram(
     const f1 = features[k + 1]!;
     clearFeature(hist, f0 * FEATURE_SPAN, nBins[f0]!);
     clearFeature(hist, f1 * FEATURE_SPAN, nBins[f1]!);
-    accumulatePair(hist, column(f0), column(f1), f0 * FEATURE_SPAN, f1 * FEATURE_SPAN, rows, start, count, og, oh);
+    accumulatePair(
+      hist,
+      column(f0),
+      column(f1),
+      f0 * FEATURE_SPAN,
+      f1 * FEATURE_SPAN,
+      rows,
+      start,
+      count,
+      og,
+      oh,
+    );
   }
   if (k < features.length) {
     const f = features[k]!;
@@ -130,7 +141,11 @@ export function subtractHistogram(
 }
 
 /** Sum of gradients, hessians and rows over all bins of one feature: the node's totals. */
-export function histogramTotals(hist: Float64Array, feature: number, nBins: number): { g: number; h: number; count: number } {
+export function histogramTotals(
+  hist: Float64Array,
+  feature: number,
+  nBins: number,
+): { g: number; h: number; count: number } {
   let g = 0;
   let h = 0;
   let count = 0;

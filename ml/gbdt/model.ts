@@ -10,7 +10,8 @@ import { predictRaw } from './predict.js';
 /** Share of the total split gain earned by each raw feature (sums to 1 when any split exists). */
 export function gainImportances(e: EnsembleForExport): Record<string, number> {
   const totals = new Float64Array(e.binnings.length);
-  for (const tree of e.trees) for (const node of tree) if (node.feature >= 0) totals[node.feature] = totals[node.feature]! + node.gain;
+  for (const tree of e.trees)
+    for (const node of tree) if (node.feature >= 0) totals[node.feature] = totals[node.feature]! + node.gain;
   const sum = totals.reduce((a, b) => a + b, 0);
   return Object.fromEntries(e.binnings.map((b, f) => [b.name, sum > 0 ? totals[f]! / sum : 0]));
 }
@@ -31,7 +32,12 @@ export function createGbdtModel(e: EnsembleForExport, facts: Readonly<Record<str
       leafCount: e.trees.reduce((a, t) => a + t.filter((n) => n.feature < 0).length, 0),
       baseline: e.baseline,
       featureImportanceGain: gainImportances(e),
-      features: e.binnings.map((b) => ({ name: b.name, kind: b.kind, bins: b.kind === 'numeric' ? b.thresholds.length + 1 : b.categories.length, hasMissing: b.hasMissing })),
+      features: e.binnings.map((b) => ({
+        name: b.name,
+        kind: b.kind,
+        bins: b.kind === 'numeric' ? b.thresholds.length + 1 : b.categories.length,
+        hasMissing: b.hasMissing,
+      })),
     }),
   };
 }

@@ -63,7 +63,15 @@ function flatten(e: EnsembleForExport): FlatEnsemble {
     push('tree_roots', flat.modes.length);
     flat.modes.push(BRANCH_LEQ);
     flat.splits.push(0);
-    for (const [key, v] of [['nodes_featureids', 0], ['nodes_truenodeids', leaf], ['nodes_trueleafs', 1], ['nodes_falsenodeids', leaf], ['nodes_falseleafs', 1], ['nodes_missing_value_tracks_true', 0]] as const) push(key, v);
+    for (const [key, v] of [
+      ['nodes_featureids', 0],
+      ['nodes_truenodeids', leaf],
+      ['nodes_trueleafs', 1],
+      ['nodes_falsenodeids', leaf],
+      ['nodes_falseleafs', 1],
+      ['nodes_missing_value_tracks_true', 0],
+    ] as const)
+      push(key, v);
   };
   addConstant(e.baseline);
   for (const tree of e.trees) {
@@ -96,11 +104,15 @@ function flatten(e: EnsembleForExport): FlatEnsemble {
         // An empty set (only missing values go left) must still be a set: -1 is never a bin number.
         flat.members.push(...(node.leftBins.length > 0 ? node.leftBins : [-1]), NaN);
       } else {
-        if (binning.kind !== 'numeric') throw new Error(`gbdt: numeric split on categorical feature "${binning.name}"`);
+        if (binning.kind !== 'numeric')
+          throw new Error(`gbdt: numeric split on categorical feature "${binning.name}"`);
         flat.modes.push(BRANCH_LEQ);
         flat.splits.push(splitThreshold(binning, node.binThreshold));
       }
-      for (const [side, child] of [['true', node.left], ['false', node.right]] as const) {
+      for (const [side, child] of [
+        ['true', node.left],
+        ['false', node.right],
+      ] as const) {
         const target = tree[child]!;
         const isLeaf = target.feature < 0;
         push(`nodes_${side}nodeids`, isLeaf ? addLeaf(target.value) : ids.get(child)!);
@@ -147,14 +159,21 @@ function completeTreeEnsemble(bytes: Uint8Array, nodeName: string, flat: FlatEns
   const attributes = (node.attribute ??= []);
   attributes.push(
     onnx.AttributeProto.create({ name: 'leaf_weights', type: 4, t: doubleTensor(flat.leafWeights) }),
-    onnx.AttributeProto.create({ name: 'nodes_modes', type: 4, t: { dataType: UINT8, dims: [flat.modes.length], int32Data: flat.modes } }),
+    onnx.AttributeProto.create({
+      name: 'nodes_modes',
+      type: 4,
+      t: { dataType: UINT8, dims: [flat.modes.length], int32Data: flat.modes },
+    }),
     onnx.AttributeProto.create({ name: 'nodes_splits', type: 4, t: doubleTensor(flat.splits) }),
   );
   if (flat.members.length > 0) {
-    attributes.push(onnx.AttributeProto.create({ name: 'membership_values', type: 4, t: doubleTensor(flat.members) }));
+    attributes.push(
+      onnx.AttributeProto.create({ name: 'membership_values', type: 4, t: doubleTensor(flat.members) }),
+    );
   }
   attributes.sort((a, b) => ((a.name ?? '') < (b.name ?? '') ? -1 : (a.name ?? '') > (b.name ?? '') ? 1 : 0));
-  for (const opset of model.opsetImport) if (opset.domain === ONNX_ML_DOMAIN) opset.version = TREE_ENSEMBLE_ML_OPSET;
+  for (const opset of model.opsetImport)
+    if (opset.domain === ONNX_ML_DOMAIN) opset.version = TREE_ENSEMBLE_ML_OPSET;
   model.irVersion = Math.max(Number(model.irVersion), TREE_ENSEMBLE_IR_VERSION);
   return onnx.ModelProto.encode(model).finish();
 }
@@ -178,6 +197,9 @@ export function exportGbdtOnnx(e: EnsembleForExport, metadata: Readonly<Record<s
   );
   const logit = builder.op('Cast', [ensemble], 'logit', { to: attr.int(1) });
   emitBinaryOutputs(builder, logit);
-  const bytes = builder.toBytes({ docString: 'Slipway histogram gradient-boosted trees (binary log loss)', metadata });
+  const bytes = builder.toBytes({
+    docString: 'Slipway histogram gradient-boosted trees (binary log loss)',
+    metadata,
+  });
   return completeTreeEnsemble(bytes, ensemble, flat);
 }

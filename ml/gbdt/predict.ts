@@ -26,7 +26,12 @@ export function encodeInputs(binnings: readonly FeatureBinning[], frame: Frame):
 }
 
 /** Raw scores (log-odds) of every row of `frame`. */
-export function predictRaw(binnings: readonly FeatureBinning[], baseline: number, trees: readonly Tree[], frame: Frame): Float64Array {
+export function predictRaw(
+  binnings: readonly FeatureBinning[],
+  baseline: number,
+  trees: readonly Tree[],
+  frame: Frame,
+): Float64Array {
   const inputs = encodeInputs(binnings, frame);
   const raw = new Float64Array(frame.rowCount).fill(baseline);
   for (const tree of trees) {
@@ -53,7 +58,12 @@ export function predictRaw(binnings: readonly FeatureBinning[], baseline: number
       let f = feature[0]!;
       while (f >= 0) {
         const x = inputs[f]![i]!;
-        const goLeft = x !== x ? missingLeft[id] === 1 : isSet[id] === 1 ? members[id * 256 + x] === 1 : x <= threshold[id]!;
+        const goLeft =
+          x !== x
+            ? missingLeft[id] === 1
+            : isSet[id] === 1
+              ? members[id * 256 + x] === 1
+              : x <= threshold[id]!;
         id = goLeft ? left[id]! : right[id]!;
         f = feature[id]!;
       }

@@ -22,7 +22,11 @@ export interface PreparedTraining extends BinnedSet {
 }
 
 /** Rows of each class shuffled, the first `fraction` of each to validation; both lists in increasing order. */
-function stratifiedSplit(labels: Uint8Array, fraction: number, rng: Rng): { train: Uint32Array; valid: Uint32Array } {
+function stratifiedSplit(
+  labels: Uint8Array,
+  fraction: number,
+  rng: Rng,
+): { train: Uint32Array; valid: Uint32Array } {
   const isValid = new Uint8Array(labels.length);
   for (const cls of [0, 1]) {
     const members: number[] = [];
@@ -63,7 +67,8 @@ export function prepareTraining(
   savedBinnings: readonly FeatureBinning[] | undefined,
 ): PreparedTraining {
   const n = data.features.rowCount;
-  const earlyStopping = params.earlyStopping === 'auto' ? validation !== undefined || n > 10_000 : params.earlyStopping;
+  const earlyStopping =
+    params.earlyStopping === 'auto' ? validation !== undefined || n > 10_000 : params.earlyStopping;
   const rng = createRng(seed);
   let trainRows: Uint32Array | null = null;
   let validRows: Uint32Array | null = null;
@@ -72,20 +77,34 @@ export function prepareTraining(
     trainRows = split.train;
     validRows = split.valid;
     if (trainRows.length < 2 || validRows.length === 0) {
-      throw new Error(`gbdt: ${n} rows are too few to hold out validationFraction=${params.validationFraction} for early stopping`);
+      throw new Error(
+        `gbdt: ${n} rows are too few to hold out validationFraction=${params.validationFraction} for early stopping`,
+      );
     }
   }
   const all = trainRows ?? Uint32Array.from({ length: n }, (_, i) => i);
-  const binnings = savedBinnings ? savedBinnings.map((b) => ({ ...b })) : fitBinning(data.features, all, params.maxBins, rng);
+  const binnings = savedBinnings
+    ? savedBinnings.map((b) => ({ ...b }))
+    : fitBinning(data.features, all, params.maxBins, rng);
   if (savedBinnings && binnings.length !== data.features.columns.length) {
-    throw new Error(`gbdt: resumeFrom has ${binnings.length} features, but the training data has ${data.features.columns.length}`);
+    throw new Error(
+      `gbdt: resumeFrom has ${binnings.length} features, but the training data has ${data.features.columns.length}`,
+    );
   }
   const binned = binFrame(binnings, data.features, trainRows, !savedBinnings);
   let valid: BinnedSet | null = null;
   if (validation) {
-    valid = { binned: binFrame(binnings, validation.features, null, false), stride: validation.features.rowCount, labels: validation.labels };
+    valid = {
+      binned: binFrame(binnings, validation.features, null, false),
+      stride: validation.features.rowCount,
+      labels: validation.labels,
+    };
   } else if (validRows) {
-    valid = { binned: binFrame(binnings, data.features, validRows, false), stride: validRows.length, labels: pick(data.labels, validRows) };
+    valid = {
+      binned: binFrame(binnings, data.features, validRows, false),
+      stride: validRows.length,
+      labels: pick(data.labels, validRows),
+    };
   }
   return { binnings, binned, stride: all.length, labels: pick(data.labels, trainRows), valid, earlyStopping };
 }

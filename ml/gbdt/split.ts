@@ -58,7 +58,13 @@ interface Totals {
   readonly loss: number;
 }
 
-function numericSplit(hist: Float64Array, f: number, meta: FeatureMeta, t: Totals, c: SplitConstraints): SplitInfo | null {
+function numericSplit(
+  hist: Float64Array,
+  f: number,
+  meta: FeatureMeta,
+  t: Totals,
+  c: SplitConstraints,
+): SplitInfo | null {
   const base = f * FEATURE_SPAN;
   const nBins = meta.nBins[f]!;
   const hasMissing = meta.hasMissing[f] === 1;
@@ -140,7 +146,13 @@ const catRatio = new Float64Array(256);
 const catUsed: number[] = [];
 const byRatio = (a: number, b: number): number => catRatio[a]! - catRatio[b]! || a - b;
 
-function categoricalSplit(hist: Float64Array, f: number, meta: FeatureMeta, t: Totals, c: SplitConstraints): SplitInfo | null {
+function categoricalSplit(
+  hist: Float64Array,
+  f: number,
+  meta: FeatureMeta,
+  t: Totals,
+  c: SplitConstraints,
+): SplitInfo | null {
   const base = f * FEATURE_SPAN;
   const nBins = meta.nBins[f]!;
   const hasMissing = meta.hasMissing[f] === 1;
@@ -214,7 +226,10 @@ export function findBestSplit(
   let best: SplitInfo | null = null;
   for (let k = 0; k < features.length; k++) {
     const f = features[k]!;
-    const s = meta.categorical[f] === 1 ? categoricalSplit(hist, f, meta, t, constraints) : numericSplit(hist, f, meta, t, constraints);
+    const s =
+      meta.categorical[f] === 1
+        ? categoricalSplit(hist, f, meta, t, constraints)
+        : numericSplit(hist, f, meta, t, constraints);
     if (s && (!best || s.gain > best.gain)) best = s;
   }
   return best;

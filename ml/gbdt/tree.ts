@@ -25,7 +25,7 @@ export type TreeNode = z.infer<typeof treeNodeSchema>;
 export type Tree = TreeNode[];
 
 /** A 256-entry table: 1 when a row in that bin goes left at this node. */
-export function goesLeftTable(node: TreeNode): Uint8Array {
+export function goesLeftTable(node: Pick<TreeNode, 'binThreshold' | 'leftBins' | 'missingLeft'>): Uint8Array {
   const lut = new Uint8Array(256);
   if (node.leftBins) for (const b of node.leftBins) lut[b] = 1;
   else for (let b = 0; b <= node.binThreshold && b < MISSING_BIN; b++) lut[b] = 1;
@@ -65,7 +65,13 @@ function compile(tree: Tree): CompiledTree {
  * Adds the tree's leaf value to `raw[i]` for every row i of a column-major binned matrix with `stride` rows
  * (only the rows listed in `rows` when given).
  */
-export function addTreeBinned(tree: Tree, binned: Uint8Array, stride: number, raw: Float64Array, rows?: Uint32Array): void {
+export function addTreeBinned(
+  tree: Tree,
+  binned: Uint8Array,
+  stride: number,
+  raw: Float64Array,
+  rows?: Uint32Array,
+): void {
   const t = compile(tree);
   const count = rows ? rows.length : stride;
   for (let k = 0; k < count; k++) {

@@ -41,7 +41,12 @@ describe('fitBinning / binFrame', () => {
     rowCount: 6,
     columns: [
       { name: 'x', kind: 'numeric', values: Float64Array.from([1, 2, NaN, 3, 2, 1]) },
-      { name: 'c', kind: 'categorical', codes: Int32Array.from([0, 1, -1, 1, 0, 0]), categories: ['a', 'b', 'never'] },
+      {
+        name: 'c',
+        kind: 'categorical',
+        codes: Int32Array.from([0, 1, -1, 1, 0, 0]),
+        categories: ['a', 'b', 'never'],
+      },
     ],
   };
 
@@ -62,7 +67,12 @@ describe('fitBinning / binFrame', () => {
       columns: [
         // 2.5000001 is 2.5 in float32, the precision ONNX sees, so it falls on the lower side of the 2.5 edge.
         { name: 'x', kind: 'numeric', values: Float64Array.from([0, 9, 2.6, 2.5000001]) },
-        { name: 'c', kind: 'categorical', codes: Int32Array.from([0, 1, 2, 2]), categories: ['b', 'zzz', 'a'] },
+        {
+          name: 'c',
+          kind: 'categorical',
+          codes: Int32Array.from([0, 1, 2, 2]),
+          categories: ['b', 'zzz', 'a'],
+        },
       ],
     };
     const binned = binFrame(binnings, other, null, false);
@@ -72,15 +82,26 @@ describe('fitBinning / binFrame', () => {
 
   it('keeps the most frequent categories when there are more than maxBins', () => {
     const codes = Int32Array.from([0, 1, 1, 2, 2, 2, 3, 3, 3, 3]);
-    const f: Frame = { rowCount: 10, columns: [{ name: 'c', kind: 'categorical', codes, categories: ['a', 'b', 'c', 'd'] }] };
+    const f: Frame = {
+      rowCount: 10,
+      columns: [{ name: 'c', kind: 'categorical', codes, categories: ['a', 'b', 'c', 'd'] }],
+    };
     const [b] = fitBinning(f, allRows(10), 2, createRng(1));
     expect(b).toMatchObject({ categories: ['c', 'd'] });
   });
 
   it('names the missing column and a kind mismatch', () => {
     const binnings = fitBinning(frame, allRows(6), 255, createRng(1));
-    expect(() => binFrame(binnings, { rowCount: 0, columns: [frame.columns[0]!] }, null, false)).toThrow(/"c" is missing/);
-    const swapped: Frame = { rowCount: 1, columns: [{ name: 'x', kind: 'categorical', codes: Int32Array.from([0]), categories: ['a'] }, frame.columns[1]!] };
+    expect(() => binFrame(binnings, { rowCount: 0, columns: [frame.columns[0]!] }, null, false)).toThrow(
+      /"c" is missing/,
+    );
+    const swapped: Frame = {
+      rowCount: 1,
+      columns: [
+        { name: 'x', kind: 'categorical', codes: Int32Array.from([0]), categories: ['a'] },
+        frame.columns[1]!,
+      ],
+    };
     expect(() => binFrame(binnings, swapped, null, false)).toThrow(/"x" is categorical/);
   });
 });

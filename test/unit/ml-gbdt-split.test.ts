@@ -60,7 +60,9 @@ describe('findBestSplit', () => {
 
   it('respects minSamplesLeaf and returns null when no split qualifies', () => {
     const hist = histogram({ 0: [-10, 5, 5], 1: [10, 5, 50] });
-    expect(findBestSplit(hist, features, meta(2, false, false), totals(hist), { ...loose, minSamplesLeaf: 10 })).toBeNull();
+    expect(
+      findBestSplit(hist, features, meta(2, false, false), totals(hist), { ...loose, minSamplesLeaf: 10 }),
+    ).toBeNull();
     expect(findBestSplit(hist, features, meta(2, false, false), totals(hist), loose)).not.toBeNull();
   });
 

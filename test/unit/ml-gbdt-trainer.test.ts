@@ -23,7 +23,8 @@ function makeData(n: number, seed: number): TrainingData {
     x1[i] = rng.nextFloat() < 0.15 ? NaN : rng.nextFloat() * 2 - 1;
     noise[i] = rng.nextFloat();
     c[i] = rng.nextFloat() < 0.05 ? -1 : rng.nextInt(CATEGORIES.length);
-    const z = 1.5 * x0[i]! + (Number.isNaN(x1[i]) ? 1.5 : x1[i]!) + (c[i]! >= 0 && c[i]! % 2 === 0 ? 1 : -0.5);
+    const z =
+      1.5 * x0[i]! + (Number.isNaN(x1[i]) ? 1.5 : x1[i]!) + (c[i]! >= 0 && c[i]! % 2 === 0 ? 1 : -0.5);
     labels[i] = rng.nextFloat() < 1 / (1 + Math.exp(-2 * z)) ? 1 : 0;
   }
   return {
@@ -51,7 +52,11 @@ async function runOnnx(bytes: Uint8Array, frame: Frame): Promise<{ p1: Float64Ar
     feeds[col.name] =
       col.kind === 'numeric'
         ? new ort.Tensor('float32', Float32Array.from(col.values), [n, 1])
-        : new ort.Tensor('string', Array.from(col.codes, (k) => (k < 0 ? '' : col.categories[k]!)), [n, 1]);
+        : new ort.Tensor(
+            'string',
+            Array.from(col.codes, (k) => (k < 0 ? '' : col.categories[k]!)),
+            [n, 1],
+          );
   }
   const out = await session.run(feeds);
   const probabilities = out.probabilities!.data as Float32Array;
@@ -67,7 +72,8 @@ function auc(p: Float64Array, y: Uint8Array): number {
   for (let i = 0; i < p.length; i++) {
     if (y[i] !== 1) continue;
     pos++;
-    for (let j = 0; j < p.length; j++) if (y[j] === 0) concordant += p[i]! > p[j]! ? 1 : p[i] === p[j] ? 0.5 : 0;
+    for (let j = 0; j < p.length; j++)
+      if (y[j] === 0) concordant += p[i]! > p[j]! ? 1 : p[i] === p[j] ? 0.5 : 0;
   }
   return concordant / (pos * (p.length - pos));
 }
@@ -79,11 +85,15 @@ describe('gbdt trainer', () => {
   it('learns the signal and scores exactly like onnxruntime, NaN, missing and unseen categories included', async () => {
     const model = gbdtTrainer.fit(train, { params: params(), seed: 3 });
     // Unseen category "zzz" and missing "" ride along through a frame whose category list differs from training's.
-    const codes = Int32Array.from(test.features.columns[2]!.kind === 'categorical' ? test.features.columns[2]!.codes : []);
+    const codes = Int32Array.from(
+      test.features.columns[2]!.kind === 'categorical' ? test.features.columns[2]!.codes : [],
+    );
     for (let i = 0; i < 40; i++) codes[i] = i % 2 === 0 ? 6 : -1;
     const frame: Frame = {
       rowCount: test.features.rowCount,
-      columns: test.features.columns.map((c) => (c.name === 'c' ? { name: 'c', kind: 'categorical', codes, categories: [...CATEGORIES, 'zzz'] } : c)),
+      columns: test.features.columns.map((c) =>
+        c.name === 'c' ? { name: 'c', kind: 'categorical', codes, categories: [...CATEGORIES, 'zzz'] } : c,
+      ),
     };
     const p = model.predictProba(frame);
     expect(auc(p, test.labels)).toBeGreaterThan(0.85);
@@ -93,14 +103,60 @@ describe('gbdt trainer', () => {
     expect(maxDiff).toBeLessThan(1e-5);
     for (let i = 0; i < p.length; i++) expect(onnx.label[i]).toBe(p[i]! > 0.5 ? 1n : 0n);
     // An unseen category scores like a missing one.
-    expect(p[0]).toBeCloseTo(model.predictProba(takeRows({ ...frame, columns: frame.columns.map((c) => (c.name === 'c' ? { ...c, codes: Int32Array.from(codes).fill(-1) } : c)) }, [0]))[0]!, 12);
+    expect(p[0]).toBeCloseTo(
+      model.predictProba(
+        takeRows(
+          {
+            ...frame,
+            columns: frame.columns.map((c) =>
+              c.name === 'c' ? { ...c, codes: Int32Array.from(codes).fill(-1) } : c,
+            ),
+          },
+          [0],
+        ),
+      )[0]!,
+      12,
+    );
+  });
+
+  it('compares inputs as float32, as onnxruntime does, right at a threshold', async () => {
+    // Two values whose learned edge is 0.5; 0.5 + 1e-9 is 0.5 in float32, so it must go where 0.5 goes.
+    const n = 400;
+    const x = Float64Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 0 : 1));
+    const data: TrainingData = {
+      features: { rowCount: n, columns: [{ name: 'x', kind: 'numeric', values: x }] },
+      labels: Uint8Array.from(x, (v, i) => (i % 10 === 0 ? 1 - v : v)),
+    };
+    const model = gbdtTrainer.fit(data, { params: params({ maxIter: 5 }), seed: 1 });
+    const probe: Frame = {
+      rowCount: 4,
+      columns: [{ name: 'x', kind: 'numeric', values: Float64Array.from([0.5, 0.5 + 1e-9, 0.5 + 1e-7, NaN]) }],
+    };
+    const p = model.predictProba(probe);
+    expect(p[1]).toBe(p[0]);
+    expect(p[2]).toBeGreaterThan(p[0]! + 0.1);
+    const onnx = await runOnnx(model.toOnnx(), probe);
+    for (let i = 0; i < 4; i++) expect(Math.abs(onnx.p1[i]! - p[i]!)).toBeLessThan(1e-6);
   });
 
   it('learns a default direction for missing values', () => {
     const model = gbdtTrainer.fit(train, { params: params(), seed: 3 });
-    const base = takeRows(test.features, Int32Array.from({ length: 200 }, (_, i) => i));
-    const withNaN: Frame = { ...base, columns: base.columns.map((c) => (c.name === 'x1' ? { ...c, values: new Float64Array(200).fill(NaN) } : c)) };
-    const withLow: Frame = { ...base, columns: base.columns.map((c) => (c.name === 'x1' ? { ...c, values: new Float64Array(200).fill(-0.9) } : c)) };
+    const base = takeRows(
+      test.features,
+      Int32Array.from({ length: 200 }, (_, i) => i),
+    );
+    const withNaN: Frame = {
+      ...base,
+      columns: base.columns.map((c) =>
+        c.name === 'x1' ? { ...c, values: new Float64Array(200).fill(NaN) } : c,
+      ),
+    };
+    const withLow: Frame = {
+      ...base,
+      columns: base.columns.map((c) =>
+        c.name === 'x1' ? { ...c, values: new Float64Array(200).fill(-0.9) } : c,
+      ),
+    };
     const mean = (a: Float64Array): number => a.reduce((s, v) => s + v, 0) / a.length;
     expect(mean(model.predictProba(withNaN))).toBeGreaterThan(mean(model.predictProba(withLow)) + 0.1);
   });
@@ -115,7 +171,14 @@ describe('gbdt trainer', () => {
   });
 
   it('resumes from a checkpoint to the very model an uninterrupted run gives', () => {
-    const p = params({ maxIter: 25, subsample: 0.8, colsampleByTree: 0.75, colsampleByNode: 0.7, earlyStopping: true, validationFraction: 0.2 });
+    const p = params({
+      maxIter: 25,
+      subsample: 0.8,
+      colsampleByTree: 0.75,
+      colsampleByNode: 0.7,
+      earlyStopping: true,
+      validationFraction: 0.2,
+    });
     const checkpoints = new Map<number, Uint8Array>();
     const steps: TrainProgress[] = [];
     const full = gbdtTrainer.fit(train, {
@@ -146,26 +209,41 @@ describe('gbdt trainer', () => {
 
   it('refuses a checkpoint from other parameters, other data or another trainer', () => {
     let checkpoint: Uint8Array | undefined;
-    gbdtTrainer.fit(train, { params: params({ maxIter: 4 }), seed: 1, checkpointEvery: 2, onProgress: (_p, c) => (checkpoint = c ?? checkpoint) });
+    gbdtTrainer.fit(train, {
+      params: params({ maxIter: 4 }),
+      seed: 1,
+      checkpointEvery: 2,
+      onProgress: (_p, c) => (checkpoint = c ?? checkpoint),
+    });
     expect(checkpoint).toBeDefined();
-    const resume = (data: TrainingData, p: GbdtParams, seed = 1, resumeFrom = checkpoint!) => () => gbdtTrainer.fit(data, { params: p, seed, resumeFrom });
+    const resume =
+      (data: TrainingData, p: GbdtParams, seed = 1, resumeFrom = checkpoint!) =>
+      () =>
+        gbdtTrainer.fit(data, { params: p, seed, resumeFrom });
     expect(resume(train, params({ maxIter: 4, learningRate: 0.2 }))).toThrow(/parameter "learningRate"/);
     expect(resume(train, params({ maxIter: 4 }), 2)).toThrow(/seed 1/);
     expect(resume(makeData(3000, 9), params({ maxIter: 4 }))).toThrow(/different training data/);
-    expect(resume(train, params({ maxIter: 4 }), 1, new TextEncoder().encode('not a checkpoint'))).toThrow(/not a gbdt checkpoint/);
-    expect(resume(train, params({ maxIter: 4 }), 1, encodeCheckpoint('logistic_regression', {}))).toThrow(/logistic_regression checkpoint/);
+    expect(resume(train, params({ maxIter: 4 }), 1, new TextEncoder().encode('not a checkpoint'))).toThrow(
+      /not a gbdt checkpoint/,
+    );
+    expect(resume(train, params({ maxIter: 4 }), 1, encodeCheckpoint('logistic_regression', {}))).toThrow(
+      /logistic_regression checkpoint/,
+    );
   });
 
   it('stops early when the validation loss stops improving, and says where the best iteration was', () => {
     const noisy: TrainingData = { features: train.features, labels: makeData(3000, 77).labels };
-    const model = gbdtTrainer.fit(noisy, { params: params({ maxIter: 300, earlyStopping: true, nIterNoChange: 5 }), seed: 1 });
+    const model = gbdtTrainer.fit(noisy, {
+      params: params({ maxIter: 300, earlyStopping: true, nIterNoChange: 5 }),
+      seed: 1,
+    });
     const facts = model.metadata();
     expect(facts.earlyStopped).toBe(true);
     expect(facts.iterations).toBeLessThan(300);
     expect(facts.bestIteration).toBeLessThanOrEqual(facts.iterations as number);
   });
 
-  it("uses the `validation` option for early stopping and reports its loss", () => {
+  it('uses the `validation` option for early stopping and reports its loss', () => {
     const seen: TrainProgress[] = [];
     const model = gbdtTrainer.fit(train, {
       params: params({ maxIter: 8, earlyStopping: 'auto' }),
@@ -179,7 +257,8 @@ describe('gbdt trainer', () => {
   });
 
   it('reports gain importances per raw feature, with the noise feature last', () => {
-    const imp = gbdtTrainer.fit(train, { params: params(), seed: 3 }).metadata().featureImportanceGain as Record<string, number>;
+    const imp = gbdtTrainer.fit(train, { params: params(), seed: 3 }).metadata()
+      .featureImportanceGain as Record<string, number>;
     expect(Object.keys(imp)).toEqual(['x0', 'x1', 'c', 'noise']);
     expect(Object.values(imp).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
     expect(imp.x0).toBeGreaterThan(imp.noise!);
@@ -187,7 +266,9 @@ describe('gbdt trainer', () => {
   });
 
   it('honours maxDepth and maxLeafNodes', () => {
-    const shallow = gbdtTrainer.fit(train, { params: params({ maxDepth: 2, maxLeafNodes: 31 }), seed: 1 }).metadata();
+    const shallow = gbdtTrainer
+      .fit(train, { params: params({ maxDepth: 2, maxLeafNodes: 31 }), seed: 1 })
+      .metadata();
     expect(shallow.leafCount as number).toBeLessThanOrEqual(4 * (shallow.treeCount as number));
     const small = gbdtTrainer.fit(train, { params: params({ maxLeafNodes: 3 }), seed: 1 }).metadata();
     expect(small.leafCount).toBe(3 * (small.treeCount as number));
@@ -209,13 +290,27 @@ describe('gbdt trainer', () => {
     expect(() => gbdtTrainer.parseParams({ subsample: 0 })).toThrow(/parameter "subsample"/);
     expect(() => gbdtTrainer.parseParams({ earlyStopping: 'yes' })).toThrow(/parameter "earlyStopping"/);
     expect(() => gbdtTrainer.parseParams({ maxLeafs: 3 })).toThrow(/maxLeafs/);
-    expect(gbdtTrainer.parseParams(undefined)).toMatchObject({ learningRate: 0.1, maxIter: 100, maxLeafNodes: 31, maxBins: 255 });
+    expect(gbdtTrainer.parseParams(undefined)).toMatchObject({
+      learningRate: 0.1,
+      maxIter: 100,
+      maxLeafNodes: 31,
+      maxBins: 255,
+    });
   });
 
   it('rejects bad training input and a frame without a trained feature', () => {
-    expect(() => gbdtTrainer.fit({ features: train.features, labels: new Uint8Array(3000) }, { params: params(), seed: 1 })).toThrow(/both classes/);
-    expect(() => gbdtTrainer.fit(train, { params: params(), seed: 1, checkpointEvery: 0 })).toThrow(/checkpointEvery/);
+    expect(() =>
+      gbdtTrainer.fit(
+        { features: train.features, labels: new Uint8Array(3000) },
+        { params: params(), seed: 1 },
+      ),
+    ).toThrow(/both classes/);
+    expect(() => gbdtTrainer.fit(train, { params: params(), seed: 1, checkpointEvery: 0 })).toThrow(
+      /checkpointEvery/,
+    );
     const model = gbdtTrainer.fit(train, { params: params({ maxIter: 2 }), seed: 1 });
-    expect(() => model.predictProba({ rowCount: 1, columns: train.features.columns.slice(0, 2) })).toThrow(/"c" is missing/);
+    expect(() => model.predictProba({ rowCount: 1, columns: train.features.columns.slice(0, 2) })).toThrow(
+      /"c" is missing/,
+    );
   });
 });

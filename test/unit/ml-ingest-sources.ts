@@ -1,5 +1,6 @@
 // Byte sources for the ingest tests: fixture files streamed in small chunks, and strings cut into pieces.
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ByteSource } from '../../ml/ingest/byte-source.js';
 
@@ -14,8 +15,8 @@ function* pieces(bytes: Uint8Array, size: number): Generator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
 }
 
-/** Bytes or text as chunks of `size` bytes (1 by default: every boundary is exercised), delivered asynchronously. */
-export async function* chunks(data: string | Uint8Array, size = 1): AsyncGenerator<Uint8Array> {
+/** Bytes or text as a stream of chunks of `size` bytes (1 by default: every boundary is exercised). */
+export function chunks(data: string | Uint8Array, size = 1): ByteSource {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  for await (const piece of pieces(bytes, size)) yield piece;
+  return Readable.from(pieces(bytes, size));
 }
