@@ -84,10 +84,12 @@ export function renderValidationReportHtml(
   const status = report.ok
     ? badge('pass', 'passed')
     : badge('error', `failed: ${report.counts.error} error${report.counts.error === 1 ? '' : 's'}`);
-  const failed = new Set(report.results.filter((r) => r.severity !== 'info').map((r) => r.check));
-  const checks = report.checksRun
-    .map((c) => (failed.has(c) ? badge('warning', c) : badge('pass', c)))
-    .join(' ');
+  // Each check is colored by its worst finding; info findings leave it green.
+  const worst = new Map<string, Severity>();
+  for (const r of report.results) {
+    if (r.severity !== 'info' && worst.get(r.check) !== 'error') worst.set(r.check, r.severity);
+  }
+  const checks = report.checksRun.map((c) => badge(worst.get(c) ?? 'pass', c)).join(' ');
   const findings =
     report.results.length === 0
       ? '<p>No findings.</p>'
@@ -102,7 +104,7 @@ export function renderValidationReportHtml(
     `${report.target === null ? '' : `, target <code>${escapeHtml(report.target)}</code>`}. ` +
     `${SEVERITIES.map((s) => `${report.counts[s]} ${s}`).join(', ')}.</p>` +
     `<h2>Findings</h2>${findings}` +
-    `<h2>Checks run</h2><p>${checks}</p><p class="muted">Green: no warning or error from this check.</p>` +
+    `<h2>Checks run</h2><p>${checks}</p><p class="muted">Green: no warning or error from this check; amber: warnings; red: errors.</p>` +
     (profile ? `<h2>Columns</h2>${profileTable(profile, report)}` : '') +
     `<h2>Thresholds</h2><table><tbody>${rules}</tbody></table>`;
   return htmlPage(title, body);

@@ -8,7 +8,7 @@ import { connectClient, connectWorker, installTemporalRuntime } from '../../plat
 import { bundleWorkflows, createWorkerSet } from '../../workers/worker.js';
 import { testStack } from './stack.js';
 
-export const testLog = createLogger({ level: 'warn' });
+export const testLog = createLogger({ level: 'error' });
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per test file. */
