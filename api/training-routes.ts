@@ -36,7 +36,7 @@ function pendingActivities(raw: unknown) {
       state: activityStates[a.state ?? 0] ?? 'unknown',
       attempt: a.attempt ?? 1,
       ...(a.lastWorkerIdentity ? { worker: a.lastWorkerIdentity } : {}),
-      ...(payload ? { heartbeat: defaultPayloadConverter.fromPayload(payload as never) } : {}),
+      ...(payload ? { heartbeat: defaultPayloadConverter.fromPayload(payload) } : {}),
       ...(a.lastFailure?.message ? { lastFailure: a.lastFailure.message } : {}),
     };
   });

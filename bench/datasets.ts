@@ -35,7 +35,7 @@ function mulberry32(seed: number): () => number {
 }
 
 function loadCsv(path: string, target: string, positive: string, drop: string[]): { frame: Frame; labels: Uint8Array } {
-  const records = parse(readFileSync(path), { columns: false, skip_empty_lines: true }) as string[][];
+  const records: string[][] = parse(readFileSync(path), { skip_empty_lines: true });
   const header = records[0]!;
   const rows = records.slice(1);
   const targetIndex = header.indexOf(target);

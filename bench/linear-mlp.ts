@@ -41,7 +41,16 @@ function argument(name: string, fallback: string): string {
 /** The same settings as the scikit-learn script (its defaults, hidden layer (100,), batch 200, 200 epochs). */
 const PARAMS: Record<string, Record<string, unknown>> = {
   logistic_regression: { C: 1, maxIter: 100, tolerance: 1e-4 },
-  mlp: { hiddenLayerSizes: [100], activation: 'relu', alpha: 1e-4, batchSize: 200, learningRateInit: 1e-3, maxEpochs: 200, tolerance: 1e-4, nIterNoChange: 10 },
+  mlp: {
+    hiddenLayerSizes: [100],
+    activation: 'relu',
+    alpha: 1e-4,
+    batchSize: 200,
+    learningRateInit: 1e-3,
+    maxEpochs: 200,
+    tolerance: 1e-4,
+    nIterNoChange: 10,
+  },
 };
 
 async function onnxMaxDiff(bytes: Uint8Array, frame: Frame, ours: Float64Array): Promise<number> {
@@ -51,7 +60,11 @@ async function onnxMaxDiff(bytes: Uint8Array, frame: Frame, ours: Float64Array):
     feeds[c.name] =
       c.kind === 'numeric'
         ? new ort.Tensor('float32', Float32Array.from(c.values), [n, 1])
-        : new ort.Tensor('string', Array.from(c.codes, (k) => (k < 0 ? '' : c.categories[k]!)), [n, 1]);
+        : new ort.Tensor(
+            'string',
+            Array.from(c.codes, (k) => (k < 0 ? '' : c.categories[k]!)),
+            [n, 1],
+          );
   }
   const session = await ort.InferenceSession.create(bytes);
   const probabilities = (await session.run(feeds)).probabilities!.data as Float32Array;
@@ -91,7 +104,10 @@ async function runOurs(datasets: string[], trainers: string[]): Promise<Row[]> {
   return rows;
 }
 
-function runSklearn(datasets: string[], trainers: string[]): { versions: Record<string, string>; results: SklearnResult[] } {
+function runSklearn(
+  datasets: string[],
+  trainers: string[],
+): { versions: Record<string, string>; results: SklearnResult[] } {
   const script = join(benchDir, 'sklearn_linear_mlp.py');
   const args = [script, '--datasets', datasets.join(','), '--trainers', trainers.join(','), '--seed', '1'];
   const out = execFileSync('python3', args, {
@@ -102,7 +118,8 @@ function runSklearn(datasets: string[], trainers: string[]): { versions: Record<
   return JSON.parse(out) as { versions: Record<string, string>; results: SklearnResult[] };
 }
 
-const f = (x: number | undefined, digits: number): string => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(digits));
+const f = (x: number | undefined, digits: number): string =>
+  x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(digits);
 
 async function main(): Promise<void> {
   const datasets = argument('datasets', 'elec2,adult').split(',');
@@ -123,7 +140,10 @@ async function main(): Promise<void> {
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
-  if (sk) process.stdout.write(`\nsklearn side: ${JSON.stringify(sk.versions)}; node ${process.version}, onnxruntime-node ${ort.env.versions.common}\n`);
+  if (sk)
+    process.stdout.write(
+      `\nsklearn side: ${JSON.stringify(sk.versions)}; node ${process.version}, onnxruntime-node ${ort.env.versions.common}\n`,
+    );
 }
 
 await main();

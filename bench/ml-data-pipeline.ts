@@ -21,7 +21,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function timed(runs: number, body: () => Promise<unknown> | unknown): Promise<number> {
+async function timed(runs: number, body: () => unknown): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
@@ -42,11 +42,16 @@ function scored(n: number): { labels: Uint8Array; a: Float64Array; b: Float64Arr
 }
 
 async function speed(): Promise<void> {
-  for (const [file, target, positive] of [['adult.csv', 'income', '>50K'], ['electricity.csv', 'class', '1']] as const) {
+  for (const [file, target, positive] of [
+    ['adult.csv', 'income', '>50K'],
+    ['electricity.csv', 'class', '1'],
+  ] as const) {
     const path = join(datasetsDir, file);
     const ingest = await timed(3, () => readDataset(() => createReadStream(path)));
     const { frame, stats } = await readDataset(() => createReadStream(path));
-    const validate = await timed(3, () => validateFrame(frame, { target, positiveLabel: positive, ingest: stats }));
+    const validate = await timed(3, () =>
+      validateFrame(frame, { target, positiveLabel: positive, ingest: stats }),
+    );
     const profile = await timed(3, () => buildReferenceProfile(frame, { target }));
     const mb = stats.bytes / 1e6;
     console.log(
@@ -58,9 +63,13 @@ async function speed(): Promise<void> {
   const metrics = await timed(3, () => binaryMetrics(big.labels, big.a));
   console.log(`binaryMetrics (AUC, log loss, Brier, confusion) on 1,000,000 rows: ${metrics.toFixed(0)} ms`);
   const test = scored(13_594);
-  const boot = await timed(1, () => pairedBootstrap(test.labels, test.a, test.b, { iterations: 1000, metrics: ['auc', 'logLoss', 'brier'] }));
+  const boot = await timed(1, () =>
+    pairedBootstrap(test.labels, test.a, test.b, { iterations: 1000, metrics: ['auc', 'logLoss', 'brier'] }),
+  );
   console.log(`pairedBootstrap, 13,594 rows, 1000 resamples, AUC + log loss + Brier: ${boot.toFixed(0)} ms`);
-  const bootAuc = await timed(1, () => pairedBootstrap(test.labels, test.a, test.b, { iterations: 1000, metrics: ['auc'] }));
+  const bootAuc = await timed(1, () =>
+    pairedBootstrap(test.labels, test.a, test.b, { iterations: 1000, metrics: ['auc'] }),
+  );
   console.log(`pairedBootstrap, 13,594 rows, 1000 resamples, AUC only: ${bootAuc.toFixed(0)} ms`);
 }
 
@@ -73,7 +82,9 @@ function* generatedCsv(megabytes: number): Generator<Buffer> {
   while (bytes < megabytes * 1e6) {
     const lines: string[] = [];
     for (let k = 0; k < 1000; k++, row++) {
-      lines.push(`${row},${((row * 7919) % 10007) / 97},${(row % 977) / 3},${regions[row % 5]},${row % 3 === 0},${row % 2}`);
+      lines.push(
+        `${row},${((row * 7919) % 10007) / 97},${(row % 977) / 3},${regions[row % 5]},${row % 3 === 0},${row % 2}`,
+      );
     }
     const chunk = Buffer.from(lines.join('\n') + '\n');
     bytes += chunk.length;
@@ -92,7 +103,9 @@ async function memory(what: string, mb: number): Promise<void> {
     rows = result.frame.rowCount;
   }
   const after = process.resourceUsage().maxRSS / 1024;
-  console.log(`${what}: ${mb} MB generated CSV, ${rows} rows; peak RSS ${before.toFixed(0)} MB before, ${after.toFixed(0)} MB after`);
+  console.log(
+    `${what}: ${mb} MB generated CSV, ${rows} rows; peak RSS ${before.toFixed(0)} MB before, ${after.toFixed(0)} MB after`,
+  );
 }
 
 const [mode, what] = process.argv.slice(2);

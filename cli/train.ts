@@ -17,7 +17,7 @@ function summary(result: TrainingResult): string {
   ];
   for (const reason of result.reasons ?? []) lines.push(`  - ${reason}`);
   if (result.metrics) {
-    lines.push(`  metrics: ${Object.entries(result.metrics).map(([k, v]) => `${k}=${(v as number).toFixed(4)}`).join(' ')}`);
+    lines.push(`  metrics: ${Object.entries(result.metrics).map(([k, v]) => `${k}=${(v).toFixed(4)}`).join(' ')}`);
   }
   if (result.datasetSha256) lines.push(`  dataset sha256: ${result.datasetSha256}`);
   if (result.artifactUri) lines.push(`  model: ${result.artifactUri} (sha256 ${result.artifactSha256})`);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { datasetSchemaSchema } from '../ml/ingest/schema.js';
-import { validationRulesSchema } from '../ml/validation/rules.js';
+import { datasetSchemaSchema } from './dataset-schema.js';
+import { validationRulesSchema } from './validation-rules.js';
 import { resourcesSchema } from './task-queues.js';
 
 const identifier = z

@@ -34,7 +34,11 @@ export function encodeCheckpoint(trainer: string, state: unknown): Uint8Array {
  * Decodes checkpoint bytes and validates the state with `schema`. Throws a clear error for bytes that are not a
  * checkpoint, belong to another trainer, or hold a state the schema rejects (naming the field).
  */
-export function decodeCheckpoint<S extends z.ZodType>(trainer: string, bytes: Uint8Array, schema: S): z.output<S> {
+export function decodeCheckpoint<S extends z.ZodType>(
+  trainer: string,
+  bytes: Uint8Array,
+  schema: S,
+): z.output<S> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes), (_key, value: unknown) => {
@@ -47,15 +51,20 @@ export function decodeCheckpoint<S extends z.ZodType>(trainer: string, bytes: Ui
   } catch (cause) {
     throw new Error(`resumeFrom is not a ${trainer} checkpoint: it is not valid checkpoint JSON`, { cause });
   }
-  const envelope = z.object({ magic: z.literal(MAGIC), trainer: z.string(), state: z.unknown() }).safeParse(parsed);
-  if (!envelope.success) throw new Error(`resumeFrom is not a ${trainer} checkpoint: missing checkpoint header`);
+  const envelope = z
+    .object({ magic: z.literal(MAGIC), trainer: z.string(), state: z.unknown() })
+    .safeParse(parsed);
+  if (!envelope.success)
+    throw new Error(`resumeFrom is not a ${trainer} checkpoint: missing checkpoint header`);
   if (envelope.data.trainer !== trainer) {
     throw new Error(`resumeFrom is a ${envelope.data.trainer} checkpoint, but this trainer is ${trainer}`);
   }
   const state = schema.safeParse(envelope.data.state);
   if (!state.success) {
     const issue = state.error.issues[0]!;
-    throw new Error(`resumeFrom ${trainer} checkpoint is invalid at "${issue.path.join('.')}": ${issue.message}`);
+    throw new Error(
+      `resumeFrom ${trainer} checkpoint is invalid at "${issue.path.join('.')}": ${issue.message}`,
+    );
   }
   return state.data;
 }

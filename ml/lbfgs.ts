@@ -70,7 +70,8 @@ function direction(state: LbfgsState): Float64Array {
   }
   if (state.count > 0) {
     const newest = (state.head - 1 + memory) % memory;
-    const gamma = dot(state.s, newest * n, state.y, newest * n, n) / dot(state.y, newest * n, state.y, newest * n, n);
+    const gamma =
+      dot(state.s, newest * n, state.y, newest * n, n) / dot(state.y, newest * n, state.y, newest * n, n);
     for (let i = 0; i < n; i++) d[i]! *= gamma;
   }
   for (let k = state.count - 1; k >= 0; k--) {
@@ -86,7 +87,11 @@ function direction(state: LbfgsState): Float64Array {
  * One L-BFGS iteration, updating `state` in place. Stops (status other than 'continue') when the largest gradient
  * component is at most `gtol`, when the relative decrease of f is at most `ftol`, or when no step decreases f.
  */
-export function lbfgsStep(state: LbfgsState, objective: Objective, options: { gtol: number; ftol: number }): LbfgsStatus {
+export function lbfgsStep(
+  state: LbfgsState,
+  objective: Objective,
+  options: { gtol: number; ftol: number },
+): LbfgsStatus {
   const n = state.x.length;
   const memory = state.rho.length;
   if (maxAbs(state.g) <= options.gtol) return 'gradient-small';
@@ -112,7 +117,9 @@ export function lbfgsStep(state: LbfgsState, objective: Objective, options: { gt
       break;
     }
     // Minimizer of the quadratic through f(0), f'(0) and f(step), kept within [0.1, 0.5] of the step.
-    const quadratic = Number.isFinite(fNew) ? (-slope * step * step) / (2 * (fNew - state.f - slope * step)) : 0;
+    const quadratic = Number.isFinite(fNew)
+      ? (-slope * step * step) / (2 * (fNew - state.f - slope * step))
+      : 0;
     step = Math.min(0.5 * step, Math.max(0.1 * step, quadratic));
   }
   if (!accepted) return 'line-search-failed';

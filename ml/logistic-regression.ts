@@ -11,7 +11,13 @@ import { createLbfgsState, lbfgsStateSchema, lbfgsStep } from './lbfgs.js';
 import { createOnnxBuilder } from './onnx-builder.js';
 import { checkTrainingInput, parseTrainerParams } from './params.js';
 import type { PreprocessPlan } from './preprocess.js';
-import { emitPreprocessOnnx, fitPreprocessor, parsePreprocessPlan, preprocessOptionsSchema, transform } from './preprocess.js';
+import {
+  emitPreprocessOnnx,
+  fitPreprocessor,
+  parsePreprocessPlan,
+  preprocessOptionsSchema,
+  transform,
+} from './preprocess.js';
 import type { SparseRows } from './sparse-rows.js';
 import { toSparseRows } from './sparse-rows.js';
 import type { FittedModel, Trainer, TrainingData, TrainOptions } from './trainer.js';
@@ -110,7 +116,11 @@ function sampleWeights(labels: Uint8Array, mode: LogisticRegressionParams['class
 }
 
 /** A fitted linear model over a preprocessing plan; `coef` (w then b) must already be float32 values. */
-export function linearModel(plan: PreprocessPlan, coef: Float64Array, facts: Record<string, unknown>): FittedModel {
+export function linearModel(
+  plan: PreprocessPlan,
+  coef: Float64Array,
+  facts: Record<string, unknown>,
+): FittedModel {
   const width = plan.width;
   return {
     predictProba(features: Frame): Float64Array {
@@ -146,8 +156,12 @@ export function linearModel(plan: PreprocessPlan, coef: Float64Array, facts: Rec
 function fit(data: TrainingData, options: TrainOptions<LogisticRegressionParams>): FittedModel {
   checkTrainingInput(NAME, data, options);
   const params = options.params;
-  const resumed = options.resumeFrom ? decodeCheckpoint(NAME, options.resumeFrom, checkpointSchema) : undefined;
-  const plan = resumed ? parsePreprocessPlan(resumed.plan) : fitPreprocessor(data.features, params.preprocessing);
+  const resumed = options.resumeFrom
+    ? decodeCheckpoint(NAME, options.resumeFrom, checkpointSchema)
+    : undefined;
+  const plan = resumed
+    ? parsePreprocessPlan(resumed.plan)
+    : fitPreprocessor(data.features, params.preprocessing);
   const design = transform(plan, data.features);
   const print = fingerprint(design.matrix, data.labels);
   if (resumed && resumed.fingerprint !== print) {
@@ -190,12 +204,21 @@ function fit(data: TrainingData, options: TrainOptions<LogisticRegressionParams>
         : undefined;
     const validLoss = valid ? meanLoss(valid.x, valid.labels, state.x) : undefined;
     options.onProgress(
-      { step: state.iteration, totalSteps: params.maxIter, trainLoss: dataLoss(), ...(validLoss === undefined ? {} : { validLoss }) },
+      {
+        step: state.iteration,
+        totalSteps: params.maxIter,
+        trainLoss: dataLoss(),
+        ...(validLoss === undefined ? {} : { validLoss }),
+      },
       checkpoint,
     );
   }
   const converged = status === 'gradient-small' || status === 'no-progress';
-  return linearModel(plan, toFloat32Values(state.x), { iterations: state.iteration, converged, stopReason: status });
+  return linearModel(plan, toFloat32Values(state.x), {
+    iterations: state.iteration,
+    converged,
+    stopReason: status,
+  });
 }
 
 function matrixOf(plan: PreprocessPlan, features: Frame): [Float64Array, number, number] {

@@ -2,6 +2,7 @@
 // rows, Glorot initialization and Adam. The formulas follow scikit-learn's MLPClassifier (binary case: one
 // logistic output unit, log loss, L2 penalty alpha/2 * ||W||^2 / batch size on weights but not biases) so the
 // same settings train comparable networks.
+import { gatherAxpy, scatterOuter, scatterOuterBack } from './mlp-kernels.js';
 import type { Rng } from './rng.js';
 import type { SparseRows } from './sparse-rows.js';
 
@@ -17,7 +18,11 @@ export interface Network {
   readonly parameterCount: number;
 }
 
-export function createNetwork(inputWidth: number, hidden: readonly number[], activation: Activation): Network {
+export function createNetwork(
+  inputWidth: number,
+  hidden: readonly number[],
+  activation: Activation,
+): Network {
   const sizes = [inputWidth, ...hidden, 1];
   const weightOffset: number[] = [];
   const biasOffset: number[] = [];
@@ -70,87 +75,6 @@ export function createWorkspace(net: Network, capacity: number): Workspace {
   };
 }
 
-// The kernels below take four inputs per pass over a weight row block: each output element is then loaded and
-// stored once per four multiply-adds instead of once per one, which is most of the cost in plain JS loops.
-
-/** out[o + k] += sum over e in [from, to) of val[e] * w[wBase + idx[e] * h + k], for k < h. */
-function gatherAxpy(
-  out: Float64Array, o: number, h: number, w: Float64Array, wBase: number,
-  idx: Int32Array, val: Float64Array, from: number, to: number,
-): void {
-  let e = from;
-  for (; e + 4 <= to; e += 4) {
-    const v0 = val[e]!, v1 = val[e + 1]!, v2 = val[e + 2]!, v3 = val[e + 3]!;
-    const r0 = wBase + idx[e]! * h, r1 = wBase + idx[e + 1]! * h, r2 = wBase + idx[e + 2]! * h, r3 = wBase + idx[e + 3]! * h;
-    for (let k = 0; k < h; k++) {
-      out[o + k] = out[o + k]! + v0 * w[r0 + k]! + v1 * w[r1 + k]! + v2 * w[r2 + k]! + v3 * w[r3 + k]!;
-    }
-  }
-  if (e + 2 <= to) {
-    const v0 = val[e]!, v1 = val[e + 1]!;
-    const r0 = wBase + idx[e]! * h, r1 = wBase + idx[e + 1]! * h;
-    for (let k = 0; k < h; k++) out[o + k] = out[o + k]! + v0 * w[r0 + k]! + v1 * w[r1 + k]!;
-    e += 2;
-  }
-  if (e < to) {
-    const v = val[e]!;
-    const r = wBase + idx[e]! * h;
-    for (let k = 0; k < h; k++) out[o + k] = out[o + k]! + v * w[r + k]!;
-  }
-}
-
-/** g[wBase + idx[e] * h + k] += val[e] * d[dOff + k]: the weight gradient of one row's outer product. */
-function scatterOuter(
-  g: Float64Array, wBase: number, h: number, d: Float64Array, dOff: number,
-  idx: Int32Array, val: Float64Array, from: number, to: number,
-): void {
-  let e = from;
-  for (; e + 4 <= to; e += 4) {
-    const v0 = val[e]!, v1 = val[e + 1]!, v2 = val[e + 2]!, v3 = val[e + 3]!;
-    const r0 = wBase + idx[e]! * h, r1 = wBase + idx[e + 1]! * h, r2 = wBase + idx[e + 2]! * h, r3 = wBase + idx[e + 3]! * h;
-    for (let k = 0; k < h; k++) {
-      const dk = d[dOff + k]!;
-      g[r0 + k] = g[r0 + k]! + v0 * dk;
-      g[r1 + k] = g[r1 + k]! + v1 * dk;
-      g[r2 + k] = g[r2 + k]! + v2 * dk;
-      g[r3 + k] = g[r3 + k]! + v3 * dk;
-    }
-  }
-  if (e + 2 <= to) {
-    const v0 = val[e]!, v1 = val[e + 1]!;
-    const r0 = wBase + idx[e]! * h, r1 = wBase + idx[e + 1]! * h;
-    for (let k = 0; k < h; k++) {
-      const dk = d[dOff + k]!;
-      g[r0 + k] = g[r0 + k]! + v0 * dk;
-      g[r1 + k] = g[r1 + k]! + v1 * dk;
-    }
-    e += 2;
-  }
-  if (e < to) {
-    const v = val[e]!;
-    const r = wBase + idx[e]! * h;
-    for (let k = 0; k < h; k++) g[r + k] = g[r + k]! + v * d[dOff + k]!;
-  }
-}
-
-/** scatterOuter for entries [0, n), also writing back[e] = sum_k d[dOff + k] * w[wBase + idx[e] * h + k]. */
-function scatterOuterBack(
-  g: Float64Array, w: Float64Array, wBase: number, h: number, d: Float64Array, dOff: number,
-  idx: Int32Array, val: Float64Array, n: number, back: Float64Array,
-): void {
-  for (let e = 0; e < n; e++) {
-    const v = val[e]!;
-    const r = wBase + idx[e]! * h;
-    let sum = 0;
-    for (let k = 0; k < h; k++) {
-      const dk = d[dOff + k]!;
-      g[r + k] = g[r + k]! + v * dk;
-      sum += dk * w[r + k]!;
-    }
-    back[e] = sum;
-  }
-}
-
 /** Indices and values of one activation row's entries that matter: non-zeros for ReLU, all of them for tanh. */
 function rowEntries(a: Float64Array, offset: number, n: number, relu: boolean, ws: Workspace): number {
   let count = 0;
@@ -195,7 +119,17 @@ export function forward(
     const r = rows ? rows[start + b]! : start + b;
     const base = b * h0;
     for (let k = 0; k < h0; k++) a0[base + k] = params[b0 + k]!;
-    gatherAxpy(a0, base, h0, params, weightOffset[0]!, x.columns, x.values, x.rowStart[r]!, x.rowStart[r + 1]!);
+    gatherAxpy(
+      a0,
+      base,
+      h0,
+      params,
+      weightOffset[0]!,
+      x.columns,
+      x.values,
+      x.rowStart[r]!,
+      x.rowStart[r + 1]!,
+    );
   }
   activate(a0, count * h0, net.activation);
   for (let l = 1; l < last; l++) {
@@ -291,7 +225,17 @@ export function backward(
     const r = rows ? rows[start + b]! : start + b;
     const base = b * h0;
     for (let k = 0; k < h0; k++) grad[b0 + k]! += delta0[base + k]!;
-    scatterOuter(grad, weightOffset[0]!, h0, delta0, base, x.columns, x.values, x.rowStart[r]!, x.rowStart[r + 1]!);
+    scatterOuter(
+      grad,
+      weightOffset[0]!,
+      h0,
+      delta0,
+      base,
+      x.columns,
+      x.values,
+      x.rowStart[r]!,
+      x.rowStart[r + 1]!,
+    );
   }
   let norm = 0;
   const decay = alpha / count;
@@ -313,7 +257,14 @@ export interface AdamSettings {
 }
 
 /** One Adam step (Kingma and Ba, 2015, with the bias correction folded into the rate, as scikit-learn does). */
-export function adamStep(params: Float64Array, grad: Float64Array, m: Float64Array, v: Float64Array, t: number, s: AdamSettings): void {
+export function adamStep(
+  params: Float64Array,
+  grad: Float64Array,
+  m: Float64Array,
+  v: Float64Array,
+  t: number,
+  s: AdamSettings,
+): void {
   const rate = (s.learningRate * Math.sqrt(1 - s.beta2 ** t)) / (1 - s.beta1 ** t);
   const { beta1, beta2, epsilon } = s;
   for (let i = 0; i < params.length; i++) {

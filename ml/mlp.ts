@@ -6,11 +6,24 @@ import { decodeCheckpoint, encodeCheckpoint, fingerprint, float64ArraySchema } f
 import { emitBinaryOutputs, meanLogLoss, sigmoid, toFloat32Values } from './classifier-onnx.js';
 import type { Frame } from './frame.js';
 import type { Network, Workspace } from './mlp-network.js';
-import { adamStep, backward, createNetwork, createWorkspace, forward, initParameters } from './mlp-network.js';
+import {
+  adamStep,
+  backward,
+  createNetwork,
+  createWorkspace,
+  forward,
+  initParameters,
+} from './mlp-network.js';
 import { createOnnxBuilder } from './onnx-builder.js';
 import { checkTrainingInput, parseTrainerParams } from './params.js';
 import type { PreprocessPlan } from './preprocess.js';
-import { emitPreprocessOnnx, fitPreprocessor, parsePreprocessPlan, preprocessOptionsSchema, transform } from './preprocess.js';
+import {
+  emitPreprocessOnnx,
+  fitPreprocessor,
+  parsePreprocessPlan,
+  preprocessOptionsSchema,
+  transform,
+} from './preprocess.js';
 import { createRng, rngFromState, shuffleInPlace, stratifiedHoldout } from './rng.js';
 import type { SparseRows } from './sparse-rows.js';
 import { toSparseRows } from './sparse-rows.js';
@@ -65,7 +78,14 @@ const checkpointSchema = z.object({
 type MlpState = z.infer<typeof checkpointSchema>;
 
 /** Mean log loss of the network on all rows of `x`, evaluated in workspace-sized chunks. */
-function datasetLoss(net: Network, params: Float64Array, x: SparseRows, labels: Uint8Array, rows: Int32Array | null, ws: Workspace): number {
+function datasetLoss(
+  net: Network,
+  params: Float64Array,
+  x: SparseRows,
+  labels: Uint8Array,
+  rows: Int32Array | null,
+  ws: Workspace,
+): number {
   const n = rows ? rows.length : x.rowCount;
   const chunkLabels = new Uint8Array(ws.capacity);
   let sum = 0;
@@ -79,7 +99,12 @@ function datasetLoss(net: Network, params: Float64Array, x: SparseRows, labels: 
 }
 
 /** A fitted MLP over a preprocessing plan; `params` must already be float32 values. */
-export function mlpModel(plan: PreprocessPlan, net: Network, params: Float64Array, facts: Record<string, unknown>): FittedModel {
+export function mlpModel(
+  plan: PreprocessPlan,
+  net: Network,
+  params: Float64Array,
+  facts: Record<string, unknown>,
+): FittedModel {
   return {
     predictProba(features: Frame): Float64Array {
       const design = transform(plan, features);
@@ -98,19 +123,47 @@ export function mlpModel(plan: PreprocessPlan, net: Network, params: Float64Arra
       let h = emitPreprocessOnnx(builder, plan);
       for (let l = 0; l + 1 < net.sizes.length; l++) {
         const [fanIn, fanOut] = [net.sizes[l]!, net.sizes[l + 1]!];
-        const w = builder.floats(`W${l}`, params.subarray(net.weightOffset[l]!, net.biasOffset[l]!), [fanIn, fanOut]);
-        const b = builder.floats(`b${l}`, params.subarray(net.biasOffset[l]!, net.biasOffset[l]! + fanOut), [fanOut]);
-        const z = builder.op('Add', [builder.op('MatMul', [h, w], `matmul${l}`), b], l + 2 < net.sizes.length ? `z${l}` : 'logit');
-        h = l + 2 < net.sizes.length ? builder.op(net.activation === 'relu' ? 'Relu' : 'Tanh', [z], `h${l}`) : z;
+        const w = builder.floats(`W${l}`, params.subarray(net.weightOffset[l], net.biasOffset[l]), [
+          fanIn,
+          fanOut,
+        ]);
+        const b = builder.floats(`b${l}`, params.subarray(net.biasOffset[l], net.biasOffset[l]! + fanOut), [
+          fanOut,
+        ]);
+        const z = builder.op(
+          'Add',
+          [builder.op('MatMul', [h, w], `matmul${l}`), b],
+          l + 2 < net.sizes.length ? `z${l}` : 'logit',
+        );
+        h =
+          l + 2 < net.sizes.length
+            ? builder.op(net.activation === 'relu' ? 'Relu' : 'Tanh', [z], `h${l}`)
+            : z;
       }
       emitBinaryOutputs(builder, h);
-      return builder.toBytes({ docString: 'Slipway MLP classifier', metadata: { trainer: NAME, activation: net.activation } });
+      return builder.toBytes({
+        docString: 'Slipway MLP classifier',
+        metadata: { trainer: NAME, activation: net.activation },
+      });
     },
-    metadata: () => ({ trainer: NAME, ...facts, layerSizes: net.sizes, featureCount: plan.width, preprocessing: plan }),
+    metadata: () => ({
+      trainer: NAME,
+      ...facts,
+      layerSizes: net.sizes,
+      featureCount: plan.width,
+      preprocessing: plan,
+    }),
   };
 }
 
-function initialState(net: Network, seed: number, print: string, plan: PreprocessPlan, p: MlpParams, rng: ReturnType<typeof createRng>): MlpState {
+function initialState(
+  net: Network,
+  seed: number,
+  print: string,
+  plan: PreprocessPlan,
+  p: MlpParams,
+  rng: ReturnType<typeof createRng>,
+): MlpState {
   const params = initParameters(net, rng);
   return {
     seed,
@@ -134,11 +187,16 @@ function initialState(net: Network, seed: number, print: string, plan: Preproces
 function fit(data: TrainingData, options: TrainOptions<MlpParams>): FittedModel {
   checkTrainingInput(NAME, data, options);
   const p = options.params;
-  const resumed = options.resumeFrom ? decodeCheckpoint(NAME, options.resumeFrom, checkpointSchema) : undefined;
+  const resumed = options.resumeFrom
+    ? decodeCheckpoint(NAME, options.resumeFrom, checkpointSchema)
+    : undefined;
   if (resumed && resumed.seed !== options.seed) {
     throw new Error(`${NAME}: resumeFrom was written with seed ${resumed.seed}, but seed is ${options.seed}`);
   }
-  if (resumed && (resumed.activation !== p.activation || resumed.hiddenLayerSizes.join() !== p.hiddenLayerSizes.join())) {
+  if (
+    resumed &&
+    (resumed.activation !== p.activation || resumed.hiddenLayerSizes.join() !== p.hiddenLayerSizes.join())
+  ) {
     throw new Error(`${NAME}: resumeFrom has hiddenLayerSizes/activation that differ from the parameters`);
   }
   const plan = resumed ? parsePreprocessPlan(resumed.plan) : fitPreprocessor(data.features, p.preprocessing);
@@ -162,12 +220,17 @@ function fit(data: TrainingData, options: TrainOptions<MlpParams>): FittedModel 
     valid = { x, labels: data.labels, rows: split.holdout };
   }
   if (p.earlyStopping && (!valid || (valid.rows ? valid.rows.length : valid.x.rowCount) === 0)) {
-    throw new Error(`${NAME}: earlyStopping needs validation rows; raise validationFraction or pass validation data`);
+    throw new Error(
+      `${NAME}: earlyStopping needs validation rows; raise validationFraction or pass validation data`,
+    );
   }
   const state = resumed ?? initialState(net, options.seed, print, plan, p, rng);
-  if (state.params.length !== net.parameterCount) throw new Error(`${NAME}: resumeFrom does not match this network`);
+  if (state.params.length !== net.parameterCount)
+    throw new Error(`${NAME}: resumeFrom does not match this network`);
   if (p.earlyStopping && state.bestParams.length !== net.parameterCount) {
-    throw new Error(`${NAME}: resumeFrom was written without earlyStopping; resume with the same earlyStopping`);
+    throw new Error(
+      `${NAME}: resumeFrom was written without earlyStopping; resume with the same earlyStopping`,
+    );
   }
   const stateRng = rngFromState(state.rng);
   const batch = Math.min(p.batchSize, trainRows.length);
@@ -182,15 +245,20 @@ function fit(data: TrainingData, options: TrainOptions<MlpParams>): FittedModel 
     for (let start = 0; start < order.length; start += batch) {
       const count = Math.min(batch, order.length - start);
       forward(net, state.params, x, order, start, count, ws);
-      accumulated += backward(net, state.params, x, order, start, count, data.labels, p.alpha, ws, grad) * count;
+      accumulated +=
+        backward(net, state.params, x, order, start, count, data.labels, p.alpha, ws, grad) * count;
       adamStep(state.params, grad, state.m, state.v, ++state.adamSteps, adam);
     }
     const trainLoss = accumulated / order.length;
     if (!Number.isFinite(trainLoss)) {
-      throw new Error(`${NAME}: training diverged at epoch ${state.epoch + 1} (loss ${trainLoss}); lower learningRateInit`);
+      throw new Error(
+        `${NAME}: training diverged at epoch ${state.epoch + 1} (loss ${trainLoss}); lower learningRateInit`,
+      );
     }
     state.epoch++;
-    const validLoss = valid ? datasetLoss(net, state.params, valid.x, valid.labels, valid.rows, ws) : undefined;
+    const validLoss = valid
+      ? datasetLoss(net, state.params, valid.x, valid.labels, valid.rows, ws)
+      : undefined;
     // scikit-learn's rule: count epochs whose score is not better than the best by `tolerance`.
     const score = p.earlyStopping ? validLoss! : trainLoss;
     const slot = p.earlyStopping ? 1 : 0;
@@ -205,9 +273,15 @@ function fit(data: TrainingData, options: TrainOptions<MlpParams>): FittedModel 
     if (!options.onProgress) continue;
     state.rng = stateRng.state();
     const every = options.checkpointEvery;
-    const checkpoint = every !== undefined && state.epoch % every === 0 ? encodeCheckpoint(NAME, state) : undefined;
+    const checkpoint =
+      every !== undefined && state.epoch % every === 0 ? encodeCheckpoint(NAME, state) : undefined;
     options.onProgress(
-      { step: state.epoch, totalSteps: p.maxEpochs, trainLoss, ...(validLoss === undefined ? {} : { validLoss }) },
+      {
+        step: state.epoch,
+        totalSteps: p.maxEpochs,
+        trainLoss,
+        ...(validLoss === undefined ? {} : { validLoss }),
+      },
       checkpoint,
     );
   }

@@ -73,7 +73,11 @@ export interface OnnxBuilder {
   toBytes(options?: { docString?: string; metadata?: Readonly<Record<string, string>> }): Uint8Array;
 }
 
-function valueInfo(name: string, elemType: OnnxElemType, dims: readonly OnnxDim[]): onnxProto.onnx.IValueInfoProto {
+function valueInfo(
+  name: string,
+  elemType: OnnxElemType,
+  dims: readonly OnnxDim[],
+): onnxProto.onnx.IValueInfoProto {
   return {
     name,
     type: {
@@ -164,7 +168,12 @@ export function createOnnxBuilder(graphName: string): OnnxBuilder {
     floats(hint, values, dims) {
       checkDims(dims, values.length, `float constant "${hint}"`);
       const name = fresh(hint);
-      initializers.push({ name, dataType: elemTypeCode.float, dims: [...dims], rawData: float32Bytes(values) });
+      initializers.push({
+        name,
+        dataType: elemTypeCode.float,
+        dims: [...dims],
+        rawData: float32Bytes(values),
+      });
       return name;
     },
     int64s(hint, values, dims) {
@@ -177,7 +186,9 @@ export function createOnnxBuilder(graphName: string): OnnxBuilder {
     op: (opType, opInputs, hint, attributes, domain) => node(opType, opInputs, hint, attributes, domain)[0]!,
     fresh,
     toBytes(options = {}) {
-      const metadata = Object.entries(options.metadata ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const metadata = Object.entries(options.metadata ?? {}).sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0,
+      );
       const model = onnx.ModelProto.create({
         irVersion: ONNX_IR_VERSION,
         opsetImport: [

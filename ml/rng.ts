@@ -94,7 +94,11 @@ export function permutation(n: number, rng: Rng): Int32Array {
  * proportions of `labels` in both (each class with at least two rows gives at least one holdout row).
  * Both index lists come back sorted ascending.
  */
-export function stratifiedHoldout(labels: Uint8Array, fraction: number, rng: Rng): { train: Int32Array; holdout: Int32Array } {
+export function stratifiedHoldout(
+  labels: Uint8Array,
+  fraction: number,
+  rng: Rng,
+): { train: Int32Array; holdout: Int32Array } {
   if (!(fraction > 0 && fraction < 1)) throw new Error(`holdout fraction must be in (0, 1), got ${fraction}`);
   const train: number[] = [];
   const holdout: number[] = [];
@@ -102,7 +106,8 @@ export function stratifiedHoldout(labels: Uint8Array, fraction: number, rng: Rng
     const rows: number[] = [];
     for (let i = 0; i < labels.length; i++) if (labels[i] === cls) rows.push(i);
     shuffleInPlace(rows, rng);
-    const take = rows.length < 2 ? 0 : Math.min(rows.length - 1, Math.max(1, Math.round(rows.length * fraction)));
+    const take =
+      rows.length < 2 ? 0 : Math.min(rows.length - 1, Math.max(1, Math.round(rows.length * fraction)));
     holdout.push(...rows.slice(0, take));
     train.push(...rows.slice(take));
   }

@@ -59,7 +59,9 @@ export function lineChart(options: LineChartOptions): string {
   const sx = (x: number): number => MARGIN.left + ((x - x0) / (x1 - x0 || 1)) * w;
   const sy = (y: number): number => MARGIN.top + h - ((y - y0) / (y1 - y0 || 1)) * h;
   const parts: string[] = [];
-  parts.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${w}" height="${h}" fill="#fff" stroke="#cbd5e1"/>`);
+  parts.push(
+    `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${w}" height="${h}" fill="#fff" stroke="#cbd5e1"/>`,
+  );
   for (let k = 0; k <= 4; k++) {
     const tx = x0 + ((x1 - x0) * k) / 4;
     const ty = y0 + ((y1 - y0) * k) / 4;
@@ -71,14 +73,19 @@ export function lineChart(options: LineChartOptions): string {
     );
   }
   if (options.diagonal) {
-    parts.push(`<line x1="${round(sx(x0))}" y1="${round(sy(y0))}" x2="${round(sx(x1))}" y2="${round(sy(y1))}" stroke="#94a3b8" stroke-dasharray="4 4"/>`);
+    parts.push(
+      `<line x1="${round(sx(x0))}" y1="${round(sy(y0))}" x2="${round(sx(x1))}" y2="${round(sy(y1))}" stroke="#94a3b8" stroke-dasharray="4 4"/>`,
+    );
   }
   options.series.forEach((series, i) => {
     const color = PALETTE[i % PALETTE.length]!;
-    const d = series.points.map(([x, y], k) => `${k === 0 ? 'M' : 'L'}${round(sx(x))},${round(sy(y))}`).join('');
+    const d = series.points
+      .map(([x, y], k) => `${k === 0 ? 'M' : 'L'}${round(sx(x))},${round(sy(y))}`)
+      .join('');
     if (d) parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
     if (series.markers) {
-      for (const [x, y] of series.points) parts.push(`<circle cx="${round(sx(x))}" cy="${round(sy(y))}" r="3" fill="${color}"/>`);
+      for (const [x, y] of series.points)
+        parts.push(`<circle cx="${round(sx(x))}" cy="${round(sy(y))}" r="3" fill="${color}"/>`);
     }
     // Bottom right: the empty side of a ROC curve and, mostly, of a reliability diagram.
     const longest = Math.max(...options.series.map((x) => x.name.length));

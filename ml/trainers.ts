@@ -11,8 +11,8 @@ export type BuiltInTrainerName = 'logistic_regression' | 'mlp';
  * and hand the result to `fit`, which is how the types line up without knowing each trainer's params.
  */
 export const builtInTrainers: Readonly<Record<BuiltInTrainerName, Trainer<unknown>>> = {
-  logistic_regression: logisticRegressionTrainer as Trainer<unknown>,
-  mlp: mlpTrainer as Trainer<unknown>,
+  logistic_regression: logisticRegressionTrainer,
+  mlp: mlpTrainer,
 };
 
 /** Names of the built-in trainers, for error messages and spec validation. */

@@ -11,7 +11,7 @@ export const skeletonStatusQuery = defineQuery<SkeletonStatus>('status');
  */
 export async function skeleton(input: SkeletonInput): Promise<SkeletonResult> {
   let stage: SkeletonStage = 'starting';
-  let result: SkeletonResult | undefined;
+  let result: SkeletonResult | undefined = undefined;
   setHandler(skeletonStatusQuery, () => ({ stage, ...(result ? { result } : {}) }));
 
   const options = { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } } as const;

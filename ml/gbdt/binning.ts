@@ -98,6 +98,30 @@ export function binOfValue(thresholds: Float64Array, x: number): number {
   return lo;
 }
 
+/** Edges padded with +Infinity to 256 entries, for `binOfPadded`. */
+function paddedThresholds(thresholds: readonly number[]): Float64Array {
+  const padded = new Float64Array(256).fill(Infinity);
+  padded.set(thresholds);
+  return padded;
+}
+
+/**
+ * `binOfValue` over at most 255 edges padded to 256, as eight fixed steps whose conditional adds compile without
+ * branches: about twice as fast on the millions of values a large training set has.
+ */
+function binOfPadded(p: Float64Array, x: number): number {
+  let pos = 0;
+  pos += p[pos + 127]! < x ? 128 : 0;
+  pos += p[pos + 63]! < x ? 64 : 0;
+  pos += p[pos + 31]! < x ? 32 : 0;
+  pos += p[pos + 15]! < x ? 16 : 0;
+  pos += p[pos + 7]! < x ? 8 : 0;
+  pos += p[pos + 3]! < x ? 4 : 0;
+  pos += p[pos + 1]! < x ? 2 : 0;
+  pos += p[pos]! < x ? 1 : 0;
+  return pos;
+}
+
 function sampleRows(rows: Uint32Array, rng: Rng): Uint32Array {
   if (rows.length <= BINNING_SAMPLE) return rows;
   // Selection sampling (Knuth's Algorithm S): exactly BINNING_SAMPLE rows, kept in order.
@@ -117,15 +141,16 @@ export function fitBinning(frame: Frame, rows: Uint32Array, maxBins: number, rng
   const sample = sampleRows(rows, rng);
   return frame.columns.map((column): FeatureBinning => {
     if (column.kind === 'numeric') {
-      const values: number[] = [];
+      const values = new Float64Array(sample.length);
+      let count = 0;
       for (let i = 0; i < sample.length; i++) {
         const x = Math.fround(column.values[sample[i]!]!);
-        if (x === x) values.push(x);
+        if (x === x) values[count++] = x;
       }
       return {
         kind: 'numeric',
         name: column.name,
-        thresholds: numericThresholds(Float64Array.from(values), maxBins),
+        thresholds: numericThresholds(values.subarray(0, count), maxBins),
         hasMissing: false,
       };
     }
@@ -189,14 +214,14 @@ export function binFrame(
     const target = out.subarray(f * n, (f + 1) * n);
     let missing = false;
     if (binning.kind === 'numeric' && column.kind === 'numeric') {
-      const thresholds = Float64Array.from(binning.thresholds);
+      const thresholds = paddedThresholds(binning.thresholds);
       const values = column.values;
       for (let i = 0; i < n; i++) {
         const x = Math.fround(values[rows ? rows[i]! : i]!);
         if (x !== x) {
           target[i] = MISSING_BIN;
           missing = true;
-        } else target[i] = binOfValue(thresholds, x);
+        } else target[i] = binOfPadded(thresholds, x);
       }
     } else if (binning.kind === 'categorical' && column.kind === 'categorical') {
       const lookup = codeToBin(binning, column);

@@ -9,7 +9,6 @@ import { MISSING_BIN } from './binning.js';
 /** Doubles per feature in a histogram: 256 bins x (gradient, hessian, count). */
 export const FEATURE_SPAN = 256 * 3;
 const MISSING_OFFSET = MISSING_BIN * 3;
-const ROW_BLOCK = 4096;
 
 /** Zeroes the bins a feature can use: its `nBins` value bins and the missing bin. */
 function clearFeature(hist: Float64Array, base: number, nBins: number): void {
@@ -26,13 +25,12 @@ function accumulatePair(
   b1: number,
   rows: Uint32Array | null,
   start: number,
-  from: number,
-  to: number,
+  count: number,
   og: Float32Array,
   oh: Float32Array,
 ): void {
   if (rows) {
-    for (let i = from; i < to; i++) {
+    for (let i = 0; i < count; i++) {
       const r = rows[start + i]!;
       const gi = og[i]!;
       const hi = oh[i]!;
@@ -47,7 +45,7 @@ function accumulatePair(
     }
     return;
   }
-  for (let i = from; i < to; i++) {
+  for (let i = 0; i < count; i++) {
     const gi = og[i]!;
     const hi = oh[i]!;
     const x = b0 + c0[i]! * 3;
@@ -68,12 +66,11 @@ function accumulateOne(
   base: number,
   rows: Uint32Array | null,
   start: number,
-  from: number,
-  to: number,
+  count: number,
   og: Float32Array,
   oh: Float32Array,
 ): void {
-  for (let i = from; i < to; i++) {
+  for (let i = 0; i < count; i++) {
     const b = base + col[rows ? rows[start + i]! : i]! * 3;
     hist[b] = hist[b]! + og[i]!;
     hist[b + 1] = hist[b + 1]! + oh[i]!;
@@ -99,21 +96,30 @@ export function buildHistogram(
   oh: Float32Array,
 ): void {
   const count = end - start;
-  const cols = Array.from(features, (f) => binned.subarray(f * stride, (f + 1) * stride));
-  for (let k = 0; k < features.length; k++) clearFeature(hist, features[k]! * FEATURE_SPAN, nBins[features[k]!]!);
-  // Rows go in blocks, each through every feature, so the block's row indices and gradients stay in cache.
-  for (let from = 0; from < count; from += ROW_BLOCK) {
-    const to = Math.min(count, from + ROW_BLOCK);
-    let k = 0;
-    for (; k + 1 < features.length; k += 2) {
-      const f0 = features[k]!;
-      const f1 = features[k + 1]!;
-      accumulatePair(hist, cols[k]!, cols[k + 1]!, f0 * FEATURE_SPAN, f1 * FEATURE_SPAN, rows, start, from, to, og, oh);
-    }
-    if (k < features.length) {
-      const f = features[k]!;
-      accumulateOne(hist, cols[k]!, f * FEATURE_SPAN, rows, start, from, to, og, oh);
-    }
+  const column = (f: number): Uint8Array => binned.subarray(f * stride, (f + 1) * stride);
+  let k = 0;
+  for (; k + 1 < features.length; k += 2) {
+    const f0 = features[k]!;
+    const f1 = features[k + 1]!;
+    clearFeature(hist, f0 * FEATURE_SPAN, nBins[f0]!);
+    clearFeature(hist, f1 * FEATURE_SPAN, nBins[f1]!);
+    accumulatePair(
+      hist,
+      column(f0),
+      column(f1),
+      f0 * FEATURE_SPAN,
+      f1 * FEATURE_SPAN,
+      rows,
+      start,
+      count,
+      og,
+      oh,
+    );
+  }
+  if (k < features.length) {
+    const f = features[k]!;
+    clearFeature(hist, f * FEATURE_SPAN, nBins[f]!);
+    accumulateOne(hist, column(f), f * FEATURE_SPAN, rows, start, count, og, oh);
   }
 }
 

@@ -37,7 +37,13 @@ function columnData(column: Column, n: number): { field: Field; data: Data } {
     const { values } = column;
     const { bitmap, nulls } = validity(n, (i) => Number.isNaN(values[i]));
     const type = new Float64();
-    const data = makeData({ type, length: n, nullCount: nulls, nullBitmap: nulls > 0 ? bitmap : null, data: values });
+    const data = makeData({
+      type,
+      length: n,
+      nullCount: nulls,
+      nullBitmap: nulls > 0 ? bitmap : null,
+      data: values,
+    });
     return { field: new Field(column.name, type, true), data };
   }
   const { codes } = column;
@@ -129,15 +135,23 @@ export function decodeFrameFromArrow(bytes: Uint8Array): Frame {
   try {
     table = tableFromIPC(bytes);
   } catch (error) {
-    throw new DataError('bad_arrow', `the bytes are not Arrow IPC data: ${(error as Error).message}`, { cause: error });
+    throw new DataError('bad_arrow', `the bytes are not Arrow IPC data: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const n = table.numRows;
   const columns = table.schema.fields.map((field, i): Column => {
     const vector = table.getChildAt(i);
-    if (!vector) throw new DataError('bad_arrow', `column "${field.name}" has no data`, { column: field.name });
+    if (!vector)
+      throw new DataError('bad_arrow', `column "${field.name}" has no data`, { column: field.name });
     const type = field.type as DataType;
     if (DataType.isFloat(type) || DataType.isInt(type)) return toNumeric(field.name, vector, n);
-    if (DataType.isDictionary(type) || DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isBool(type)) {
+    if (
+      DataType.isDictionary(type) ||
+      DataType.isUtf8(type) ||
+      DataType.isLargeUtf8(type) ||
+      DataType.isBool(type)
+    ) {
       return toCategorical(field.name, vector, n);
     }
     throw new DataError(

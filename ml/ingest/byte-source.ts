@@ -47,10 +47,14 @@ function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
 function describeForeign(head: Uint8Array, format: TextFormat): string | undefined {
   for (const [magic, what] of MAGIC) if (startsWith(head, magic)) return what;
   if (head.includes(0)) return 'binary data (it contains NUL bytes)';
-  const text = new TextDecoder('utf-8').decode(head).replace(/^\uFEFF/, '').trimStart();
+  const text = new TextDecoder('utf-8')
+    .decode(head)
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (text.startsWith('<')) return 'HTML or XML (an error page instead of the data?)';
   if (format === 'csv') {
-    if (/^\{\s*"[^"]*"\s*:/.test(text)) return "a JSON document (use format 'ndjson' for one JSON object per line)";
+    if (/^\{\s*"[^"]*"\s*:/.test(text))
+      return "a JSON document (use format 'ndjson' for one JSON object per line)";
     if (/^\[\s*[[{"\d\]-]/.test(text)) return 'a JSON array';
   } else if (/^\[/.test(text)) {
     return 'a JSON array (NDJSON has one JSON object per line, with no enclosing brackets)';
@@ -113,7 +117,10 @@ export async function* inspectBytes(
     const whole = joined.subarray(0, cut);
     if (!isUtf8(whole)) {
       const at = offset + offsetOfInvalid(whole);
-      throw new DataError('bad_encoding', `the file is not valid UTF-8 text (invalid bytes near byte offset ${at}); re-save it as UTF-8`);
+      throw new DataError(
+        'bad_encoding',
+        `the file is not valid UTF-8 text (invalid bytes near byte offset ${at}); re-save it as UTF-8`,
+      );
     }
     offset += cut;
     carry = joined.slice(cut);
@@ -129,7 +136,7 @@ export async function* inspectBytes(
   };
 
   for await (const chunk of source) {
-        hash.update(chunk);
+    hash.update(chunk);
     digest.bytes += chunk.length;
     if (head !== undefined) {
       head.push(chunk);

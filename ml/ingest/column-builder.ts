@@ -1,7 +1,7 @@
 import type { Column } from '../frame.js';
 import { cellToBoolean, cellToCategory, cellToNumber, MISSING, normalizeCell, type Cell } from './cells.js';
 import { DataError, where } from './data-error.js';
-import type { ColumnSpec, ColumnType } from './schema.js';
+import type { ColumnSpec, ColumnType } from '../../domain/dataset-schema.js';
 
 /** A value that did not parse as its column's type, kept to name it in messages (first few per column). */
 export interface BadValue {
@@ -86,7 +86,10 @@ export function createColumnBuilder(spec: ColumnSpec, settings: BuilderSettings)
         }
         values[n++] = x;
       },
-      finish: () => ({ column: { name: spec.name, kind: 'numeric', values: values.slice(0, n) }, stats: stats() }),
+      finish: () => ({
+        column: { name: spec.name, kind: 'numeric', values: values.slice(0, n) },
+        stats: stats(),
+      }),
     };
   }
 
@@ -138,7 +141,12 @@ export function createColumnBuilder(spec: ColumnSpec, settings: BuilderSettings)
         const c = codes[i] ?? -1;
         out[i] = c < 0 ? -1 : (remap[c] ?? -1);
       }
-      const column: Column = { name: spec.name, kind: 'categorical', codes: out, categories: [...declared, ...sorted] };
+      const column: Column = {
+        name: spec.name,
+        kind: 'categorical',
+        codes: out,
+        categories: [...declared, ...sorted],
+      };
       return { column, stats: stats() };
     },
   };

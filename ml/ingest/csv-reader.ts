@@ -41,7 +41,11 @@ function toDataError(error: unknown, maxLineBytes: number): unknown {
         { ...rowContext, cause: error },
       );
     case 'CSV_QUOTE_NOT_CLOSED':
-      return new DataError('bad_quote', `a quoted value in ${place} is never closed (the file ends inside it)`, { ...rowContext, cause: error });
+      return new DataError(
+        'bad_quote',
+        `a quoted value in ${place} is never closed (the file ends inside it)`,
+        { ...rowContext, cause: error },
+      );
     case 'CSV_INVALID_CLOSING_QUOTE':
     case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
       return new DataError(
@@ -66,7 +70,9 @@ function checkHeader(header: readonly string[]): string[] {
       throw new DataError(
         'bad_header',
         `header column ${i + 1} has an empty name; every column needs a name` +
-          (i === 0 ? ' (an unnamed first column is often a pandas index: write the CSV with index=False)' : ''),
+          (i === 0
+            ? ' (an unnamed first column is often a pandas index: write the CSV with index=False)'
+            : ''),
         { line: 1 },
       );
     }
@@ -75,11 +81,17 @@ function checkHeader(header: readonly string[]): string[] {
   names.forEach((name, i) => seen.set(name, [...(seen.get(name) ?? []), i + 1]));
   const repeated = [...seen].filter(([, positions]) => positions.length > 1);
   if (repeated.length > 0) {
-    const list = repeated.map(([name, positions]) => `"${name}" (columns ${positions.join(', ')})`).join(', ');
-    throw new DataError('duplicate_columns', `the header repeats column names: ${list}; column names must be unique`, {
-      line: 1,
-      column: repeated[0]?.[0],
-    });
+    const list = repeated
+      .map(([name, positions]) => `"${name}" (columns ${positions.join(', ')})`)
+      .join(', ');
+    throw new DataError(
+      'duplicate_columns',
+      `the header repeats column names: ${list}; column names must be unique`,
+      {
+        line: 1,
+        column: repeated[0]?.[0],
+      },
+    );
   }
   return names;
 }
@@ -105,10 +117,14 @@ export async function openCsv(source: ByteSource, options: CsvReaderOptions = {}
   // csv-parse's `info: true` builds two objects of a dozen fields per record (a quarter of the parse time on
   // Elec2). Its live counters hold the same two numbers at the moment a record is pushed, which is synchronous
   // inside the parse of a chunk, so they are read there instead.
-  const live = parser.info as Info;
+  const live: Info = parser.info;
   const push = parser.push.bind(parser);
   parser.push = (record: unknown): boolean =>
-    push(record === null ? null : ({ record: record as string[], lines: live.lines, bytes: live.bytes } satisfies ParsedRecord));
+    push(
+      record === null
+        ? null
+        : ({ record: record as string[], lines: live.lines, bytes: live.bytes } satisfies ParsedRecord),
+    );
   // pipeline() destroys every stage when one fails or the consumer stops early, which also ends the source.
   pipeline(Readable.from(inspectBytes(source, 'csv', digest)), parser, () => undefined);
   const records = (parser as AsyncIterable<ParsedRecord>)[Symbol.asyncIterator]();
@@ -128,7 +144,9 @@ export async function openCsv(source: ByteSource, options: CsvReaderOptions = {}
   const header = checkHeader(first.value.record);
   let previousBytes = first.value.bytes;
   if (previousBytes > maxLineBytes) {
-    throw new DataError('line_too_long', `the header is longer than the limit of ${maxLineBytes} bytes`, { line: 1 });
+    throw new DataError('line_too_long', `the header is longer than the limit of ${maxLineBytes} bytes`, {
+      line: 1,
+    });
   }
 
   async function* rows(): AsyncGenerator<RawRow> {
@@ -149,10 +167,14 @@ export async function openCsv(source: ByteSource, options: CsvReaderOptions = {}
         const size = bytes - previousBytes;
         previousBytes = bytes;
         if (size > maxLineBytes) {
-          throw new DataError('line_too_long', `${where(row, line)} is ${size} bytes; the limit is ${maxLineBytes}`, {
-            row,
-            line,
-          });
+          throw new DataError(
+            'line_too_long',
+            `${where(row, line)} is ${size} bytes; the limit is ${maxLineBytes}`,
+            {
+              row,
+              line,
+            },
+          );
         }
         if (record.length !== header.length) {
           throw new DataError(
@@ -163,7 +185,10 @@ export async function openCsv(source: ByteSource, options: CsvReaderOptions = {}
           );
         }
         if (row > maxRows) {
-          throw new DataError('too_many_rows', `the file has more than the limit of ${maxRows} data rows`, { row, line });
+          throw new DataError('too_many_rows', `the file has more than the limit of ${maxRows} data rows`, {
+            row,
+            line,
+          });
         }
         yield { row, line, cells: record };
       }

@@ -2,7 +2,7 @@ import type { ByteSource } from './byte-source.js';
 import { cellToBoolean, cellToNumber, MISSING, normalizeCell } from './cells.js';
 import { typeErrorRateError, type BadValue } from './column-builder.js';
 import { openReader } from './open-reader.js';
-import { resolveReadOptions, type ColumnType, type DatasetSchema, type ReadOptions } from './schema.js';
+import { resolveReadOptions, type ColumnType, type DatasetSchema, type ReadOptions } from '../../domain/dataset-schema.js';
 
 /** Per-column facts from the inference pass. JSON-safe. */
 export interface InferredColumn {
@@ -58,7 +58,14 @@ export async function inferSchema(source: ByteSource, options: ReadOptions = {})
   for await (const { row, cells } of reader.rows) {
     rowCount = row;
     while (tallies.length < reader.columns.length) {
-      tallies.push({ nonMissing: 0, numeric: 0, boolean: 0, badValues: [], distinct: new Set(), capped: false });
+      tallies.push({
+        nonMissing: 0,
+        numeric: 0,
+        boolean: 0,
+        badValues: [],
+        distinct: new Set(),
+        capped: false,
+      });
     }
     for (let j = 0; j < cells.length; j++) {
       const value = normalizeCell(cells[j], resolved.missingTokens, resolved.trim);
@@ -76,7 +83,14 @@ export async function inferSchema(source: ByteSource, options: ReadOptions = {})
   }
 
   const columns = reader.columns.map((name, j): InferredColumn => {
-    const t = tallies[j] ?? { nonMissing: 0, numeric: 0, boolean: 0, badValues: [], distinct: new Set(), capped: false };
+    const t = tallies[j] ?? {
+      nonMissing: 0,
+      numeric: 0,
+      boolean: 0,
+      badValues: [],
+      distinct: new Set(),
+      capped: false,
+    };
     let type: ColumnType = 'categorical';
     if (t.nonMissing === 0) type = 'numeric';
     else if (t.boolean === t.nonMissing) type = 'boolean';

@@ -12,7 +12,11 @@ const NATURAL_PAIRS: readonly (readonly [string, string])[] = [
 ];
 
 function badLabel(column: string, message: string, row?: number): DataError {
-  return new DataError('bad_label', `target "${column}": ${message}`, row === undefined ? { column } : { column, row });
+  return new DataError(
+    'bad_label',
+    `target "${column}": ${message}`,
+    row === undefined ? { column } : { column, row },
+  );
 }
 
 function firstMissing(n: number, isMissing: (i: number) => boolean): number {
@@ -28,7 +32,10 @@ function positiveIndex(column: string, labels: readonly string[], positive: stri
   if (positive !== undefined) {
     const at = labels.indexOf(positive);
     if (at === -1) {
-      throw badLabel(column, `the positive label "${positive}" does not occur; the labels are ${labels.map((l) => `"${l}"`).join(', ')}`);
+      throw badLabel(
+        column,
+        `the positive label "${positive}" does not occur; the labels are ${labels.map((l) => `"${l}"`).join(', ')}`,
+      );
     }
     return at;
   }
@@ -36,7 +43,10 @@ function positiveIndex(column: string, labels: readonly string[], positive: stri
   for (const [negative, pos] of NATURAL_PAIRS) {
     if (lower.includes(negative) && lower.includes(pos)) return lower.indexOf(pos);
   }
-  throw badLabel(column, `cannot tell which of ${labels.map((l) => `"${l}"`).join(' and ')} is the positive class; set positiveLabel`);
+  throw badLabel(
+    column,
+    `cannot tell which of ${labels.map((l) => `"${l}"`).join(' and ')} is the positive class; set positiveLabel`,
+  );
 }
 
 /**
@@ -52,11 +62,18 @@ export function binaryLabels(column: Column, positive?: string): Uint8Array {
     const { values } = column;
     const bad = firstMissing(n, (i) => !Number.isFinite(values[i]));
     if (bad !== -1) {
-      throw badLabel(column.name, `row ${bad + 1} is ${String(values[bad])}; every label must be present and finite`, bad + 1);
+      throw badLabel(
+        column.name,
+        `row ${bad + 1} is ${String(values[bad])}; every label must be present and finite`,
+        bad + 1,
+      );
     }
     const distinct = [...new Set(values)].sort((a, b) => a - b);
     if (distinct.length !== 2) {
-      throw badLabel(column.name, `expected exactly 2 classes, found ${distinct.length} (${distinct.slice(0, 5).join(', ')}${distinct.length > 5 ? ', ...' : ''})`);
+      throw badLabel(
+        column.name,
+        `expected exactly 2 classes, found ${distinct.length} (${distinct.slice(0, 5).join(', ')}${distinct.length > 5 ? ', ...' : ''})`,
+      );
     }
     const pos = distinct[positiveIndex(column.name, distinct.map(String), positive)];
     for (let i = 0; i < n; i++) out[i] = values[i] === pos ? 1 : 0;
@@ -64,11 +81,15 @@ export function binaryLabels(column: Column, positive?: string): Uint8Array {
   }
   const { codes, categories } = column;
   const bad = firstMissing(n, (i) => (codes[i] ?? -1) < 0);
-  if (bad !== -1) throw badLabel(column.name, `row ${bad + 1} has no label; every label must be present`, bad + 1);
+  if (bad !== -1)
+    throw badLabel(column.name, `row ${bad + 1} has no label; every label must be present`, bad + 1);
   const used = [...new Set(codes)].sort((a, b) => a - b);
   const labels = used.map((c) => categories[c] ?? '');
   if (used.length !== 2) {
-    throw badLabel(column.name, `expected exactly 2 classes, found ${used.length} (${labels.slice(0, 5).join(', ')}${labels.length > 5 ? ', ...' : ''})`);
+    throw badLabel(
+      column.name,
+      `expected exactly 2 classes, found ${used.length} (${labels.slice(0, 5).join(', ')}${labels.length > 5 ? ', ...' : ''})`,
+    );
   }
   const posCode = used[positiveIndex(column.name, labels, positive)];
   for (let i = 0; i < n; i++) out[i] = codes[i] === posCode ? 1 : 0;
@@ -76,7 +97,11 @@ export function binaryLabels(column: Column, positive?: string): Uint8Array {
 }
 
 /** Splits a frame into its features (every column but `target`) and the 0/1 labels of `target`. */
-export function splitTarget(frame: Frame, target: string, positive?: string): { features: Frame; labels: Uint8Array } {
+export function splitTarget(
+  frame: Frame,
+  target: string,
+  positive?: string,
+): { features: Frame; labels: Uint8Array } {
   const column = columnOf(frame, target);
   return {
     features: { rowCount: frame.rowCount, columns: frame.columns.filter((c) => c.name !== target) },

@@ -29,7 +29,10 @@ function describeJson(value: unknown): string {
  * before returning. Rejects with a DataError: empty_file, not_ndjson, bad_encoding, bad_json, bad_header,
  * unexpected_column; and while rows are read: bad_json, line_too_long, too_many_rows.
  */
-export async function openNdjson(source: ByteSource, options: NdjsonReaderOptions = {}): Promise<TabularReader> {
+export async function openNdjson(
+  source: ByteSource,
+  options: NdjsonReaderOptions = {},
+): Promise<TabularReader> {
   const maxLineBytes = options.maxLineBytes ?? 1024 * 1024;
   const maxRows = options.maxRows ?? Number.MAX_SAFE_INTEGER;
   const unknownKeys = options.unknownKeys ?? 'add';
@@ -43,15 +46,26 @@ export async function openNdjson(source: ByteSource, options: NdjsonReaderOption
     try {
       value = JSON.parse(text);
     } catch (error) {
-      const hint = text.trim() === '{' || text.trim() === '[' ? ' (pretty-printed JSON? NDJSON needs one object per line)' : '';
-      throw new DataError('bad_json', `${where(row, line)} is not valid JSON${hint}: ${(error as Error).message}`, {
-        row,
-        line,
-        cause: error,
-      });
+      const hint =
+        text.trim() === '{' || text.trim() === '['
+          ? ' (pretty-printed JSON? NDJSON needs one object per line)'
+          : '';
+      throw new DataError(
+        'bad_json',
+        `${where(row, line)} is not valid JSON${hint}: ${(error as Error).message}`,
+        {
+          row,
+          line,
+          cause: error,
+        },
+      );
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new DataError('bad_json', `${where(row, line)} is ${describeJson(value)}; expected a JSON object`, { row, line });
+      throw new DataError(
+        'bad_json',
+        `${where(row, line)} is ${describeJson(value)}; expected a JSON object`,
+        { row, line },
+      );
     }
     const cells: Cell[] = [];
     for (const [key, cell] of Object.entries(value)) {
@@ -64,7 +78,8 @@ export async function openNdjson(source: ByteSource, options: NdjsonReaderOption
       }
       let at = index.get(key);
       if (at === undefined) {
-        if (key.trim() === '') throw new DataError('bad_header', `${where(row, line)} has an empty key`, { row, line });
+        if (key.trim() === '')
+          throw new DataError('bad_header', `${where(row, line)} has an empty key`, { row, line });
         if (unknownKeys === 'ignore') continue;
         if (unknownKeys === 'error') {
           throw new DataError(
@@ -95,15 +110,22 @@ export async function openNdjson(source: ByteSource, options: NdjsonReaderOption
       if (text.trim() === '') return undefined;
       row++;
       if (row > maxRows) {
-        throw new DataError('too_many_rows', `the file has more than the limit of ${maxRows} data rows`, { row, line });
+        throw new DataError('too_many_rows', `the file has more than the limit of ${maxRows} data rows`, {
+          row,
+          line,
+        });
       }
       return toRow(text, row, line);
     };
     const tooLong = (): DataError =>
-      new DataError('line_too_long', `${where(row + 1, line + 1)} is longer than the limit of ${maxLineBytes} bytes`, {
-        row: row + 1,
-        line: line + 1,
-      });
+      new DataError(
+        'line_too_long',
+        `${where(row + 1, line + 1)} is longer than the limit of ${maxLineBytes} bytes`,
+        {
+          row: row + 1,
+          line: line + 1,
+        },
+      );
 
     for await (const chunk of inspectBytes(source, 'ndjson', digest)) {
       let start = 0;
@@ -130,7 +152,8 @@ export async function openNdjson(source: ByteSource, options: NdjsonReaderOption
       const parsed = finishLine(Buffer.concat(parts));
       if (parsed) yield parsed;
     }
-    if (row === 0) throw new DataError('empty_file', 'the file has no rows: expected one JSON object per line');
+    if (row === 0)
+      throw new DataError('empty_file', 'the file has no rows: expected one JSON object per line');
   }
 
   const iterator = rows();

@@ -1,7 +1,7 @@
 import type { ByteSource } from './byte-source.js';
 import { openCsv } from './csv-reader.js';
 import { openNdjson, type NdjsonReaderOptions } from './ndjson-reader.js';
-import type { ResolvedReadOptions } from './schema.js';
+import type { ResolvedReadOptions } from '../../domain/dataset-schema.js';
 import type { TabularReader } from './tabular.js';
 
 /** Opens `source` with the reader of `options.format`. */

@@ -4,7 +4,7 @@ import { createColumnBuilder, typeErrorRateError, type ColumnReadStats } from '.
 import { DataError } from './data-error.js';
 import { inferSchema, type InferredSchema } from './infer-schema.js';
 import { openReader } from './open-reader.js';
-import { datasetSchemaSchema, resolveReadOptions, type DatasetSchema, type ReadOptions } from './schema.js';
+import { datasetSchemaSchema, resolveReadOptions, type DatasetSchema, type ReadOptions } from '../../domain/dataset-schema.js';
 
 /** Something that did not stop the read but that the validation report should show. JSON-safe. */
 export interface ReadWarning {
@@ -50,12 +50,18 @@ export async function readFrame(
   const parsed = datasetSchemaSchema.safeParse(schema);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new DataError('bad_schema', `the schema is invalid at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? ''}`);
+    throw new DataError(
+      'bad_schema',
+      `the schema is invalid at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? ''}`,
+    );
   }
   const resolved = resolveReadOptions(options, schema.missingTokens);
   const names = schema.columns.map((c) => c.name);
   const allowExtra = schema.allowExtraColumns ?? false;
-  const reader = await openReader(source, resolved, { columns: names, unknownKeys: allowExtra ? 'ignore' : 'error' });
+  const reader = await openReader(source, resolved, {
+    columns: names,
+    unknownKeys: allowExtra ? 'ignore' : 'error',
+  });
 
   // Where each schema column sits in the reader's cells.
   const positions = names.map((name) => reader.columns.indexOf(name));
@@ -80,7 +86,10 @@ export async function readFrame(
       );
     }
     if (extra.length > 0) {
-      warnings.push({ code: 'extra_columns_skipped', message: `columns not in the schema were skipped: ${extra.join(', ')}` });
+      warnings.push({
+        code: 'extra_columns_skipped',
+        message: `columns not in the schema were skipped: ${extra.join(', ')}`,
+      });
     }
   }
 
@@ -141,7 +150,10 @@ export async function readDataset(
   const { schema, ...readOptions } = options;
   if (schema) return readFrame(open(), schema, readOptions);
   const inferred = await inferSchema(open(), readOptions);
-  const result = await readFrame(open(), inferred.schema, { ...readOptions, expectedRows: inferred.rowCount });
+  const result = await readFrame(open(), inferred.schema, {
+    ...readOptions,
+    expectedRows: inferred.rowCount,
+  });
   if (result.stats.sha256 !== inferred.sha256) {
     throw new DataError(
       'source_changed',

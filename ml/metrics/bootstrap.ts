@@ -105,7 +105,12 @@ function meanEvaluator(perRow: Float64Array): Evaluate {
 }
 
 /** A metric of one model as a function of row weights, with everything that does not depend on them precomputed. */
-function evaluator(metric: BootstrapMetric, labels: Uint8Array, scores: Float64Array, threshold: number): Evaluate {
+function evaluator(
+  metric: BootstrapMetric,
+  labels: Uint8Array,
+  scores: Float64Array,
+  threshold: number,
+): Evaluate {
   switch (metric) {
     case 'auc':
       return aucEvaluator(labels, scores);
@@ -157,8 +162,10 @@ export function pairedBootstrap(
   const seed = options.seed ?? 42;
   const confidence = options.confidence ?? 0.95;
   const threshold = options.threshold ?? 0.5;
-  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
-  if (!Number.isInteger(iterations) || iterations < 1) throw new RangeError(`iterations must be a positive integer, got ${iterations}`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new RangeError(`iterations must be a positive integer, got ${iterations}`);
 
   const pairs = metrics.map((m) => ({
     metric: m,

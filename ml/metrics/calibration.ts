@@ -33,7 +33,11 @@ export interface CalibrationOptions {
  * to the lower bin; uniform edges are i * (1 / bins), like numpy.linspace). Unlike scikit-learn, empty bins are
  * kept (with null means) so every report has the same bins.
  */
-export function calibrationBins(labels: Uint8Array, scores: Float64Array, options: CalibrationOptions = {}): Calibration {
+export function calibrationBins(
+  labels: Uint8Array,
+  scores: Float64Array,
+  options: CalibrationOptions = {},
+): Calibration {
   checkBinaryInputs(labels, scores);
   const k = options.bins ?? 10;
   const strategy = options.strategy ?? 'uniform';

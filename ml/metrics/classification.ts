@@ -36,13 +36,16 @@ export const LOG_LOSS_EPS = 1e-15;
 /** Throws a RangeError naming the first bad entry unless labels are 0/1 and scores are probabilities. */
 export function checkBinaryInputs(labels: Uint8Array, scores: Float64Array): void {
   if (labels.length !== scores.length) {
-    throw new RangeError(`labels and scores differ in length: ${labels.length} labels, ${scores.length} scores`);
+    throw new RangeError(
+      `labels and scores differ in length: ${labels.length} labels, ${scores.length} scores`,
+    );
   }
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i]!;
     if (y !== 0 && y !== 1) throw new RangeError(`label ${i} is ${y}; labels must be 0 or 1`);
     const s = scores[i]!;
-    if (!(s >= 0 && s <= 1)) throw new RangeError(`score ${i} is ${s}; scores must be probabilities in [0, 1]`);
+    if (!(s >= 0 && s <= 1))
+      throw new RangeError(`score ${i} is ${s}; scores must be probabilities in [0, 1]`);
   }
 }
 
@@ -67,7 +70,7 @@ export function aucFromOrder(
   let area = 0;
   let positives = 0;
   const n = order.length;
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     const s = scores[order[start]!]!;
     let groupPos = 0;
     let groupNeg = 0;
@@ -133,7 +136,12 @@ export function confusionMatrix(labels: Uint8Array, scores: Float64Array, thresh
 }
 
 /** Accuracy, precision, recall and F1 of a confusion matrix (zero_division = 0). */
-export function thresholdMetrics(c: ConfusionMatrix): { accuracy: number; precision: number; recall: number; f1: number } {
+export function thresholdMetrics(c: ConfusionMatrix): {
+  accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
+} {
   const total = c.tp + c.fp + c.tn + c.fn;
   const precision = c.tp + c.fp === 0 ? 0 : c.tp / (c.tp + c.fp);
   const recall = c.tp + c.fn === 0 ? 0 : c.tp / (c.tp + c.fn);

@@ -50,7 +50,11 @@ function evaluateModel(labels: Uint8Array, scores: Float64Array, options: Evalua
  * calibration bins, per-slice metrics for `sliceColumns` of `frame`, and when `championScores` is given the
  * champion's evaluation and a paired bootstrap of the differences. The result feeds `renderEvaluationReportHtml`.
  */
-export function evaluateBinary(labels: Uint8Array, scores: Float64Array, options: EvaluateOptions = {}): EvaluationReport {
+export function evaluateBinary(
+  labels: Uint8Array,
+  scores: Float64Array,
+  options: EvaluateOptions = {},
+): EvaluationReport {
   const threshold = options.threshold ?? 0.5;
   const slices =
     options.frame && options.sliceColumns && options.sliceColumns.length > 0
@@ -67,7 +71,10 @@ export function evaluateBinary(labels: Uint8Array, scores: Float64Array, options
     ...report,
     champion: {
       ...evaluateModel(labels, options.championScores, options),
-      comparison: pairedBootstrap(labels, scores, options.championScores, { ...options.bootstrap, threshold }),
+      comparison: pairedBootstrap(labels, scores, options.championScores, {
+        ...options.bootstrap,
+        threshold,
+      }),
     },
   };
 }

@@ -85,26 +85,57 @@ function sliceTables(report: EvaluationReport): string {
  * scored, its curves beside the candidate's and the paired bootstrap comparison.
  */
 export function renderEvaluationReportHtml(report: EvaluationReport): string {
-  const rocSeries: Series[] = [{ name: `candidate (AUC ${formatNumber(report.metrics.auc)})`, points: report.roc.map((p) => [p.fpr, p.tpr]) }];
+  const rocSeries: Series[] = [
+    {
+      name: `candidate (AUC ${formatNumber(report.metrics.auc)})`,
+      points: report.roc.map((p) => [p.fpr, p.tpr]),
+    },
+  ];
   const calSeries: Series[] = [
     {
       name: 'candidate',
       markers: true,
-      points: report.calibration.bins.flatMap((b) => (b.meanPredicted === null || b.observedRate === null ? [] : [[b.meanPredicted, b.observedRate] as const])),
+      points: report.calibration.bins.flatMap((b) =>
+        b.meanPredicted === null || b.observedRate === null
+          ? []
+          : [[b.meanPredicted, b.observedRate] as const],
+      ),
     },
   ];
   if (report.champion) {
-    rocSeries.push({ name: `champion (AUC ${formatNumber(report.champion.metrics.auc)})`, points: report.champion.roc.map((p) => [p.fpr, p.tpr]) });
+    rocSeries.push({
+      name: `champion (AUC ${formatNumber(report.champion.metrics.auc)})`,
+      points: report.champion.roc.map((p) => [p.fpr, p.tpr]),
+    });
     calSeries.push({
       name: 'champion',
       markers: true,
-      points: report.champion.calibration.bins.flatMap((b) => (b.meanPredicted === null || b.observedRate === null ? [] : [[b.meanPredicted, b.observedRate] as const])),
+      points: report.champion.calibration.bins.flatMap((b) =>
+        b.meanPredicted === null || b.observedRate === null
+          ? []
+          : [[b.meanPredicted, b.observedRate] as const],
+      ),
     });
   }
-  const roc = lineChart({ title: 'ROC curve', xLabel: 'false positive rate', yLabel: 'true positive rate', series: rocSeries, diagonal: true });
-  const calibration = lineChart({ title: 'Calibration', xLabel: 'mean predicted probability', yLabel: 'observed positive rate', series: calSeries, diagonal: true });
+  const roc = lineChart({
+    title: 'ROC curve',
+    xLabel: 'false positive rate',
+    yLabel: 'true positive rate',
+    series: rocSeries,
+    diagonal: true,
+  });
+  const calibration = lineChart({
+    title: 'Calibration',
+    xLabel: 'mean predicted probability',
+    yLabel: 'observed positive rate',
+    series: calSeries,
+    diagonal: true,
+  });
   const calRows = report.calibration.bins
-    .map((b) => `<tr><td>(${formatNumber(b.lower)}, ${formatNumber(b.upper)}]</td>${num(b.count)}${num(b.meanPredicted)}${num(b.observedRate)}</tr>`)
+    .map(
+      (b) =>
+        `<tr><td>(${formatNumber(b.lower)}, ${formatNumber(b.upper)}]</td>${num(b.count)}${num(b.meanPredicted)}${num(b.observedRate)}</tr>`,
+    )
     .join('');
   const body =
     `<h1>${escapeHtml(report.title)}</h1>` +

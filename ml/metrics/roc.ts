@@ -23,7 +23,7 @@ export function rocCurve(labels: Uint8Array, scores: Float64Array, maxPoints = 2
   const points: RocPoint[] = [{ fpr: 0, tpr: 0, threshold: null }];
   let tp = 0;
   let fp = 0;
-  for (let k = order.length - 1; k >= 0; ) {
+  for (let k = order.length - 1; k >= 0;) {
     const s = scores[order[k]!]!;
     while (k >= 0 && scores[order[k]!] === s) {
       if (labels[order[k]!] === 1) tp++;

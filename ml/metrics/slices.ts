@@ -1,7 +1,13 @@
 import type { Column, Frame } from '../frame.js';
 import { columnOf } from '../frame.js';
 import { binIndex, quantileCuts, sortedFinite } from '../validation/binning.js';
-import { aucFromOrder, ascendingOrder, checkBinaryInputs, rowLogLoss, thresholdMetrics } from './classification.js';
+import {
+  aucFromOrder,
+  ascendingOrder,
+  checkBinaryInputs,
+  rowLogLoss,
+  thresholdMetrics,
+} from './classification.js';
 
 /** Metrics of the rows of one slice. `auc` is null when the slice holds one class only. */
 export interface SliceMetrics {
@@ -34,7 +40,13 @@ export interface SliceOptions {
   readonly threshold?: number;
 }
 
-function metricsOf(rows: number[], labels: Uint8Array, scores: Float64Array, threshold: number, name: string): SliceMetrics {
+function metricsOf(
+  rows: number[],
+  labels: Uint8Array,
+  scores: Float64Array,
+  threshold: number,
+  name: string,
+): SliceMetrics {
   const l = Uint8Array.from(rows, (r) => labels[r]!);
   const s = Float64Array.from(rows, (r) => scores[r]!);
   let tp = 0;

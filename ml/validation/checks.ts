@@ -1,10 +1,16 @@
 import type { Frame } from '../frame.js';
 import type { IngestStats } from '../ingest/read-frame.js';
-import type { DatasetSchema } from '../ingest/schema.js';
+import type { DatasetSchema } from '../../domain/dataset-schema.js';
 import { checkColumn, pct } from './column-checks.js';
 import { duplicateColumns, duplicateRows } from './duplicates.js';
 import { checkLabel } from './label-checks.js';
-import { resolveRules, type CheckName, type CheckResult, type ValidationReport, type ValidationRules } from './rules.js';
+import {
+  resolveRules,
+  type CheckName,
+  type CheckResult,
+  type ValidationReport,
+  type ValidationRules,
+} from '../../domain/validation-rules.js';
 
 export interface ValidateOptions {
   /** The target column; label checks run when it is given (its absence is then an error). */
@@ -33,7 +39,16 @@ export function validateFrame(frame: Frame, options: ValidateOptions = {}): Vali
   const rules = resolveRules(options.rules);
   const { target, schema, ingest } = options;
   const results: CheckResult[] = [];
-  const ran = new Set<CheckName>(['row_count', 'missing_values', 'non_finite', 'constant_column', 'high_cardinality', 'outliers', 'duplicate_columns', 'duplicate_rows']);
+  const ran = new Set<CheckName>([
+    'row_count',
+    'missing_values',
+    'non_finite',
+    'constant_column',
+    'high_cardinality',
+    'outliers',
+    'duplicate_columns',
+    'duplicate_rows',
+  ]);
 
   if (frame.rowCount < rules.minRows) {
     results.push({
@@ -49,7 +64,12 @@ export function validateFrame(frame: Frame, options: ValidateOptions = {}): Vali
     const names = new Set(frame.columns.map((c) => c.name));
     for (const spec of schema.columns) {
       if (!names.has(spec.name)) {
-        results.push({ check: 'schema_columns', severity: 'error', column: spec.name, message: 'the schema declares this column but the data lacks it' });
+        results.push({
+          check: 'schema_columns',
+          severity: 'error',
+          column: spec.name,
+          message: 'the schema declares this column but the data lacks it',
+        });
       }
     }
   }
@@ -72,7 +92,12 @@ export function validateFrame(frame: Frame, options: ValidateOptions = {}): Vali
   }
 
   if (target !== undefined) {
-    ran.add('label_present').add('label_values').add('label_classes').add('label_balance').add('label_leakage');
+    ran
+      .add('label_present')
+      .add('label_values')
+      .add('label_classes')
+      .add('label_balance')
+      .add('label_leakage');
     const column = frame.columns.find((c) => c.name === target);
     results.push(...checkLabel(target, column, rules, options.positiveLabel));
   }
@@ -84,7 +109,10 @@ export function validateFrame(frame: Frame, options: ValidateOptions = {}): Vali
       severity: leak ? 'error' : 'warning',
       column: group[0],
       message: leak
-        ? `column${group.length > 2 ? 's' : ''} ${group.filter((g) => g !== target).map((g) => `"${g}"`).join(', ')} equal the target row for row: the label leaks into the features`
+        ? `column${group.length > 2 ? 's' : ''} ${group
+            .filter((g) => g !== target)
+            .map((g) => `"${g}"`)
+            .join(', ')} equal the target row for row: the label leaks into the features`
         : `columns ${group.map((g) => `"${g}"`).join(', ')} hold identical values; keep one`,
       examples: group,
     });
@@ -104,7 +132,11 @@ export function validateFrame(frame: Frame, options: ValidateOptions = {}): Vali
     });
   }
 
-  results.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || ((a.column ?? '') < (b.column ?? '') ? -1 : (a.column ?? '') > (b.column ?? '') ? 1 : 0));
+  results.sort(
+    (a, b) =>
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+      ((a.column ?? '') < (b.column ?? '') ? -1 : (a.column ?? '') > (b.column ?? '') ? 1 : 0),
+  );
   const counts = { error: 0, warning: 0, info: 0 };
   for (const r of results) counts[r.severity]++;
   return {

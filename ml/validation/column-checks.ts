@@ -1,9 +1,9 @@
 import type { CategoricalColumn, Column, NumericColumn } from '../frame.js';
 import type { ColumnReadStats } from '../ingest/column-builder.js';
-import type { ColumnSpec } from '../ingest/schema.js';
+import type { ColumnSpec } from '../../domain/dataset-schema.js';
 import { quantileSorted, sortedFinite } from './binning.js';
 import { categoryCounts } from './profile.js';
-import type { CheckResult, ResolvedRules } from './rules.js';
+import type { CheckResult, ResolvedRules } from '../../domain/validation-rules.js';
 
 export interface ColumnCheckContext {
   readonly rowCount: number;
@@ -44,13 +44,25 @@ function parseChecks(column: Column, { ingest, rules }: ColumnCheckContext): Che
   ];
 }
 
-function missingChecks(column: Column, missing: number, { rowCount, rules, spec }: ColumnCheckContext): CheckResult[] {
+function missingChecks(
+  column: Column,
+  missing: number,
+  { rowCount, rules, spec }: ColumnCheckContext,
+): CheckResult[] {
   const out: CheckResult[] = [];
   const rate = rowCount === 0 ? 0 : missing / rowCount;
   const isMissing =
-    column.kind === 'numeric' ? (i: number) => Number.isNaN(column.values[i]) : (i: number) => (column.codes[i] ?? 0) < 0;
+    column.kind === 'numeric'
+      ? (i: number) => Number.isNaN(column.values[i])
+      : (i: number) => (column.codes[i] ?? 0) < 0;
   if (rowCount > 0 && missing === rowCount) {
-    out.push({ check: 'missing_values', severity: 'error', column: column.name, message: 'every value is missing', value: 1 });
+    out.push({
+      check: 'missing_values',
+      severity: 'error',
+      column: column.name,
+      message: 'every value is missing',
+      value: 1,
+    });
   } else if (missing > 0) {
     const over = rate > rules.maxMissingRate;
     out.push({
@@ -109,7 +121,9 @@ function outlierCheck(column: NumericColumn, sorted: Float64Array, rules: Resolv
   const rate = count / n;
   const over = rate > rules.maxOutlierRate;
   // The most extreme values on either side make the best examples.
-  const extremes = [...sorted.subarray(0, 3), ...sorted.subarray(Math.max(3, n - 3))].filter((v) => v < lower || v > upper);
+  const extremes = [...sorted.subarray(0, 3), ...sorted.subarray(Math.max(3, n - 3))].filter(
+    (v) => v < lower || v > upper,
+  );
   return [
     {
       check: 'outliers',
@@ -157,12 +171,19 @@ function numericChecks(column: NumericColumn, context: ColumnCheckContext): Chec
         column: name,
         message: `${count} value(s) fall outside the declared range [${spec.min ?? '-inf'}, ${spec.max ?? 'inf'}]`,
         value: count,
-        examples: rowsWhere(rowCount, (i) => outside(values[i]!)).map((row) => `${values[row - 1]} (row ${row})`),
+        examples: rowsWhere(rowCount, (i) => outside(values[i]!)).map(
+          (row) => `${values[row - 1]} (row ${row})`,
+        ),
       });
     }
   }
   if (sorted.length > 0 && sorted[0] === sorted[sorted.length - 1]) {
-    out.push({ check: 'constant_column', severity: 'warning', column: name, message: `every value is ${sorted[0]}; the column carries no information` });
+    out.push({
+      check: 'constant_column',
+      severity: 'warning',
+      column: name,
+      message: `every value is ${sorted[0]}; the column carries no information`,
+    });
   }
   out.push(...outlierCheck(column, sorted, rules));
   return out;
@@ -175,7 +196,9 @@ function categoricalChecks(column: CategoricalColumn, context: ColumnCheckContex
   const present = column.categories.filter((_, i) => (counts[i] ?? 0) > 0);
   if (spec?.categories !== undefined) {
     const allowed = new Set(spec.categories);
-    const unknown = column.categories.map((c, i) => ({ c, n: counts[i] ?? 0 })).filter((x) => x.n > 0 && !allowed.has(x.c));
+    const unknown = column.categories
+      .map((c, i) => ({ c, n: counts[i] ?? 0 }))
+      .filter((x) => x.n > 0 && !allowed.has(x.c));
     if (unknown.length > 0) {
       const rows = unknown.reduce((s, x) => s + x.n, 0);
       out.push({
@@ -189,7 +212,12 @@ function categoricalChecks(column: CategoricalColumn, context: ColumnCheckContex
     }
   }
   if (present.length === 1) {
-    out.push({ check: 'constant_column', severity: 'warning', column: column.name, message: `every value is "${present[0]}"; the column carries no information` });
+    out.push({
+      check: 'constant_column',
+      severity: 'warning',
+      column: column.name,
+      message: `every value is "${present[0]}"; the column carries no information`,
+    });
   }
   const nonMissing = rowCount - missing;
   if (present.length > rules.maxCategories) {

@@ -36,7 +36,9 @@ function sameNumber(a: number, b: number): boolean {
 }
 
 function cellsEqual(column: Column, i: number, j: number): boolean {
-  return column.kind === 'numeric' ? sameNumber(column.values[i]!, column.values[j]!) : column.codes[i] === column.codes[j];
+  return column.kind === 'numeric'
+    ? sameNumber(column.values[i]!, column.values[j]!)
+    : column.codes[i] === column.codes[j];
 }
 
 /** Indices 0..n-1 sorted by `keys`, so equal keys are adjacent. */
@@ -71,7 +73,7 @@ export function duplicateRows(frame: Frame): { count: number; examples: [number,
   const order = orderBy(keys);
   let count = 0;
   const examples: [number, number][] = [];
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start + 1;
     while (end < n && keys[order[end]!] === keys[order[start]!]) end++;
     // Within a run of equal keys, each row is a duplicate if it equals a row earlier in the file.
@@ -105,7 +107,8 @@ function columnKey(column: Column): number {
 }
 
 function columnsEqual(a: Column, b: Column): boolean {
-  if (a.kind === 'numeric' && b.kind === 'numeric') return a.values.every((v, i) => sameNumber(v, b.values[i]!));
+  if (a.kind === 'numeric' && b.kind === 'numeric')
+    return a.values.every((v, i) => sameNumber(v, b.values[i]!));
   if (a.kind === 'categorical' && b.kind === 'categorical') {
     return a.codes.every((code, i) => {
       const other = b.codes[i]!;

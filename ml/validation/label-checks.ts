@@ -3,10 +3,14 @@ import { DataError } from '../ingest/data-error.js';
 import { binaryLabels } from '../ingest/labels.js';
 import { categoryCounts } from './profile.js';
 import { pct } from './column-checks.js';
-import type { CheckResult, ResolvedRules } from './rules.js';
+import type { CheckResult, ResolvedRules } from '../../domain/validation-rules.js';
 
 /** Distinct present labels with their counts, and the 1-based rows with a missing or non-finite label. */
-function tally(column: Column): { classes: { label: string; count: number }[]; badRows: number[]; bad: number } {
+function tally(column: Column): {
+  classes: { label: string; count: number }[];
+  badRows: number[];
+  bad: number;
+} {
   const badRows: number[] = [];
   let bad = 0;
   const note = (i: number): void => {
@@ -16,12 +20,16 @@ function tally(column: Column): { classes: { label: string; count: number }[]; b
   if (column.kind === 'numeric') {
     const counts = new Map<number, number>();
     column.values.forEach((v, i) => (Number.isFinite(v) ? counts.set(v, (counts.get(v) ?? 0) + 1) : note(i)));
-    const classes = [...counts].sort((a, b) => a[0] - b[0]).map(([v, count]) => ({ label: String(v), count }));
+    const classes = [...counts]
+      .sort((a, b) => a[0] - b[0])
+      .map(([v, count]) => ({ label: String(v), count }));
     return { classes, badRows, bad };
   }
   column.codes.forEach((c, i) => c < 0 && note(i));
   const { counts } = categoryCounts(column);
-  const classes = column.categories.map((label, i) => ({ label, count: counts[i] ?? 0 })).filter((c) => c.count > 0);
+  const classes = column.categories
+    .map((label, i) => ({ label, count: counts[i] ?? 0 }))
+    .filter((c) => c.count > 0);
   return { classes, badRows, bad };
 }
 
@@ -36,7 +44,14 @@ export function checkLabel(
   positiveLabel: string | undefined,
 ): CheckResult[] {
   if (!column) {
-    return [{ check: 'label_present', severity: 'error', column: target, message: `the target column "${target}" is not in the data` }];
+    return [
+      {
+        check: 'label_present',
+        severity: 'error',
+        column: target,
+        message: `the target column "${target}" is not in the data`,
+      },
+    ];
   }
   const out: CheckResult[] = [];
   const { classes, badRows, bad } = tally(column);

@@ -73,7 +73,13 @@ export interface ProfileOptions {
 }
 
 const QUANTILES: readonly [string, number][] = [
-  ['p01', 0.01], ['p05', 0.05], ['p25', 0.25], ['p50', 0.5], ['p75', 0.75], ['p95', 0.95], ['p99', 0.99],
+  ['p01', 0.01],
+  ['p05', 0.05],
+  ['p25', 0.25],
+  ['p50', 0.5],
+  ['p75', 0.75],
+  ['p95', 0.95],
+  ['p99', 0.99],
 ];
 
 function numericProfile(column: NumericColumn, rowCount: number, bins: number): NumericFeatureProfile {
@@ -114,7 +120,11 @@ export function categoryCounts(column: CategoricalColumn): { counts: number[]; m
   return { counts, missing };
 }
 
-function categoricalProfile(column: CategoricalColumn, rowCount: number, topK: number): CategoricalFeatureProfile {
+function categoricalProfile(
+  column: CategoricalColumn,
+  rowCount: number,
+  topK: number,
+): CategoricalFeatureProfile {
   const { counts, missing } = categoryCounts(column);
   const present = column.categories
     .map((value, i) => ({ value, count: counts[i] ?? 0 }))
@@ -136,7 +146,11 @@ function categoricalProfile(column: CategoricalColumn, rowCount: number, topK: n
 }
 
 /** The profile of one column (see NumericFeatureProfile / CategoricalFeatureProfile for the exact contract). */
-export function profileColumn(column: Column, rowCount: number, options: ProfileOptions = {}): FeatureProfile {
+export function profileColumn(
+  column: Column,
+  rowCount: number,
+  options: ProfileOptions = {},
+): FeatureProfile {
   return column.kind === 'numeric'
     ? numericProfile(column, rowCount, options.bins ?? 10)
     : categoricalProfile(column, rowCount, options.topK ?? 20);
@@ -149,8 +163,10 @@ export function profileColumn(column: Column, rowCount: number, options: Profile
 export function buildReferenceProfile(frame: Frame, options: ProfileOptions = {}): ReferenceProfile {
   const bins = options.bins ?? 10;
   const topK = options.topK ?? 20;
-  if (!Number.isInteger(bins) || bins < 2 || bins > 100) throw new RangeError(`bins must be an integer from 2 to 100, got ${bins}`);
-  if (!Number.isInteger(topK) || topK < 1) throw new RangeError(`topK must be a positive integer, got ${topK}`);
+  if (!Number.isInteger(bins) || bins < 2 || bins > 100)
+    throw new RangeError(`bins must be an integer from 2 to 100, got ${bins}`);
+  if (!Number.isInteger(topK) || topK < 1)
+    throw new RangeError(`topK must be a positive integer, got ${topK}`);
   const exclude = new Set(options.exclude ?? []);
   const resolved = { bins, topK };
   const features = frame.columns
@@ -177,7 +193,8 @@ export function countAgainstProfile(
   column: Column,
 ): { counts: number[]; missing: number; nonFinite: number } {
   if (profile.kind === 'numeric') {
-    if (column.kind !== 'numeric') throw new TypeError(`column "${column.name}" is categorical; the profile is numeric`);
+    if (column.kind !== 'numeric')
+      throw new TypeError(`column "${column.name}" is categorical; the profile is numeric`);
     const counts = new Array<number>(profile.bins.cuts.length + 1).fill(0);
     let missing = 0;
     let nonFinite = 0;
@@ -188,7 +205,8 @@ export function countAgainstProfile(
     }
     return { counts, missing, nonFinite };
   }
-  if (column.kind !== 'categorical') throw new TypeError(`column "${column.name}" is numeric; the profile is categorical`);
+  if (column.kind !== 'categorical')
+    throw new TypeError(`column "${column.name}" is numeric; the profile is categorical`);
   const slot = new Map(profile.top.map((t, i) => [t.value, i]));
   const byCode = column.categories.map((c) => slot.get(c) ?? profile.top.length);
   const counts = new Array<number>(profile.top.length + 1).fill(0);

@@ -1,6 +1,6 @@
 import { barChart, escapeHtml, formatNumber, htmlPage } from '../svg.js';
 import type { FeatureProfile, ReferenceProfile } from './profile.js';
-import type { CheckResult, Severity, ValidationReport } from './rules.js';
+import type { CheckResult, Severity, ValidationReport } from '../../domain/validation-rules.js';
 
 const SEVERITIES: readonly Severity[] = ['error', 'warning', 'info'];
 
@@ -10,7 +10,9 @@ function badge(kind: Severity | 'pass', text: string): string {
 
 function resultRow(r: CheckResult): string {
   const measured =
-    r.value === undefined ? '' : `${formatNumber(r.value)}${r.threshold === undefined ? '' : ` (limit ${formatNumber(r.threshold)})`}`;
+    r.value === undefined
+      ? ''
+      : `${formatNumber(r.value)}${r.threshold === undefined ? '' : ` (limit ${formatNumber(r.threshold)})`}`;
   const examples = (r.examples ?? []).map((e) => `<code>${escapeHtml(String(e))}</code>`).join(' ');
   return (
     `<tr><td>${badge(r.severity, r.severity)}</td><td>${escapeHtml(r.check)}</td><td>${escapeHtml(r.column ?? '')}</td>` +
@@ -53,7 +55,8 @@ function profileTable(profile: ReferenceProfile, report: ValidationReport): stri
   for (const r of report.results) {
     if (r.column === undefined) continue;
     const prev = worst.get(r.column);
-    if (prev === undefined || SEVERITIES.indexOf(r.severity) < SEVERITIES.indexOf(prev)) worst.set(r.column, r.severity);
+    if (prev === undefined || SEVERITIES.indexOf(r.severity) < SEVERITIES.indexOf(prev))
+      worst.set(r.column, r.severity);
   }
   const rows = [...profile.features, ...(profile.target ? [profile.target] : [])].map((f) => {
     const status = worst.get(f.name);

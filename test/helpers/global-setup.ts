@@ -26,7 +26,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const needsTools = !env.TEMPORAL_ADDRESS || !env.DATABASE_URL || !env.S3_ENDPOINT;
   if (needsTools) {
     const { stderr } = await run('bash', ['infra/scripts/provision.sh', 'install'], { env, maxBuffer: 1 << 24 }).catch(
-      (error: { stderr?: string }) => ({ stderr: error.stderr ?? String(error) }),
+      (error: { stderr?: string; message?: string }) => ({ stderr: error.stderr ?? error.message ?? 'provisioning failed' }),
     );
     say(stderr.trim());
   }

@@ -80,6 +80,26 @@ describe('fitBinning / binFrame', () => {
     expect([...binned.subarray(0, 4)]).toEqual([0, 2, 2, 1]);
   });
 
+  it('bins many values exactly as a plain binary search over the edges would, edges themselves included', () => {
+    const rng = createRng(5);
+    const values = Float64Array.from({ length: 5000 }, () => rng.nextFloat() * 10 - 5);
+    const f: Frame = { rowCount: 5000, columns: [{ name: 'x', kind: 'numeric', values }] };
+    const binnings = fitBinning(f, allRows(5000), 255, createRng(1));
+    const edges = binnings[0]!.kind === 'numeric' ? binnings[0]!.thresholds : [];
+    expect(edges.length).toBe(254);
+    const probe = Float64Array.from([...values, ...edges, -Infinity, Infinity, 1e39]);
+    const binned = binFrame(
+      binnings,
+      { rowCount: probe.length, columns: [{ name: 'x', kind: 'numeric', values: probe }] },
+      null,
+      false,
+    );
+    const t = Float64Array.from(edges);
+    probe.forEach((v, i) => expect(binned[i]).toBe(binOfValue(t, Math.fround(v))));
+    expect(binned[5000]).toBe(0);
+    expect(binned[probe.length - 1]).toBe(254);
+  });
+
   it('keeps the most frequent categories when there are more than maxBins', () => {
     const codes = Int32Array.from([0, 1, 1, 2, 2, 2, 3, 3, 3, 3]);
     const f: Frame = {

@@ -130,7 +130,9 @@ describe('gbdt trainer', () => {
     const model = gbdtTrainer.fit(data, { params: params({ maxIter: 5 }), seed: 1 });
     const probe: Frame = {
       rowCount: 4,
-      columns: [{ name: 'x', kind: 'numeric', values: Float64Array.from([0.5, 0.5 + 1e-9, 0.5 + 1e-7, NaN]) }],
+      columns: [
+        { name: 'x', kind: 'numeric', values: Float64Array.from([0.5, 0.5 + 1e-9, 0.5 + 1e-7, NaN]) },
+      ],
     };
     const p = model.predictProba(probe);
     expect(p[1]).toBe(p[0]);

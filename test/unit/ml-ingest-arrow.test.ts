@@ -11,7 +11,12 @@ const frame: Frame = {
   rowCount: 5,
   columns: [
     { name: 'x', kind: 'numeric', values: Float64Array.from([1.5, NaN, -0, 1e300, -Infinity]) },
-    { name: 'city', kind: 'categorical', codes: Int32Array.from([1, -1, 0, 1, 2]), categories: ['Oslo', 'Bergen', 'Tromsø'] },
+    {
+      name: 'city',
+      kind: 'categorical',
+      codes: Int32Array.from([1, -1, 0, 1, 2]),
+      categories: ['Oslo', 'Bergen', 'Tromsø'],
+    },
     // A name that would reorder in a plain JS object, and a column of nothing but missing values.
     { name: '10', kind: 'categorical', codes: Int32Array.from([-1, -1, -1, -1, -1]), categories: [] },
   ],
@@ -52,7 +57,13 @@ describe('Arrow codec', () => {
     //   'b': pa.array([True, False, None]), 'd': pa.array(['x', 'y', 'x']).dictionary_encode(),
     //   'f32': pa.array([0.5, None, 2.0], pa.float32())}); feather.write_feather(t, path, compression='uncompressed')
     const decoded = decodeFrameFromArrow(readFileSync(fixturePath('pyarrow-mixed.arrow')));
-    const [i64, s, b, d, f32] = decoded.columns as [NumericColumn, CategoricalColumn, CategoricalColumn, CategoricalColumn, NumericColumn];
+    const [i64, s, b, d, f32] = decoded.columns as [
+      NumericColumn,
+      CategoricalColumn,
+      CategoricalColumn,
+      CategoricalColumn,
+      NumericColumn,
+    ];
     expect([...i64.values]).toEqual([1, NaN, 3]);
     expect([...s.codes].map((c) => s.categories[c] ?? null)).toEqual(['a', null, 'b']);
     expect([...b.codes].map((c) => b.categories[c] ?? null)).toEqual(['true', 'false', null]);

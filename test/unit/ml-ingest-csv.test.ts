@@ -56,7 +56,11 @@ describe('CSV ingest, RFC 4180', () => {
       expect(text(frame, 'name')).toEqual(['Smith, John', 'Ann', null, 'Bob']);
       expect(text(frame, 'comment')).toEqual(['He said "hi"', 'line one\r\nline two', null, 'plain']);
       expect(num(frame, 'score')).toEqual([0.5, 0.001, NaN, -2]);
-      expect(stats.sha256).toBe(createHash('sha256').update(readFileSync(fixturePath('rfc4180.csv'))).digest('hex'));
+      expect(stats.sha256).toBe(
+        createHash('sha256')
+          .update(readFileSync(fixturePath('rfc4180.csv')))
+          .digest('hex'),
+      );
       expect(stats.bytes).toBe(readFileSync(fixturePath('rfc4180.csv')).length);
     }
   });
@@ -173,7 +177,9 @@ describe('CSV ingest, bad files', () => {
   });
 
   it('refuses a zip archive (an .xlsx) as not CSV', async () => {
-    const error = await failure(readDataset(() => chunks(Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 20, 0, 0, 0]))));
+    const error = await failure(
+      readDataset(() => chunks(Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 20, 0, 0, 0]))),
+    );
     expect(error.message).toMatch(/xlsx/);
   });
 

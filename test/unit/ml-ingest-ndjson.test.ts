@@ -66,7 +66,9 @@ describe('NDJSON ingest', () => {
   });
 
   it('refuses a line that is an array or holds a nested object', async () => {
-    expect((await failure(readDataset(() => chunks('{"a":1}\n[1]\n'), ndjson))).message).toMatch(/row 2.*an array/);
+    expect((await failure(readDataset(() => chunks('{"a":1}\n[1]\n'), ndjson))).message).toMatch(
+      /row 2.*an array/,
+    );
     const nested = await failure(readDataset(() => chunks('{"a":{"b":1}}\n'), ndjson));
     expect(nested.column).toBe('a');
     expect(nested.message).toMatch(/flat/);
@@ -87,7 +89,9 @@ describe('NDJSON ingest', () => {
         if (pulled > 10_000) throw new Error('the reader kept reading');
       }
     }
-    const error = await failure(readDataset(() => Readable.from(endless()), { ...ndjson, maxLineBytes: 1000 }));
+    const error = await failure(
+      readDataset(() => Readable.from(endless()), { ...ndjson, maxLineBytes: 1000 }),
+    );
     expect(error.code).toBe('line_too_long');
     expect(error.row).toBe(2);
     expect(pulled).toBeLessThan(100);
@@ -98,7 +102,11 @@ describe('NDJSON ingest', () => {
     const error = await failure(readFrame(chunks('{"a":1,"b":2}\n'), schema, ndjson));
     expect(error.code).toBe('unexpected_column');
     expect(error.column).toBe('b');
-    const { frame } = await readFrame(chunks('{"a":1,"b":2}\n{"b":3}\n'), { ...schema, allowExtraColumns: true }, ndjson);
+    const { frame } = await readFrame(
+      chunks('{"a":1,"b":2}\n{"b":3}\n'),
+      { ...schema, allowExtraColumns: true },
+      ndjson,
+    );
     expect([...(frame.columns[0] as NumericColumn).values]).toEqual([1, NaN]);
   });
 });

@@ -4,7 +4,7 @@ import { DataError } from '../../ml/ingest/data-error.js';
 import { inferSchema } from '../../ml/ingest/infer-schema.js';
 import { binaryLabels, splitTarget } from '../../ml/ingest/labels.js';
 import { readDataset, readFrame } from '../../ml/ingest/read-frame.js';
-import type { DatasetSchema } from '../../ml/ingest/schema.js';
+import type { DatasetSchema } from '../../domain/dataset-schema.js';
 import { chunks, fixture } from './ml-ingest-sources.js';
 
 function num(frame: Frame, name: string): number[] {
@@ -98,7 +98,10 @@ describe('explicit schema', () => {
   };
 
   it('builds the columns in schema order, declared categories first', async () => {
-    const { frame } = await readFrame(chunks('age,city,label\n31,Oslo,1\n45,Trondheim,0\n52,Bergen,1\n', 2), schema);
+    const { frame } = await readFrame(
+      chunks('age,city,label\n31,Oslo,1\n45,Trondheim,0\n52,Bergen,1\n', 2),
+      schema,
+    );
     expect(frame.columns.map((c) => c.name)).toEqual(['label', 'age', 'city']);
     expect(cat(frame, 'city').categories).toEqual(['Oslo', 'Bergen', 'Trondheim']);
     expect([...cat(frame, 'city').codes]).toEqual([0, 2, 1]);
@@ -128,15 +131,21 @@ describe('explicit schema', () => {
   });
 
   it('uses the schema missing tokens instead of the defaults', async () => {
-    const { frame } = await readFrame(chunks('a\n1\n-\nNA\n'), { columns: [{ name: 'a', type: 'numeric' }], missingTokens: ['-'] }, {
-      maxTypeErrorRate: 0.5,
-    });
+    const { frame } = await readFrame(
+      chunks('a\n1\n-\nNA\n'),
+      { columns: [{ name: 'a', type: 'numeric' }], missingTokens: ['-'] },
+      {
+        maxTypeErrorRate: 0.5,
+      },
+    );
     expect(num(frame, 'a')).toEqual([1, NaN, NaN]);
   });
 
   it('refuses a categorical column with more distinct values than maxCategories', async () => {
     const csv = 'id\n' + Array.from({ length: 20 }, (_, i) => `u${i}`).join('\n');
-    const error = await failure(readFrame(chunks(csv, 16), { columns: [{ name: 'id', type: 'categorical' }] }, { maxCategories: 10 }));
+    const error = await failure(
+      readFrame(chunks(csv, 16), { columns: [{ name: 'id', type: 'categorical' }] }, { maxCategories: 10 }),
+    );
     expect(error.code).toBe('too_many_categories');
     expect(error.row).toBe(11);
   });

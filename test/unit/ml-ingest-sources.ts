@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ByteSource } from '../../ml/ingest/byte-source.js';
 
-export const fixturePath = (name: string): string => fileURLToPath(new URL(`../fixtures/data/${name}`, import.meta.url));
+export const fixturePath = (name: string): string =>
+  fileURLToPath(new URL(`../fixtures/data/${name}`, import.meta.url));
 
 /** A fixture file as a Node Readable with a small buffer, so every test crosses many chunk boundaries. */
 export function fixture(name: string, chunkBytes = 7): ByteSource {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { builtInTrainerNames, builtInTrainers, isBuiltInTrainerName, trainerByName } from '../../ml/trainers.js';
+import {
+  builtInTrainerNames,
+  builtInTrainers,
+  isBuiltInTrainerName,
+  trainerByName,
+} from '../../ml/trainers.js';
 import { syntheticData } from './ml-onnx-feeds.js';
 
 describe('built-in trainer registry', () => {
@@ -12,11 +17,16 @@ describe('built-in trainer registry', () => {
 
   it('finds a trainer by name and fits through the unknown-params interface', () => {
     const trainer = trainerByName('logistic_regression');
-    const model = trainer.fit(syntheticData(100, 1), { params: trainer.parseParams({ maxIter: 5 }), seed: 1 });
+    const model = trainer.fit(syntheticData(100, 1), {
+      params: trainer.parseParams({ maxIter: 5 }),
+      seed: 1,
+    });
     expect(model.metadata()).toMatchObject({ trainer: 'logistic_regression' });
   });
 
   it('names the trainers that exist when the name is unknown', () => {
-    expect(() => trainerByName('xgboost')).toThrow(/unknown trainer "xgboost"; built-in trainers are: .*logistic_regression.*mlp/);
+    expect(() => trainerByName('xgboost')).toThrow(
+      /unknown trainer "xgboost"; built-in trainers are: .*logistic_regression.*mlp/,
+    );
   });
 });

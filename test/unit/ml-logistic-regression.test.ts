@@ -11,7 +11,13 @@ const data = syntheticData(600, 1);
 const params = (raw: Partial<LogisticRegressionParams> = {}): LogisticRegressionParams => lr.parseParams(raw);
 
 /** Newton's method on the same objective, to double precision: the reference optimum. */
-function newtonReference(matrix: Float64Array, rows: number, width: number, labels: Uint8Array, C: number): Float64Array {
+function newtonReference(
+  matrix: Float64Array,
+  rows: number,
+  width: number,
+  labels: Uint8Array,
+  C: number,
+): Float64Array {
   const d = width + 1;
   const w = new Float64Array(d);
   for (let iter = 0; iter < 50; iter++) {
@@ -51,7 +57,12 @@ describe('logistic regression trainer', () => {
   it('reaches the optimum of the L2-regularized log loss (checked against Newton)', () => {
     for (const C of [1, 0.05]) {
       const model = lr.fit(data, { params: params({ C, tolerance: 1e-6 }), seed: 1 });
-      const meta = model.metadata() as { coefficients: Record<string, number>; intercept: number; preprocessing: PreprocessPlan; converged: boolean };
+      const meta = model.metadata() as {
+        coefficients: Record<string, number>;
+        intercept: number;
+        preprocessing: PreprocessPlan;
+        converged: boolean;
+      };
       expect(meta.converged).toBe(true);
       const design = transform(meta.preprocessing, data.features);
       const reference = newtonReference(design.matrix, design.rowCount, design.width, data.labels, C);
@@ -101,7 +112,9 @@ describe('logistic regression trainer', () => {
       },
     });
     expect(seen.map((s) => s.step)).toEqual(seen.map((_, i) => i + 1));
-    expect(seen.every((s) => Number.isFinite(s.trainLoss) && s.validLoss !== undefined && s.totalSteps === 100)).toBe(true);
+    expect(
+      seen.every((s) => Number.isFinite(s.trainLoss) && s.validLoss !== undefined && s.totalSteps === 100),
+    ).toBe(true);
     expect([...checkpoints.keys()].every((k) => k % 3 === 0)).toBe(true);
     expect(seen.at(-1)!.trainLoss).toBeLessThan(seen[0]!.trainLoss);
     const resumedSteps: number[] = [];
@@ -116,10 +129,15 @@ describe('logistic regression trainer', () => {
   });
 
   it('weighs classes with classWeight balanced', () => {
-    const skewed: TrainingData = { features: data.features, labels: Uint8Array.from(data.labels, (y, i) => (y === 1 && i % 3 !== 0 ? 1 : 0)) };
+    const skewed: TrainingData = {
+      features: data.features,
+      labels: Uint8Array.from(data.labels, (y, i) => (y === 1 && i % 3 !== 0 ? 1 : 0)),
+    };
     const mean = (p: Float64Array): number => p.reduce((a, b) => a + b, 0) / p.length;
     const plain = mean(lr.fit(skewed, { params: params(), seed: 1 }).predictProba(data.features));
-    const balanced = mean(lr.fit(skewed, { params: params({ classWeight: 'balanced' }), seed: 1 }).predictProba(data.features));
+    const balanced = mean(
+      lr.fit(skewed, { params: params({ classWeight: 'balanced' }), seed: 1 }).predictProba(data.features),
+    );
     expect(balanced).toBeGreaterThan(plain + 0.05);
   });
 
@@ -127,18 +145,31 @@ describe('logistic regression trainer', () => {
     expect(() => lr.parseParams({ C: -1 })).toThrow(/invalid logistic_regression parameter "C"/);
     expect(() => lr.parseParams({ maxIter: 2.5 })).toThrow(/"maxIter"/);
     expect(() => lr.parseParams({ classWeight: 'auto' })).toThrow(/"classWeight"/);
-    expect(() => lr.parseParams({ preprocessing: { minCategoryCount: -2 } })).toThrow(/"preprocessing.minCategoryCount"/);
+    expect(() => lr.parseParams({ preprocessing: { minCategoryCount: -2 } })).toThrow(
+      /"preprocessing.minCategoryCount"/,
+    );
     expect(() => lr.parseParams({ learningRate: 0.1 })).toThrow(/learningRate/);
     expect(lr.parseParams(undefined)).toMatchObject({ C: 1, maxIter: 100, tolerance: 1e-4 });
   });
 
   it('rejects bad training inputs and foreign or mismatched checkpoints', () => {
     const p = params();
-    expect(() => lr.fit({ features: data.features, labels: data.labels.subarray(1) }, { params: p, seed: 1 })).toThrow(/labels has 599 entries/);
-    expect(() => lr.fit({ features: data.features, labels: new Uint8Array(600) }, { params: p, seed: 1 })).toThrow(/both classes/);
-    expect(() => lr.fit({ features: data.features, labels: Uint8Array.from(data.labels, (y) => y * 2) }, { params: p, seed: 1 })).toThrow(/0 or 1/);
+    expect(() =>
+      lr.fit({ features: data.features, labels: data.labels.subarray(1) }, { params: p, seed: 1 }),
+    ).toThrow(/labels has 599 entries/);
+    expect(() =>
+      lr.fit({ features: data.features, labels: new Uint8Array(600) }, { params: p, seed: 1 }),
+    ).toThrow(/both classes/);
+    expect(() =>
+      lr.fit(
+        { features: data.features, labels: Uint8Array.from(data.labels, (y) => y * 2) },
+        { params: p, seed: 1 },
+      ),
+    ).toThrow(/0 or 1/);
     expect(() => lr.fit(data, { params: p, seed: 1, checkpointEvery: 0 })).toThrow(/checkpointEvery/);
-    expect(() => lr.fit(data, { params: p, seed: 1, resumeFrom: new TextEncoder().encode('{nope') })).toThrow(/not a logistic_regression checkpoint/);
+    expect(() => lr.fit(data, { params: p, seed: 1, resumeFrom: new TextEncoder().encode('{nope') })).toThrow(
+      /not a logistic_regression checkpoint/,
+    );
     let mlpCheckpoint: Uint8Array | undefined;
     mlpTrainer.fit(data, {
       params: mlpTrainer.parseParams({ hiddenLayerSizes: [3], maxEpochs: 1 }),
@@ -146,7 +177,9 @@ describe('logistic regression trainer', () => {
       checkpointEvery: 1,
       onProgress: (_p, c) => (mlpCheckpoint = c ?? mlpCheckpoint),
     });
-    expect(() => lr.fit(data, { params: p, seed: 1, resumeFrom: mlpCheckpoint! })).toThrow(/is a mlp checkpoint/);
+    expect(() => lr.fit(data, { params: p, seed: 1, resumeFrom: mlpCheckpoint! })).toThrow(
+      /is a mlp checkpoint/,
+    );
     let own: Uint8Array | undefined;
     lr.fit(data, { params: p, seed: 1, checkpointEvery: 1, onProgress: (_p, c) => (own = c ?? own) });
     const other = syntheticData(600, 5);

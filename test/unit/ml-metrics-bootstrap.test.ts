@@ -52,7 +52,10 @@ describe('paired bootstrap', () => {
   it('straddles zero for two equally good models', () => {
     // Same labels, a second model's scores drawn independently with the same recipe as `strong`.
     const noise = mulberry(5);
-    const twin = Float64Array.from(labels, (y) => 1 / (1 + Math.exp(-(2.5 * (y - 0.5) + (noise() - 0.5) * 3))));
+    const twin = Float64Array.from(
+      labels,
+      (y) => 1 / (1 + Math.exp(-(2.5 * (y - 0.5) + (noise() - 0.5) * 3))),
+    );
     const [auc] = pairedBootstrap(labels, strong, twin, { iterations: 300, metrics: ['auc'] });
     expect(auc!.ciLow!).toBeLessThan(0);
     expect(auc!.ciHigh!).toBeGreaterThan(0);
@@ -88,14 +91,29 @@ describe('slice metrics and evaluateBinary', () => {
   const frame: Frame = {
     rowCount: 400,
     columns: [
-      { name: 'age', kind: 'numeric', values: Float64Array.from({ length: 400 }, (_, i) => (i % 25 === 0 ? NaN : i % 80)) },
-      { name: 'city', kind: 'categorical', categories: ['Oslo', 'Bergen', 'Tromsø'], codes: Int32Array.from({ length: 400 }, (_, i) => (i % 10 === 0 ? -1 : i % 3)) },
+      {
+        name: 'age',
+        kind: 'numeric',
+        values: Float64Array.from({ length: 400 }, (_, i) => (i % 25 === 0 ? NaN : i % 80)),
+      },
+      {
+        name: 'city',
+        kind: 'categorical',
+        categories: ['Oslo', 'Bergen', 'Tromsø'],
+        codes: Int32Array.from({ length: 400 }, (_, i) => (i % 10 === 0 ? -1 : i % 3)),
+      },
     ],
   };
 
   it('slices categorical columns by category and numeric ones by quantile bins, with counts that add up', () => {
     const [age, city] = sliceMetrics(frame, labels, strong, ['age', 'city']);
-    expect(age!.slices.map((s) => s.slice)).toEqual(['(-inf, 19]', '(19, 39]', '(39, 59]', '(59, inf]', '(missing)']);
+    expect(age!.slices.map((s) => s.slice)).toEqual([
+      '(-inf, 19]',
+      '(19, 39]',
+      '(39, 59]',
+      '(59, inf]',
+      '(missing)',
+    ]);
     expect(age!.cuts).toEqual([19, 39, 59]);
     expect(age!.slices.reduce((s, x) => s + x.count, 0)).toBe(400);
     expect(age!.slices.at(-1)!.count).toBe(16);
@@ -103,8 +121,16 @@ describe('slice metrics and evaluateBinary', () => {
     const oslo = city!.slices.find((s) => s.slice === 'Oslo')!;
     const codes = (frame.columns[1] as CategoricalColumn).codes;
     const rows = [...codes].flatMap((c, i) => (c === 0 ? [i] : []));
-    const direct = binaryMetrics(Uint8Array.from(rows, (r) => labels[r]!), Float64Array.from(rows, (r) => strong[r]!));
-    expect(oslo).toMatchObject({ count: rows.length, auc: direct.auc, logLoss: direct.logLoss, f1: direct.f1 });
+    const direct = binaryMetrics(
+      Uint8Array.from(rows, (r) => labels[r]!),
+      Float64Array.from(rows, (r) => strong[r]!),
+    );
+    expect(oslo).toMatchObject({
+      count: rows.length,
+      auc: direct.auc,
+      logLoss: direct.logLoss,
+      f1: direct.f1,
+    });
   });
 
   it('merges small categories into (other) beyond maxCategories', () => {

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { calibrationBins } from '../../ml/metrics/calibration.js';
-import { binaryMetrics, brierScore, confusionMatrix, logLoss, rocAuc } from '../../ml/metrics/classification.js';
+import {
+  binaryMetrics,
+  brierScore,
+  confusionMatrix,
+  logLoss,
+  rocAuc,
+} from '../../ml/metrics/classification.js';
 import { rocCurve } from '../../ml/metrics/roc.js';
 import { fixturePath } from './ml-ingest-sources.js';
 
@@ -41,8 +47,14 @@ describe('binary metrics against scikit-learn', () => {
   it('matches calibration_curve (uniform, 10 bins) on the non-empty bins', () => {
     const cal = calibrationBins(labels, scores, { bins: 10 });
     const filled = cal.bins.filter((b) => b.count > 0);
-    const observed = [0.06666666666666667, 0.10526315789473684, 0.23076923076923078, 0.3191489361702128, 0.4883720930232558, 0.6333333333333333, 0.8333333333333334, 0.875, 0.8333333333333334, 1.0];
-    const predicted = [0.05999999999999999, 0.1636842105263158, 0.25884615384615384, 0.3627659574468086, 0.4546511627906978, 0.5594999999999999, 0.6523809523809524, 0.7604166666666669, 0.8583333333333334, 0.9483333333333333];
+    const observed = [
+      0.06666666666666667, 0.10526315789473684, 0.23076923076923078, 0.3191489361702128, 0.4883720930232558,
+      0.6333333333333333, 0.8333333333333334, 0.875, 0.8333333333333334, 1.0,
+    ];
+    const predicted = [
+      0.05999999999999999, 0.1636842105263158, 0.25884615384615384, 0.3627659574468086, 0.4546511627906978,
+      0.5594999999999999, 0.6523809523809524, 0.7604166666666669, 0.8583333333333334, 0.9483333333333333,
+    ];
     expect(filled).toHaveLength(10);
     filled.forEach((b, i) => {
       expect(b.observedRate).toBeCloseTo(observed[i]!, 12);
@@ -90,20 +102,31 @@ describe('binary metrics, edge cases', () => {
   });
 
   it('predicts positive at exactly the threshold', () => {
-    expect(confusionMatrix(Uint8Array.from([1, 0]), Float64Array.from([0.5, 0.49]), 0.5)).toEqual({ tp: 1, fp: 0, tn: 1, fn: 0 });
+    expect(confusionMatrix(Uint8Array.from([1, 0]), Float64Array.from([0.5, 0.49]), 0.5)).toEqual({
+      tp: 1,
+      fp: 0,
+      tn: 1,
+      fn: 0,
+    });
   });
 
   it('refuses mismatched lengths, labels other than 0/1, and scores outside [0, 1] or NaN', () => {
     expect(() => binaryMetrics(Uint8Array.from([0, 1]), Float64Array.from([0.5]))).toThrow(/length/);
-    expect(() => binaryMetrics(Uint8Array.from([0, 2]), Float64Array.from([0.5, 0.5]))).toThrow(/label 1 is 2/);
-    expect(() => binaryMetrics(Uint8Array.from([0, 1]), Float64Array.from([0.5, NaN]))).toThrow(/score 1 is NaN/);
-    expect(() => binaryMetrics(Uint8Array.from([0, 1]), Float64Array.from([0.5, 1.2]))).toThrow(/probabilities/);
+    expect(() => binaryMetrics(Uint8Array.from([0, 2]), Float64Array.from([0.5, 0.5]))).toThrow(
+      /label 1 is 2/,
+    );
+    expect(() => binaryMetrics(Uint8Array.from([0, 1]), Float64Array.from([0.5, NaN]))).toThrow(
+      /score 1 is NaN/,
+    );
+    expect(() => binaryMetrics(Uint8Array.from([0, 1]), Float64Array.from([0.5, 1.2]))).toThrow(
+      /probabilities/,
+    );
     expect(() => binaryMetrics(new Uint8Array(0), new Float64Array(0))).toThrow(/no rows/);
   });
 
   it('thins a long ROC curve to the requested number of points, keeping both ends', () => {
     const n = 5000;
-    const y = Uint8Array.from({ length: n }, (_, i) => (i * 7919) % 3 === 0 ? 1 : 0);
+    const y = Uint8Array.from({ length: n }, (_, i) => ((i * 7919) % 3 === 0 ? 1 : 0));
     const s = Float64Array.from({ length: n }, (_, i) => ((i * 104729) % n) / n);
     const curve = rocCurve(y, s, 200);
     expect(curve.length).toBeLessThanOrEqual(200);
@@ -121,7 +144,13 @@ describe('binary metrics, edge cases', () => {
     const s = Float64Array.from([0.05, 0.1, 0.9, 0.95]);
     const cal = calibrationBins(y, s, { bins: 10 });
     expect(cal.bins).toHaveLength(10);
-    expect(cal.bins[0]).toEqual({ lower: 0, upper: 0.1, count: 2, meanPredicted: 0.07500000000000001, observedRate: 0 });
+    expect(cal.bins[0]).toEqual({
+      lower: 0,
+      upper: 0.1,
+      count: 2,
+      meanPredicted: 0.07500000000000001,
+      observedRate: 0,
+    });
     expect(cal.bins[4]).toMatchObject({ count: 0, meanPredicted: null, observedRate: null });
     const q = calibrationBins(y, s, { bins: 2, strategy: 'quantile' });
     expect(q.bins.map((b) => b.count)).toEqual([2, 2]);

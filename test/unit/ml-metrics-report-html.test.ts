@@ -6,11 +6,22 @@ import { expectSelfContained } from './ml-report-assertions.js';
 
 const n = 200;
 const labels = Uint8Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0));
-const candidate = Float64Array.from(labels, (y, i) => Math.min(0.99, Math.max(0.01, 0.3 + 0.4 * y + ((i * 37) % 11) / 40 - 0.12)));
-const champion = Float64Array.from(labels, (y, i) => Math.min(0.99, Math.max(0.01, 0.4 + 0.1 * y + ((i * 53) % 13) / 30 - 0.2)));
+const candidate = Float64Array.from(labels, (y, i) =>
+  Math.min(0.99, Math.max(0.01, 0.3 + 0.4 * y + ((i * 37) % 11) / 40 - 0.12)),
+);
+const champion = Float64Array.from(labels, (y, i) =>
+  Math.min(0.99, Math.max(0.01, 0.4 + 0.1 * y + ((i * 53) % 13) / 30 - 0.2)),
+);
 const frame: Frame = {
   rowCount: n,
-  columns: [{ name: 'segment <b>', kind: 'categorical', categories: ['retail', 'b2b & co'], codes: Int32Array.from({ length: n }, (_, i) => i % 2) }],
+  columns: [
+    {
+      name: 'segment <b>',
+      kind: 'categorical',
+      categories: ['retail', 'b2b & co'],
+      codes: Int32Array.from({ length: n }, (_, i) => i % 2),
+    },
+  ],
 };
 
 describe('renderEvaluationReportHtml', () => {

@@ -44,7 +44,14 @@ describe('seeded rng', () => {
     const p = permutation(50, createRng(5));
     expect(Array.from(p).sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(Array.from(p)).not.toEqual(Array.from({ length: 50 }, (_, i) => i));
-    expect(Array.from(shuffleInPlace(Int32Array.from({ length: 50 }, (_, i) => i), createRng(5)))).toEqual(Array.from(p));
+    expect(
+      Array.from(
+        shuffleInPlace(
+          Int32Array.from({ length: 50 }, (_, i) => i),
+          createRng(5),
+        ),
+      ),
+    ).toEqual(Array.from(p));
   });
 
   it('holds out a stratified fraction', () => {

@@ -19,14 +19,23 @@ function accuracy(p: Float64Array, labels: Uint8Array): number {
 describe('mlp trainer', () => {
   it('learns an interaction a linear model cannot', () => {
     const net = mlp.fit(xor, { params: small({ maxEpochs: 60 }), seed: 1 });
-    const linear = logisticRegressionTrainer.fit(xor, { params: logisticRegressionTrainer.parseParams({}), seed: 1 });
+    const linear = logisticRegressionTrainer.fit(xor, {
+      params: logisticRegressionTrainer.parseParams({}),
+      seed: 1,
+    });
     const netAccuracy = accuracy(net.predictProba(xorTest.features), xorTest.labels);
     expect(netAccuracy).toBeGreaterThan(0.8);
-    expect(netAccuracy).toBeGreaterThan(accuracy(linear.predictProba(xorTest.features), xorTest.labels) + 0.15);
+    expect(netAccuracy).toBeGreaterThan(
+      accuracy(linear.predictProba(xorTest.features), xorTest.labels) + 0.15,
+    );
   });
 
   it('scores like onnxruntime on raw features, for relu and tanh and deeper nets', async () => {
-    for (const raw of [{}, { activation: 'tanh' as const, hiddenLayerSizes: [12, 7] }, { hiddenLayerSizes: [9, 5, 4] }]) {
+    for (const raw of [
+      {},
+      { activation: 'tanh' as const, hiddenLayerSizes: [12, 7] },
+      { hiddenLayerSizes: [9, 5, 4] },
+    ]) {
       const model = mlp.fit(xor, { params: small({ ...raw, maxEpochs: 8 }), seed: 2 });
       for (const frame of [edgeCaseFrame(), xorTest.features]) {
         const onnx = await runOnnx(model.toOnnx(), frame);
@@ -81,28 +90,51 @@ describe('mlp trainer', () => {
   });
 
   it('stops when the training loss stalls, as scikit-learn does', () => {
-    const model = mlp.fit(xor, { params: small({ maxEpochs: 2000, tolerance: 1e-2, nIterNoChange: 2 }), seed: 3 });
+    const model = mlp.fit(xor, {
+      params: small({ maxEpochs: 2000, tolerance: 1e-2, nIterNoChange: 2 }),
+      seed: 3,
+    });
     const meta = model.metadata() as { epochs: number; stopReason: string };
     expect(meta.stopReason).toBe('training-loss-stalled');
     expect(meta.epochs).toBeLessThan(2000);
   });
 
   it('rejects bad parameters, naming them', () => {
-    expect(() => mlp.parseParams({ hiddenLayerSizes: [] })).toThrow(/invalid mlp parameter "hiddenLayerSizes"/);
+    expect(() => mlp.parseParams({ hiddenLayerSizes: [] })).toThrow(
+      /invalid mlp parameter "hiddenLayerSizes"/,
+    );
     expect(() => mlp.parseParams({ hiddenLayerSizes: [10, 0] })).toThrow(/"hiddenLayerSizes.1"/);
     expect(() => mlp.parseParams({ activation: 'sigmoid' })).toThrow(/"activation"/);
     expect(() => mlp.parseParams({ validationFraction: 1 })).toThrow(/"validationFraction"/);
     expect(() => mlp.parseParams({ alpha: -1 })).toThrow(/"alpha"/);
     expect(() => mlp.parseParams({ learningRate: 0.1 })).toThrow(/learningRate/);
-    expect(mlp.parseParams({})).toMatchObject({ hiddenLayerSizes: [100], activation: 'relu', batchSize: 200, maxEpochs: 200 });
+    expect(mlp.parseParams({})).toMatchObject({
+      hiddenLayerSizes: [100],
+      activation: 'relu',
+      batchSize: 200,
+      maxEpochs: 200,
+    });
   });
 
   it('rejects checkpoints that do not fit the run', () => {
     let checkpoint: Uint8Array | undefined;
-    mlp.fit(xor, { params: small({ maxEpochs: 2 }), seed: 1, checkpointEvery: 1, onProgress: (_p, c) => (checkpoint = c ?? checkpoint) });
-    expect(() => mlp.fit(xor, { params: small(), seed: 2, resumeFrom: checkpoint! })).toThrow(/seed 1, but seed is 2/);
-    expect(() => mlp.fit(xor, { params: small({ hiddenLayerSizes: [8] }), seed: 1, resumeFrom: checkpoint! })).toThrow(/hiddenLayerSizes/);
-    expect(() => mlp.fit(xorTest, { params: small(), seed: 1, resumeFrom: checkpoint! })).toThrow(/different training data/);
-    expect(() => mlp.fit(xor, { params: small({ earlyStopping: true }), seed: 1, resumeFrom: checkpoint! })).toThrow(/earlyStopping/);
+    mlp.fit(xor, {
+      params: small({ maxEpochs: 2 }),
+      seed: 1,
+      checkpointEvery: 1,
+      onProgress: (_p, c) => (checkpoint = c ?? checkpoint),
+    });
+    expect(() => mlp.fit(xor, { params: small(), seed: 2, resumeFrom: checkpoint! })).toThrow(
+      /seed 1, but seed is 2/,
+    );
+    expect(() =>
+      mlp.fit(xor, { params: small({ hiddenLayerSizes: [8] }), seed: 1, resumeFrom: checkpoint! }),
+    ).toThrow(/hiddenLayerSizes/);
+    expect(() => mlp.fit(xorTest, { params: small(), seed: 1, resumeFrom: checkpoint! })).toThrow(
+      /different training data/,
+    );
+    expect(() =>
+      mlp.fit(xor, { params: small({ earlyStopping: true }), seed: 1, resumeFrom: checkpoint! }),
+    ).toThrow(/earlyStopping/);
   });
 });

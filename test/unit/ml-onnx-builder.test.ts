@@ -35,11 +35,17 @@ describe('createOnnxBuilder', () => {
   it('runs ai.onnx.ml operators (LabelEncoder) with string inputs', async () => {
     const b = createOnnxBuilder('encode');
     b.input('s', 'string', ['N', 1]);
-    const idx = b.op('LabelEncoder', ['s'], 'idx', {
-      keys_strings: attr.strings(['a', 'b']),
-      values_int64s: attr.ints([0, 1]),
-      default_int64: attr.int(9),
-    }, ONNX_ML_DOMAIN);
+    const idx = b.op(
+      'LabelEncoder',
+      ['s'],
+      'idx',
+      {
+        keys_strings: attr.strings(['a', 'b']),
+        values_int64s: attr.ints([0, 1]),
+        default_int64: attr.int(9),
+      },
+      ONNX_ML_DOMAIN,
+    );
     b.output(idx, 'int64', ['N', 1]);
     const session = await ort.InferenceSession.create(b.toBytes());
     const out = await session.run({ s: new ort.Tensor('string', ['b', 'zz', 'a'], [3, 1]) });

@@ -13,7 +13,11 @@ export function onnxFeeds(frame: Frame): Record<string, ort.Tensor> {
     feeds[c.name] =
       c.kind === 'numeric'
         ? new ort.Tensor('float32', Float32Array.from(c.values), [n, 1])
-        : new ort.Tensor('string', Array.from(c.codes, (k) => (k < 0 ? '' : c.categories[k]!)), [n, 1]);
+        : new ort.Tensor(
+            'string',
+            Array.from(c.codes, (k) => (k < 0 ? '' : c.categories[k]!)),
+            [n, 1],
+          );
   }
   return feeds;
 }
@@ -59,7 +63,11 @@ const COLORS = ['red', 'green', 'blue', 'teal'];
  * A small mixed dataset: numerics x1 (with NaNs), x2, and a categorical color (with missing values). The label
  * depends on x1, x2 and color, with noise; `nonlinear` makes it depend on x1 * x2 (an XOR-like pattern).
  */
-export function syntheticData(rows: number, seed: number, options: { nonlinear?: boolean } = {}): TrainingData {
+export function syntheticData(
+  rows: number,
+  seed: number,
+  options: { nonlinear?: boolean } = {},
+): TrainingData {
   const rng = createRng(seed);
   const x1 = new Float64Array(rows);
   const x2 = new Float64Array(rows);
@@ -69,7 +77,9 @@ export function syntheticData(rows: number, seed: number, options: { nonlinear?:
     const a = rng.nextFloat() * 4 - 2;
     const b = rng.nextFloat() * 10 + 5;
     const c = rng.nextInt(COLORS.length);
-    const score = options.nonlinear ? 3 * a * (b - 10) : 1.5 * a - 0.4 * (b - 10) + (c === 0 ? 1 : c === 3 ? -1 : 0);
+    const score = options.nonlinear
+      ? 3 * a * (b - 10)
+      : 1.5 * a - 0.4 * (b - 10) + (c === 0 ? 1 : c === 3 ? -1 : 0);
     labels[i] = rng.nextFloat() < 1 / (1 + Math.exp(-score)) ? 1 : 0;
     x1[i] = rng.nextFloat() < 0.1 ? NaN : a;
     x2[i] = b;
@@ -91,7 +101,12 @@ export function edgeCaseFrame(): Frame {
       { name: 'x1', kind: 'numeric', values: Float64Array.of(NaN, 0.5, -1.25, NaN, 1e6) },
       { name: 'x2', kind: 'numeric', values: Float64Array.of(7, NaN, 12.5, 9, -3) },
       // Another dictionary order than training, plus 'purple', unseen in training.
-      { name: 'color', kind: 'categorical', codes: Int32Array.of(-1, 0, 1, 2, 3), categories: ['purple', 'teal', 'red', 'blue'] },
+      {
+        name: 'color',
+        kind: 'categorical',
+        codes: Int32Array.of(-1, 0, 1, 2, 3),
+        categories: ['purple', 'teal', 'red', 'blue'],
+      },
     ],
   };
 }

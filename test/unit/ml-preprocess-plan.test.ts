@@ -48,8 +48,19 @@ describe('fitPreprocessor', () => {
 
   it('one-hot encodes seen categories with unknown and missing buckets, dropping unseen dictionary entries', () => {
     const city = plan.columns[3]!;
-    expect(city).toEqual({ kind: 'categorical', name: 'city', categories: ['paris', 'rome', 'oslo'], missingBucket: true });
-    expect(plan.featureNames.slice(-5)).toEqual(['city=paris', 'city=rome', 'city=oslo', 'city=__unknown__', 'city=__missing__']);
+    expect(city).toEqual({
+      kind: 'categorical',
+      name: 'city',
+      categories: ['paris', 'rome', 'oslo'],
+      missingBucket: true,
+    });
+    expect(plan.featureNames.slice(-5)).toEqual([
+      'city=paris',
+      'city=rome',
+      'city=oslo',
+      'city=__unknown__',
+      'city=__missing__',
+    ]);
     expect(plan.width).toBe(plan.featureNames.length);
   });
 
@@ -76,10 +87,18 @@ describe('fitPreprocessor', () => {
   it('rejects empty frames, duplicated columns and infinite values', () => {
     expect(() => fitPreprocessor({ rowCount: 0, columns: training.columns })).toThrow(/no rows/);
     expect(() => fitPreprocessor({ rowCount: 6, columns: [] })).toThrow(/no feature columns/);
-    expect(() => fitPreprocessor({ rowCount: 6, columns: [training.columns[1]!, training.columns[1]!] })).toThrow(/twice/);
-    const inf: Frame = { rowCount: 2, columns: [{ name: 'x', kind: 'numeric', values: Float64Array.of(1, Infinity) }] };
+    expect(() =>
+      fitPreprocessor({ rowCount: 6, columns: [training.columns[1]!, training.columns[1]!] }),
+    ).toThrow(/twice/);
+    const inf: Frame = {
+      rowCount: 2,
+      columns: [{ name: 'x', kind: 'numeric', values: Float64Array.of(1, Infinity) }],
+    };
     expect(() => fitPreprocessor(inf)).toThrow(/"x" has Infinity at row 1/);
-    const huge: Frame = { rowCount: 2, columns: [{ name: 'x', kind: 'numeric', values: Float64Array.of(1, 1e39) }] };
+    const huge: Frame = {
+      rowCount: 2,
+      columns: [{ name: 'x', kind: 'numeric', values: Float64Array.of(1, 1e39) }],
+    };
     expect(() => fitPreprocessor(huge)).toThrow(/"x" has 1e\+39 at row 1; expected finite float32/);
   });
 });
@@ -118,7 +137,10 @@ describe('transform', () => {
     expect(() => transform(plan, missing)).toThrow(/column "age" not found/);
     const wrongKind: Frame = {
       rowCount: 6,
-      columns: [{ name: 'age', kind: 'categorical', codes: new Int32Array(6), categories: ['a'] }, ...training.columns.slice(1)],
+      columns: [
+        { name: 'age', kind: 'categorical', codes: new Int32Array(6), categories: ['a'] },
+        ...training.columns.slice(1),
+      ],
     };
     expect(() => transform(plan, wrongKind)).toThrow(/"age" must be numeric/);
   });
@@ -148,7 +170,12 @@ describe('emitPreprocessOnnx', () => {
         { name: 'age', kind: 'numeric', values: Float64Array.of(NaN, 33.3, -5, 1e4) },
         { name: 'height', kind: 'numeric', values: Float64Array.of(NaN, 2.5, 0, 1) },
         { name: 'const', kind: 'numeric', values: Float64Array.of(7, 8, NaN, 7) },
-        { name: 'city', kind: 'categorical', codes: Int32Array.of(-1, 0, 1, 2), categories: ['tokyo', 'oslo', 'rome'] },
+        {
+          name: 'city',
+          kind: 'categorical',
+          codes: Int32Array.of(-1, 0, 1, 2),
+          categories: ['tokyo', 'oslo', 'rome'],
+        },
       ],
     };
     const session = await ort.InferenceSession.create(builder.toBytes());
@@ -160,7 +187,9 @@ describe('emitPreprocessOnnx', () => {
     const actual = tensor.data as Float32Array;
     // float32 arithmetic in the graph: compare with a relative tolerance (values reach ~1e3 here).
     for (let i = 0; i < expected.length; i++) {
-      expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(expected[i]!)));
+      expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThanOrEqual(
+        1e-6 * Math.max(1, Math.abs(expected[i]!)),
+      );
     }
     // Row 1 is an unseen category: exactly the unknown bucket is set.
     expect(Array.from(actual.subarray(plan.width + plan.width - 5, 2 * plan.width))).toEqual([0, 0, 0, 1, 0]);

@@ -2,8 +2,35 @@
 import { expect } from 'vitest';
 
 const ALLOWED_TAGS = new Set([
-  'html', 'head', 'meta', 'title', 'style', 'body', 'h1', 'h2', 'h3', 'p', 'b', 'br', 'span', 'code', 'div', 'table',
-  'thead', 'tbody', 'tr', 'th', 'td', 'details', 'summary', 'svg', 'rect', 'line', 'path', 'circle', 'text',
+  'html',
+  'head',
+  'meta',
+  'title',
+  'style',
+  'body',
+  'h1',
+  'h2',
+  'h3',
+  'p',
+  'b',
+  'br',
+  'span',
+  'code',
+  'div',
+  'table',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+  'details',
+  'summary',
+  'svg',
+  'rect',
+  'line',
+  'path',
+  'circle',
+  'text',
 ]);
 
 /** Asserts the page is one HTML document that loads nothing from elsewhere and has no script or handler. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Column, Frame } from '../../ml/frame.js';
 import { readDataset } from '../../ml/ingest/read-frame.js';
 import { validateFrame, type ValidateOptions } from '../../ml/validation/checks.js';
-import type { CheckName, CheckResult, ValidationReport } from '../../ml/validation/rules.js';
+import type { CheckName, CheckResult, ValidationReport } from '../../domain/validation-rules.js';
 import { chunks, fixture } from './ml-ingest-sources.js';
 
 const loose = { minRows: 1 };
@@ -13,7 +13,12 @@ function numeric(name: string, values: number[]): Column {
 
 function categorical(name: string, values: (string | null)[]): Column {
   const categories = [...new Set(values.filter((v): v is string => v !== null))].sort();
-  return { name, kind: 'categorical', categories, codes: Int32Array.from(values, (v) => (v === null ? -1 : categories.indexOf(v))) };
+  return {
+    name,
+    kind: 'categorical',
+    categories,
+    codes: Int32Array.from(values, (v) => (v === null ? -1 : categories.indexOf(v))),
+  };
 }
 
 function frameOf(...columns: Column[]): Frame {
@@ -34,9 +39,18 @@ async function validateFixture(name: string, options: ValidateOptions): Promise<
 function clean(): Column[] {
   const n = 40;
   return [
-    numeric('age', Array.from({ length: n }, (_, i) => 20 + ((i * 7) % 41))),
-    categorical('city', Array.from({ length: n }, (_, i) => ['Oslo', 'Bergen', 'Tromsø'][i % 3]!)),
-    numeric('label', Array.from({ length: n }, (_, i) => (i * 5) % 2)),
+    numeric(
+      'age',
+      Array.from({ length: n }, (_, i) => 20 + ((i * 7) % 41)),
+    ),
+    categorical(
+      'city',
+      Array.from({ length: n }, (_, i) => ['Oslo', 'Bergen', 'Tromsø'][i % 3]!),
+    ),
+    numeric(
+      'label',
+      Array.from({ length: n }, (_, i) => (i * 5) % 2),
+    ),
   ];
 }
 
@@ -93,7 +107,10 @@ describe('validateFrame', () => {
 
   it('warns about a column with many missing values, with the rows', () => {
     const columns = clean();
-    columns[0] = numeric('age', Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? NaN : i)));
+    columns[0] = numeric(
+      'age',
+      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? NaN : i)),
+    );
     const report = validateFrame(frameOf(...columns), { target: 'label', rules: loose });
     const finding = find(report, 'missing_values', 'age');
     expect(finding?.severity).toBe('warning');
@@ -104,7 +121,9 @@ describe('validateFrame', () => {
   it('flags infinite feature values as errors', () => {
     const columns = clean();
     columns[0] = numeric('age', [Infinity, ...Array.from({ length: 39 }, (_, i) => i)]);
-    expect(find(validateFrame(frameOf(...columns), { rules: loose }), 'non_finite', 'age')?.severity).toBe('error');
+    expect(find(validateFrame(frameOf(...columns), { rules: loose }), 'non_finite', 'age')?.severity).toBe(
+      'error',
+    );
   });
 
   it('checks declared ranges, categories and nullability from the schema', () => {
@@ -140,7 +159,14 @@ describe('validateFrame', () => {
   });
 
   it('warns about constant columns', () => {
-    const report = validateFrame(frameOf(...clean(), numeric('one', Array<number>(40).fill(1)), categorical('c', Array<string>(40).fill('x'))), { rules: loose });
+    const report = validateFrame(
+      frameOf(
+        ...clean(),
+        numeric('one', Array<number>(40).fill(1)),
+        categorical('c', Array<string>(40).fill('x')),
+      ),
+      { rules: loose },
+    );
     expect(find(report, 'constant_column', 'one')?.severity).toBe('warning');
     expect(find(report, 'constant_column', 'c')?.severity).toBe('warning');
   });
@@ -159,12 +185,18 @@ describe('validateFrame', () => {
 
   it('calls a feature that equals the target leakage, an error', () => {
     const columns = clean();
-    const report = validateFrame(frameOf(...columns, { ...columns[2]!, name: 'label_copy' }), { target: 'label', rules: loose });
+    const report = validateFrame(frameOf(...columns, { ...columns[2]!, name: 'label_copy' }), {
+      target: 'label',
+      rules: loose,
+    });
     expect(find(report, 'label_leakage')?.severity).toBe('error');
   });
 
   it('counts duplicate rows exactly and names them', () => {
-    const columns = [numeric('a', [1, 2, 1, 1, NaN, NaN, 3]), categorical('b', ['x', 'y', 'x', 'z', null, null, 'x'])];
+    const columns = [
+      numeric('a', [1, 2, 1, 1, NaN, NaN, 3]),
+      categorical('b', ['x', 'y', 'x', 'z', null, null, 'x']),
+    ];
     const report = validateFrame(frameOf(...columns), { rules: loose });
     const finding = find(report, 'duplicate_rows');
     expect(finding?.message).toMatch(/^2 row\(s\)/);
@@ -174,33 +206,63 @@ describe('validateFrame', () => {
 
   it('warns when the label is badly imbalanced', () => {
     const columns = clean();
-    columns[2] = numeric('label', Array.from({ length: 40 }, (_, i) => (i === 0 ? 1 : 0)));
-    const finding = find(validateFrame(frameOf(...columns), { target: 'label', rules: loose }), 'label_balance');
+    columns[2] = numeric(
+      'label',
+      Array.from({ length: 40 }, (_, i) => (i === 0 ? 1 : 0)),
+    );
+    const finding = find(
+      validateFrame(frameOf(...columns), { target: 'label', rules: loose }),
+      'label_balance',
+    );
     expect(finding?.severity).toBe('warning');
     expect(finding?.value).toBeCloseTo(1 / 40);
   });
 
   it('needs a positive label when the classes are not a natural pair', () => {
     const columns = clean();
-    columns[2] = categorical('income', Array.from({ length: 40 }, (_, i) => (i % 2 ? '>50K' : '<=50K')));
+    columns[2] = categorical(
+      'income',
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? '>50K' : '<=50K')),
+    );
     const without = validateFrame(frameOf(...columns), { target: 'income', rules: loose });
     expect(find(without, 'label_classes')?.message).toMatch(/positiveLabel/);
-    const withLabel = validateFrame(frameOf(...columns), { target: 'income', positiveLabel: '>50K', rules: loose });
+    const withLabel = validateFrame(frameOf(...columns), {
+      target: 'income',
+      positiveLabel: '>50K',
+      rules: loose,
+    });
     expect(find(withLabel, 'label_classes')).toBeUndefined();
   });
 
   it('flags a label with more than two classes', () => {
     const columns = clean();
-    columns[2] = numeric('label', Array.from({ length: 40 }, (_, i) => i % 3));
-    expect(find(validateFrame(frameOf(...columns), { target: 'label', rules: loose }), 'label_classes')?.message).toMatch(/3 classes/);
+    columns[2] = numeric(
+      'label',
+      Array.from({ length: 40 }, (_, i) => i % 3),
+    );
+    expect(
+      find(validateFrame(frameOf(...columns), { target: 'label', rules: loose }), 'label_classes')?.message,
+    ).toMatch(/3 classes/);
   });
 
   it('does not call the tails of a sharply peaked distribution outliers', () => {
     // Like Adult's education_num: median 10.5 and MAD 1.5 put the 1s and 2s (4.3%) beyond a robust z of 3.5, but
     // Q1 = 9 and Q3 = 13 give fences at -3 and 25.
-    const counts: [number, number][] = [[1, 5], [2, 5], [9, 60], [10, 45], [11, 20], [12, 20], [13, 50], [14, 20], [16, 5]];
+    const counts: [number, number][] = [
+      [1, 5],
+      [2, 5],
+      [9, 60],
+      [10, 45],
+      [11, 20],
+      [12, 20],
+      [13, 50],
+      [14, 20],
+      [16, 5],
+    ];
     const values = counts.flatMap(([v, k]) => Array<number>(k).fill(v));
-    expect(find(validateFrame(frameOf(numeric('edu', values)), { rules: loose }), 'outliers')).toBeUndefined();
+    expect(
+      find(validateFrame(frameOf(numeric('edu', values)), { rules: loose }), 'outliers'),
+    ).toBeUndefined();
     // The same shape with a sentinel far out is reported.
     const report = validateFrame(frameOf(numeric('edu', [...values, 99])), { rules: loose });
     expect(find(report, 'outliers')?.examples).toEqual([99]);
@@ -220,19 +282,30 @@ describe('validateFrame', () => {
     // More than half the values equal: MAD is 0, the IQR is not.
     const skewed = Array.from({ length: 100 }, (_, i) => (i < 60 ? 0 : i - 59));
     skewed[99] = 1000;
-    expect(find(validateFrame(frameOf(numeric('y', skewed)), { rules: loose }), 'outliers', 'y')?.message).toMatch(/IQR/);
+    expect(
+      find(validateFrame(frameOf(numeric('y', skewed)), { rules: loose }), 'outliers', 'y')?.message,
+    ).toMatch(/IQR/);
   });
 
   it('warns about an identifier-like categorical column', () => {
-    const ids = categorical('id', Array.from({ length: 60 }, (_, i) => `user-${i}`));
-    expect(find(validateFrame(frameOf(ids), { rules: loose }), 'high_cardinality', 'id')?.message).toMatch(/identifier/);
+    const ids = categorical(
+      'id',
+      Array.from({ length: 60 }, (_, i) => `user-${i}`),
+    );
+    expect(find(validateFrame(frameOf(ids), { rules: loose }), 'high_cardinality', 'id')?.message).toMatch(
+      /identifier/,
+    );
   });
 
   it('orders findings errors first and counts them', async () => {
     const { frame } = await readDataset(() => chunks('a,b,label\n1,,1\n1,,1\n'));
     const report = validateFrame(frame, { target: 'label', rules: loose });
     const severities = report.results.map((r) => r.severity);
-    expect(severities).toEqual([...severities].sort((x, y) => ['error', 'warning', 'info'].indexOf(x) - ['error', 'warning', 'info'].indexOf(y)));
+    expect(severities).toEqual(
+      [...severities].sort(
+        (x, y) => ['error', 'warning', 'info'].indexOf(x) - ['error', 'warning', 'info'].indexOf(y),
+      ),
+    );
     expect(report.counts.error).toBe(severities.filter((s) => s === 'error').length);
   });
 });

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Column, Frame } from '../../ml/frame.js';
 import { binIndex, quantileCuts, quantileSorted } from '../../ml/validation/binning.js';
-import { buildReferenceProfile, countAgainstProfile, type NumericFeatureProfile } from '../../ml/validation/profile.js';
+import {
+  buildReferenceProfile,
+  countAgainstProfile,
+  type NumericFeatureProfile,
+} from '../../ml/validation/profile.js';
 
 function numeric(name: string, values: number[]): Column {
   return { name, kind: 'numeric', values: Float64Array.from(values) };
@@ -36,23 +40,34 @@ describe('quantile binning', () => {
   it('interpolates quantiles like NumPy', () => {
     // python3 -c "import numpy as np; print([repr(x) for x in np.quantile([1, 2, 4, 8], [0.25, 0.5, 0.9])],
     //   [repr(x) for x in np.quantile([0.1, 0.2, 0.7, 0.9], [0.1, 0.33, 0.77, 0.9])])"   (NumPy 2.4.6)
-    expect([0.25, 0.5, 0.9].map((q) => quantileSorted([1, 2, 4, 8], q))).toEqual([1.75, 3, 6.800000000000001]);
-    expect([0.1, 0.33, 0.77, 0.9].map((q) => quantileSorted([0.1, 0.2, 0.7, 0.9], q))).toEqual([0.13, 0.199, 0.762, 0.8400000000000001]);
+    expect([0.25, 0.5, 0.9].map((q) => quantileSorted([1, 2, 4, 8], q))).toEqual([
+      1.75, 3, 6.800000000000001,
+    ]);
+    expect([0.1, 0.33, 0.77, 0.9].map((q) => quantileSorted([0.1, 0.2, 0.7, 0.9], q))).toEqual([
+      0.13, 0.199, 0.762, 0.8400000000000001,
+    ]);
   });
 });
 
 describe('buildReferenceProfile', () => {
   const random = mulberry(3);
   const n = 1000;
-  const x = Array.from({ length: n }, (_, i) => (i % 50 === 0 ? NaN : i % 97 === 0 ? Infinity : Math.round(random() * 1000) / 10));
+  const x = Array.from({ length: n }, (_, i) =>
+    i % 50 === 0 ? NaN : i % 97 === 0 ? Infinity : Math.round(random() * 1000) / 10,
+  );
   const cities = ['Oslo', 'Bergen', 'Tromsø', 'Bodø', 'Molde'];
-  const codes = Int32Array.from({ length: n }, (_, i) => (i % 40 === 0 ? -1 : Math.floor(random() ** 2 * cities.length)));
+  const codes = Int32Array.from({ length: n }, (_, i) =>
+    i % 40 === 0 ? -1 : Math.floor(random() ** 2 * cities.length),
+  );
   const frame: Frame = {
     rowCount: n,
     columns: [
       numeric('x', x),
       { name: 'city', kind: 'categorical', codes, categories: cities },
-      numeric('label', Array.from({ length: n }, (_, i) => i % 3 === 0 ? 1 : 0)),
+      numeric(
+        'label',
+        Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0)),
+      ),
     ],
   };
 
@@ -96,7 +111,10 @@ describe('buildReferenceProfile', () => {
   });
 
   it('is JSON-safe: no NaN or Infinity, even for an all-missing column', () => {
-    const profile = buildReferenceProfile({ rowCount: 3, columns: [numeric('gone', [NaN, NaN, NaN]), numeric('inf', [Infinity, 1, 2])] });
+    const profile = buildReferenceProfile({
+      rowCount: 3,
+      columns: [numeric('gone', [NaN, NaN, NaN]), numeric('inf', [Infinity, 1, 2])],
+    });
     const json = JSON.stringify(profile);
     expect(json).not.toMatch(/NaN|Infinity/);
     expect(JSON.parse(json)).toEqual(profile);
@@ -113,7 +131,12 @@ describe('buildReferenceProfile', () => {
     expect(serving.counts).toEqual([2, 0, 0, 1]);
     expect(serving).toMatchObject({ missing: 1, nonFinite: 1 });
     const city = profile.features[1]!;
-    const seen = countAgainstProfile(city, { name: 'city', kind: 'categorical', categories: ['Paris', city.kind === 'categorical' ? city.top[0]!.value : ''], codes: Int32Array.from([0, 1, 1, -1]) });
+    const seen = countAgainstProfile(city, {
+      name: 'city',
+      kind: 'categorical',
+      categories: ['Paris', city.kind === 'categorical' ? city.top[0]!.value : ''],
+      codes: Int32Array.from([0, 1, 1, -1]),
+    });
     expect(seen).toEqual({ counts: [2, 0, 1], missing: 1, nonFinite: 0 });
   });
 

@@ -11,7 +11,12 @@ const frame: Frame = {
   rowCount: 6,
   columns: [
     { name: 'age', kind: 'numeric', values: Float64Array.from([20, 30, NaN, 40, 50, 60]) },
-    { name: evil, kind: 'categorical', categories: ['a', `<img src=x onerror=alert(1)>`], codes: Int32Array.from([0, 1, 0, 1, 0, 1]) },
+    {
+      name: evil,
+      kind: 'categorical',
+      categories: ['a', `<img src=x onerror=alert(1)>`],
+      codes: Int32Array.from([0, 1, 0, 1, 0, 1]),
+    },
     { name: 'label', kind: 'numeric', values: Float64Array.from([0, 1, 0, 1, 1, NaN]) },
   ],
 };

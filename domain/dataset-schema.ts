@@ -56,7 +56,21 @@ export type DatasetSchema = z.infer<typeof datasetSchemaSchema>;
  * spreadsheets and the UCI repository ('?'). 'NaN' is among them because the frame stores missing numbers as NaN.
  */
 export const DEFAULT_MISSING_TOKENS: readonly string[] = [
-  '', 'NA', 'N/A', 'n/a', 'na', 'NaN', 'nan', 'NAN', 'null', 'NULL', 'Null', 'None', 'none', '?', '#N/A',
+  '',
+  'NA',
+  'N/A',
+  'n/a',
+  'na',
+  'NaN',
+  'nan',
+  'NAN',
+  'null',
+  'NULL',
+  'Null',
+  'None',
+  'none',
+  '?',
+  '#N/A',
 ];
 
 /** Options shared by schema inference and frame building. Every field has a default. */
@@ -99,13 +113,18 @@ export interface ResolvedReadOptions {
 }
 
 /** Fills the defaults of `ReadOptions`; `schemaTokens` (from a schema) win over the options' missing tokens. */
-export function resolveReadOptions(options: ReadOptions = {}, schemaTokens?: readonly string[]): ResolvedReadOptions {
+export function resolveReadOptions(
+  options: ReadOptions = {},
+  schemaTokens?: readonly string[],
+): ResolvedReadOptions {
   return {
     format: options.format ?? 'csv',
     delimiter: options.delimiter ?? ',',
     maxLineBytes: options.maxLineBytes ?? 1024 * 1024,
     maxRows: options.maxRows ?? Number.MAX_SAFE_INTEGER,
-    missingTokens: new Set((schemaTokens ?? options.missingTokens ?? DEFAULT_MISSING_TOKENS).map((t) => t.trim())),
+    missingTokens: new Set(
+      (schemaTokens ?? options.missingTokens ?? DEFAULT_MISSING_TOKENS).map((t) => t.trim()),
+    ),
     trim: options.trim ?? true,
     maxTypeErrorRate: options.maxTypeErrorRate ?? 0.01,
     numericShare: options.numericShare ?? 0.9,
