@@ -4,7 +4,7 @@
 // and the stopping rule is also its: largest gradient component <= tolerance, at most maxIter iterations.
 import { z } from 'zod';
 import { decodeCheckpoint, encodeCheckpoint, fingerprint } from './checkpoint-codec.js';
-import { emitBinaryOutputs, sigmoid, softplus, toFloat32Values } from './classifier-onnx.js';
+import { emitBinaryOutputs, meanLogLoss, sigmoid, softplus, toFloat32Values } from './classifier-onnx.js';
 import type { Frame } from './frame.js';
 import type { LbfgsState, LbfgsStatus, Objective } from './lbfgs.js';
 import { createLbfgsState, lbfgsStateSchema, lbfgsStep } from './lbfgs.js';
@@ -168,12 +168,13 @@ function fit(data: TrainingData, options: TrainOptions<LogisticRegressionParams>
     throw new Error(`${NAME}: resumeFrom was written for different training data (fingerprint mismatch)`);
   }
   const sampleWeight = sampleWeights(data.labels, params.classWeight);
+  const weightSum = sampleWeight.reduce((a, b) => a + b, 0);
   const problem: Problem = {
     x: toSparseRows(design.matrix, design.rowCount, design.width),
     labels: data.labels,
     sampleWeight,
-    weightSum: sampleWeight.reduce((a, b) => a + b, 0),
-    penalty: 1 / (params.C * sampleWeight.reduce((a, b) => a + b, 0)),
+    weightSum,
+    penalty: 1 / (params.C * weightSum),
     fitIntercept: params.fitIntercept,
   };
   const { objective, dataLoss } = makeObjective(problem);
@@ -202,7 +203,7 @@ function fit(data: TrainingData, options: TrainOptions<LogisticRegressionParams>
       every !== undefined && state.iteration % every === 0
         ? encodeCheckpoint(NAME, { fingerprint: print, plan, optimizer: state, status })
         : undefined;
-    const validLoss = valid ? meanLoss(valid.x, valid.labels, state.x) : undefined;
+    const validLoss = valid ? meanLogLoss(logits(valid.x, state.x), valid.labels) : undefined;
     options.onProgress(
       {
         step: state.iteration,
@@ -217,20 +218,13 @@ function fit(data: TrainingData, options: TrainOptions<LogisticRegressionParams>
   return linearModel(plan, toFloat32Values(state.x), {
     iterations: state.iteration,
     converged,
-    stopReason: status,
+    stopReason: status === 'continue' ? 'max-iterations' : status,
   });
 }
 
 function matrixOf(plan: PreprocessPlan, features: Frame): [Float64Array, number, number] {
   const d = transform(plan, features);
   return [d.matrix, d.rowCount, d.width];
-}
-
-function meanLoss(x: SparseRows, labels: Uint8Array, coef: Float64Array): number {
-  const z = logits(x, coef);
-  let sum = 0;
-  for (let r = 0; r < z.length; r++) sum += softplus(labels[r] === 1 ? -z[r]! : z[r]!);
-  return z.length === 0 ? 0 : sum / z.length;
 }
 
 /** The built-in logistic regression trainer. */

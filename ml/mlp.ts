@@ -256,9 +256,10 @@ function fit(data: TrainingData, options: TrainOptions<MlpParams>): FittedModel 
       );
     }
     state.epoch++;
-    const validLoss = valid
-      ? datasetLoss(net, state.params, valid.x, valid.labels, valid.rows, ws)
-      : undefined;
+    const validLoss =
+      valid && (p.earlyStopping || options.onProgress)
+        ? datasetLoss(net, state.params, valid.x, valid.labels, valid.rows, ws)
+        : undefined;
     // scikit-learn's rule: count epochs whose score is not better than the best by `tolerance`.
     const score = p.earlyStopping ? validLoss! : trainLoss;
     const slot = p.earlyStopping ? 1 : 0;

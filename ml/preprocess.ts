@@ -26,6 +26,7 @@ import { categoryBuckets, outputNames, planWidth, preprocessOptionsSchema } from
 export * from './preprocess-plan.js';
 export * from './preprocess-onnx.js';
 
+/** What `transform` returns: the dense design matrix and the name of each of its columns. */
 export interface DesignMatrix {
   /** Row-major, `rowCount * width` values. */
   readonly matrix: Float64Array;

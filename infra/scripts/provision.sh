@@ -47,9 +47,12 @@ install_postgres() {
 
 cmd_install() {
   local failed=0
-  install_go_tool temporal github.com/temporalio/cli/cmd/temporal@v1.5.1 || failed=1
-  install_go_tool minio github.com/minio/minio@latest || failed=1
+  # The two Go builds take minutes each on a small machine: run them side by side, and apt meanwhile.
+  install_go_tool temporal github.com/temporalio/cli/cmd/temporal@v1.5.1 & local t=$!
+  install_go_tool minio github.com/minio/minio@latest & local m=$!
   install_postgres || failed=1
+  wait $t || failed=1
+  wait $m || failed=1
   say "tools: temporal=$(command -v temporal || echo missing) minio=$(command -v minio || echo missing) postgres=$(pg_bindir || echo missing)"
   return $failed
 }
