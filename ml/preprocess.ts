@@ -26,6 +26,9 @@ import { categoryBuckets, outputNames, planWidth, preprocessOptionsSchema } from
 export * from './preprocess-plan.js';
 export * from './preprocess-onnx.js';
 
+/** The contract's output names (ml/trainer.ts): an input of the same name could not exist in the graph. */
+const RESERVED_NAMES = new Set(['label', 'probabilities']);
+
 /** What `transform` returns: the dense design matrix and the name of each of its columns. */
 export interface DesignMatrix {
   /** Row-major, `rowCount * width` values. */
@@ -127,6 +130,9 @@ export function fitPreprocessor(frame: Frame, options: PreprocessOptions = {}): 
   const names = new Set<string>();
   const columns = frame.columns.map((column): ColumnPlan => {
     if (names.has(column.name)) throw new Error(`feature column "${column.name}" appears twice`);
+    if (RESERVED_NAMES.has(column.name)) {
+      throw new Error(`feature column "${column.name}" has the name of an ONNX model output; rename it`);
+    }
     names.add(column.name);
     return column.kind === 'numeric'
       ? fitNumeric(column.name, column.values, parsed.data)

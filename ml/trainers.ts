@@ -1,10 +1,11 @@
 // The registry of built-in trainers, looked up by the name a pipeline spec gives. Adding a trainer is one import
 // and one entry in `builtInTrainers` (and its name in `BuiltInTrainerName`).
+import { gbdtTrainer } from './gbdt/index.js';
 import { logisticRegressionTrainer } from './logistic-regression.js';
 import { mlpTrainer } from './mlp.js';
 import type { Trainer } from './trainer.js';
 
-export type BuiltInTrainerName = 'logistic_regression' | 'mlp';
+export type BuiltInTrainerName = 'logistic_regression' | 'mlp' | 'gbdt';
 
 /**
  * Every built-in trainer by name. Params are `unknown` here: callers pass raw spec params through `parseParams`
@@ -13,6 +14,7 @@ export type BuiltInTrainerName = 'logistic_regression' | 'mlp';
 export const builtInTrainers: Readonly<Record<BuiltInTrainerName, Trainer<unknown>>> = {
   logistic_regression: logisticRegressionTrainer,
   mlp: mlpTrainer,
+  gbdt: gbdtTrainer,
 };
 
 /** Names of the built-in trainers, for error messages and spec validation. */

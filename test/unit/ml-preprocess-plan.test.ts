@@ -90,6 +90,11 @@ describe('fitPreprocessor', () => {
     expect(() =>
       fitPreprocessor({ rowCount: 6, columns: [training.columns[1]!, training.columns[1]!] }),
     ).toThrow(/twice/);
+    const clash: Frame = {
+      rowCount: 1,
+      columns: [{ name: 'label', kind: 'numeric', values: Float64Array.of(1) }],
+    };
+    expect(() => fitPreprocessor(clash)).toThrow(/"label" has the name of an ONNX model output/);
     const inf: Frame = {
       rowCount: 2,
       columns: [{ name: 'x', kind: 'numeric', values: Float64Array.of(1, Infinity) }],
