@@ -53,6 +53,13 @@ const metricKeys: [MetricName, 'auc' | 'accuracy' | 'precision' | 'recall' | 'f1
 ];
 const bootstrapMetrics: BootstrapMetric[] = ['auc', 'logLoss', 'brier', 'accuracy', 'f1'];
 
+/** Trainer-reported importances, when they are a plain name -> number map. */
+function importancesOf(raw: unknown): { featureImportances?: Record<string, number> } {
+  if (!raw || typeof raw !== 'object') return {};
+  const entries = Object.entries(raw as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === 'number');
+  return entries.length > 0 ? { featureImportances: Object.fromEntries(entries) } : {};
+}
+
 /**
  * The evaluate stage: scores the held-out split with onnxruntime (the exact graph that will be served, raw features
  * in), computes the metrics, scores the current champion on the same rows, and writes the report.
@@ -131,7 +138,7 @@ export function createEvaluateActivities(deps: { store: ArtifactStore; db: Pool;
         };
         const [json, page] = await Promise.all([
           deps.store.putContent(Buffer.from(JSON.stringify(stored)), { prefix: 'reports/evaluation', ext: 'json', contentType: 'application/json' }),
-          deps.store.putContent(Buffer.from(renderEvaluationReportHtml(report)), { prefix: 'reports/evaluation', ext: 'html', contentType: 'text/html; charset=utf-8' }),
+          deps.store.putContent(Buffer.from(renderEvaluationReportHtml(report, importancesOf(input.featureImportances))), { prefix: 'reports/evaluation', ext: 'html', contentType: 'text/html; charset=utf-8' }),
         ]);
         return {
           metrics,

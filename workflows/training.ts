@@ -134,7 +134,7 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
       modelUri: trained.modelUri,
       modelSha256: trained.modelSha256,
       ...(trained.trainerPredictionsUri ? { trainerPredictionsUri: trained.trainerPredictionsUri, trainerPredictionsSha256: trained.trainerPredictionsSha256! } : {}),
-      featureImportances: trained.metadata.featureImportances ?? null,
+      featureImportances: trained.metadata.featureImportanceGain ?? null,
     });
     const gates = decideGates(evaluated.metrics, spec.evaluation.gates, evaluated.versusChampion);
     const reasons = gates.failures.map((f) => f.message);

@@ -30,7 +30,11 @@ export const gbdtParamsSchema = z
     colsampleByTree: z.number().finite().gt(0).max(1).default(1),
     /** Fraction of the tree's features considered at each split (scikit-learn's max_features). */
     colsampleByNode: z.number().finite().gt(0).max(1).default(1),
-    /** 'auto' enables early stopping when there are more than 10,000 training rows, as in scikit-learn. */
+    /**
+     * 'auto' enables early stopping when a `validation` set is given or there are more than 10,000 training rows
+     * (scikit-learn's rule). As in scikit-learn, the model keeps every tree built until it stopped; metadata()
+     * reports the iteration with the best validation loss as `bestIteration`.
+     */
     earlyStopping: z.union([z.boolean(), z.literal('auto')]).default('auto'),
     /** Share of the training rows held out (stratified) for early stopping when no `validation` option is given. */
     validationFraction: z.number().finite().gt(0).lt(1).default(0.1),

@@ -84,7 +84,10 @@ function sliceTables(report: EvaluationReport): string {
  * table, ROC curve, calibration (reliability) plot, confusion matrix, per-slice tables, and when a champion was
  * scored, its curves beside the candidate's and the paired bootstrap comparison.
  */
-export function renderEvaluationReportHtml(report: EvaluationReport): string {
+export function renderEvaluationReportHtml(
+  report: EvaluationReport,
+  extras: { readonly featureImportances?: Readonly<Record<string, number>> } = {},
+): string {
   const rocSeries: Series[] = [
     {
       name: `candidate (AUC ${formatNumber(report.metrics.auc)})`,
@@ -147,6 +150,17 @@ export function renderEvaluationReportHtml(report: EvaluationReport): string {
     `${formatNumber(report.calibration.ece)}, largest gap ${formatNumber(report.calibration.maxGap)}.</p>` +
     `<details><summary>Calibration bins</summary><table><thead><tr><th>scores</th><th>rows</th><th>mean predicted</th>` +
     `<th>observed rate</th></tr></thead><tbody>${calRows}</tbody></table></details>` +
-    (report.slices.length > 0 ? `<h2>Slices</h2>${sliceTables(report)}` : '');
+    (report.slices.length > 0 ? `<h2>Slices</h2>${sliceTables(report)}` : '') +
+    importanceTable(extras.featureImportances);
   return htmlPage(report.title, body);
+}
+
+/** Feature importances (e.g. gain shares of a tree ensemble), largest first. */
+function importanceTable(importances: Readonly<Record<string, number>> | undefined): string {
+  if (!importances || Object.keys(importances).length === 0) return '';
+  const rows = Object.entries(importances)
+    .sort(([, a], [, b]) => b - a)
+    .map(([name, value]) => `<tr><td>${escapeHtml(name)}</td>${num(value)}</tr>`)
+    .join('');
+  return `<h2>Feature importance</h2><table><thead><tr><th>feature</th><th>share of gain</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

@@ -76,4 +76,36 @@ describe('training pipeline on real data and the real stack', () => {
     expect(versions).toHaveLength(1);
     expect(versions[0]?.metrics.onnxParityMaxAbsDiff).toBeLessThanOrEqual(1e-5);
   });
+
+  it.each([
+    ['elec2-logistic.yaml', 'mlp', { hiddenLayerSizes: [32], maxEpochs: 20, earlyStopping: true }, 0.75],
+    ['adult-mlp.yaml', 'logistic_regression', { C: 1 }, 0.85],
+  ] as const)('trains %s with the %s trainer too', async (file, trainer, params, minAuc) => {
+    const spec = await exampleSpec(file, { trainer: { kind: 'builtin', name: trainer, params: { ...params } } });
+    const result = await runTraining(client, spec, prefix);
+    expect(result.reasons).toBeUndefined();
+    expect(result.outcome).toBe('registered');
+    expect(result.metrics?.auc).toBeGreaterThan(minAuc);
+    const [version] = await listVersions(db.pool, spec.model);
+    expect(version?.trainer).toBe(trainer);
+    expect(version?.metrics.onnxParityMaxAbsDiff).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('trains both datasets with gradient-boosted trees, with importances, and the same seed gives the same bytes', async () => {
+    for (const [file, minAuc] of [['elec2-gbdt.yaml', 0.8], ['adult-gbdt.yaml', 0.9]] as const) {
+      const spec = await exampleSpec(file);
+      const result = await runTraining(client, spec, prefix);
+      expect(result.reasons).toBeUndefined();
+      expect(result.metrics?.auc).toBeGreaterThan(minAuc);
+      const [version] = await listVersions(db.pool, spec.model);
+      expect(version?.metrics.onnxParityMaxAbsDiff).toBeLessThanOrEqual(1e-5);
+      expect(Object.keys(version?.metadata.featureImportanceGain as object).length).toBeGreaterThan(3);
+      const report = JSON.parse((await store.get(result.reports.evaluationJson!)).toString()) as { featureImportances: unknown };
+      expect(report.featureImportances).toEqual(version?.metadata.featureImportanceGain);
+      if (file === 'elec2-gbdt.yaml') {
+        const again = await runTraining(client, { ...spec, model: `${spec.model}-again` }, prefix);
+        expect(again.artifactSha256).toBe(result.artifactSha256);
+      }
+    }
+  });
 });
