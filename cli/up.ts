@@ -56,7 +56,7 @@ export async function up(config: Config, env: Record<string, string | undefined>
 
     let databaseUrl = config.DATABASE_URL;
     if (!databaseUrl) {
-      const pg = await startEmbeddedPostgres({ dataDir: resolve(paths.pgData), port: config.EMBEDDED_DB_PORT });
+      const pg = await startEmbeddedPostgres({ dataDir: resolve(paths.pgData), port: config.EMBEDDED_DB_PORT, schema: config.DATABASE_SCHEMA });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
       log.info({ dataDir: paths.pgData }, 'embedded PostgreSQL (PGlite) ready');

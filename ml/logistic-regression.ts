@@ -4,7 +4,7 @@
 // and the stopping rule is also its: largest gradient component <= tolerance, at most maxIter iterations.
 import { z } from 'zod';
 import { decodeCheckpoint, encodeCheckpoint, fingerprint } from './checkpoint-codec.js';
-import { emitBinaryOutputs, meanLogLoss, sigmoid, softplus, toFloat32Values } from './classifier-onnx.js';
+import { emitBinaryOutputs, meanLogLoss, sigmoid, toFloat32Values } from './classifier-onnx.js';
 import type { Frame } from './frame.js';
 import type { LbfgsState, LbfgsStatus, Objective } from './lbfgs.js';
 import { createLbfgsState, lbfgsStateSchema, lbfgsStep } from './lbfgs.js';
@@ -75,20 +75,29 @@ function makeObjective(p: Problem): { objective: Objective; dataLoss: () => numb
   let lastDataLoss = NaN;
   const objective: Objective = (coef, grad) => {
     const { rowStart, columns, values, width } = p.x;
+    const { labels, sampleWeight } = p;
     grad.fill(0);
-    const z = logits(p.x, coef);
+    const bias = coef[width]!;
     let loss = 0;
     let unweighted = 0;
     let gBias = 0;
     for (let r = 0; r < p.x.rowCount; r++) {
-      const positive = p.labels[r] === 1;
-      const l = softplus(positive ? -z[r]! : z[r]!);
-      const s = p.sampleWeight[r]!;
+      const from = rowStart[r]!;
+      const to = rowStart[r + 1]!;
+      let z = bias;
+      for (let k = from; k < to; k++) z += values[k]! * coef[columns[k]!]!;
+      // One exp and one log1p per row give both the loss and the probability, stably for any z:
+      // log(1 + exp(t)) = max(t, 0) + log1p(exp(-|z|)) for t = +-z, and sigmoid from the same exp(-|z|).
+      const e = Math.exp(-Math.abs(z));
+      const positive = labels[r] === 1;
+      const l = (positive ? (z < 0 ? -z : 0) : z > 0 ? z : 0) + Math.log1p(e);
+      const probability = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+      const s = sampleWeight[r]!;
       unweighted += l;
       loss += s * l;
-      const residual = s * (sigmoid(z[r]!) - (positive ? 1 : 0));
+      const residual = s * (positive ? probability - 1 : probability);
       gBias += residual;
-      for (let k = rowStart[r]!; k < rowStart[r + 1]!; k++) grad[columns[k]!]! += residual * values[k]!;
+      for (let k = from; k < to; k++) grad[columns[k]!]! += residual * values[k]!;
     }
     let norm = 0;
     for (let j = 0; j < width; j++) {

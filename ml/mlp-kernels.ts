@@ -24,7 +24,18 @@ export function gatherAxpy(
       r1 = wBase + idx[e + 1]! * h,
       r2 = wBase + idx[e + 2]! * h,
       r3 = wBase + idx[e + 3]! * h;
-    for (let k = 0; k < h; k++) {
+    // Two outputs per iteration halve the loop overhead, which plain JS loops pay in full.
+    let k = 0;
+    for (; k + 1 < h; k += 2) {
+      out[o + k] = out[o + k]! + v0 * w[r0 + k]! + v1 * w[r1 + k]! + v2 * w[r2 + k]! + v3 * w[r3 + k]!;
+      out[o + k + 1] =
+        out[o + k + 1]! +
+        v0 * w[r0 + k + 1]! +
+        v1 * w[r1 + k + 1]! +
+        v2 * w[r2 + k + 1]! +
+        v3 * w[r3 + k + 1]!;
+    }
+    if (k < h) {
       out[o + k] = out[o + k]! + v0 * w[r0 + k]! + v1 * w[r1 + k]! + v2 * w[r2 + k]! + v3 * w[r3 + k]!;
     }
   }
@@ -65,7 +76,20 @@ export function scatterOuter(
       r1 = wBase + idx[e + 1]! * h,
       r2 = wBase + idx[e + 2]! * h,
       r3 = wBase + idx[e + 3]! * h;
-    for (let k = 0; k < h; k++) {
+    let k = 0;
+    for (; k + 1 < h; k += 2) {
+      const dk = d[dOff + k]!;
+      const dl = d[dOff + k + 1]!;
+      g[r0 + k] = g[r0 + k]! + v0 * dk;
+      g[r0 + k + 1] = g[r0 + k + 1]! + v0 * dl;
+      g[r1 + k] = g[r1 + k]! + v1 * dk;
+      g[r1 + k + 1] = g[r1 + k + 1]! + v1 * dl;
+      g[r2 + k] = g[r2 + k]! + v2 * dk;
+      g[r2 + k + 1] = g[r2 + k + 1]! + v2 * dl;
+      g[r3 + k] = g[r3 + k]! + v3 * dk;
+      g[r3 + k + 1] = g[r3 + k + 1]! + v3 * dl;
+    }
+    if (k < h) {
       const dk = d[dOff + k]!;
       g[r0 + k] = g[r0 + k]! + v0 * dk;
       g[r1 + k] = g[r1 + k]! + v1 * dk;
@@ -116,4 +140,52 @@ export function scatterOuterBack(
     }
     back[e] = sum;
   }
+}
+
+/** out[k] = w[bBase + k] + sum over e in [from, to) of val[e] * w[wBase + idx[e] * h + k]: one affine layer. */
+export function affineRow(
+  out: Float64Array,
+  h: number,
+  w: Float64Array,
+  bBase: number,
+  wBase: number,
+  idx: Int32Array,
+  val: Float64Array,
+  from: number,
+  to: number,
+): void {
+  // The bias is written in the same pass as the first entries, to save a pass over `out`.
+  let e = from;
+  if (to - from >= 4) {
+    const v0 = val[e]!,
+      v1 = val[e + 1]!,
+      v2 = val[e + 2]!,
+      v3 = val[e + 3]!;
+    const r0 = wBase + idx[e]! * h,
+      r1 = wBase + idx[e + 1]! * h,
+      r2 = wBase + idx[e + 2]! * h,
+      r3 = wBase + idx[e + 3]! * h;
+    let k = 0;
+    for (; k + 1 < h; k += 2) {
+      out[k] = w[bBase + k]! + v0 * w[r0 + k]! + v1 * w[r1 + k]! + v2 * w[r2 + k]! + v3 * w[r3 + k]!;
+      out[k + 1] =
+        w[bBase + k + 1]! +
+        v0 * w[r0 + k + 1]! +
+        v1 * w[r1 + k + 1]! +
+        v2 * w[r2 + k + 1]! +
+        v3 * w[r3 + k + 1]!;
+    }
+    if (k < h) out[k] = w[bBase + k]! + v0 * w[r0 + k]! + v1 * w[r1 + k]! + v2 * w[r2 + k]! + v3 * w[r3 + k]!;
+    e += 4;
+  } else if (to - from >= 2) {
+    const v0 = val[e]!,
+      v1 = val[e + 1]!;
+    const r0 = wBase + idx[e]! * h,
+      r1 = wBase + idx[e + 1]! * h;
+    for (let k = 0; k < h; k++) out[k] = w[bBase + k]! + v0 * w[r0 + k]! + v1 * w[r1 + k]!;
+    e += 2;
+  } else {
+    for (let k = 0; k < h; k++) out[k] = w[bBase + k]!;
+  }
+  gatherAxpy(out, 0, h, w, wBase, idx, val, e, to);
 }

@@ -2,7 +2,7 @@
 // rows, Glorot initialization and Adam. The formulas follow scikit-learn's MLPClassifier (binary case: one
 // logistic output unit, log loss, L2 penalty alpha/2 * ||W||^2 / batch size on weights but not biases) so the
 // same settings train comparable networks.
-import { gatherAxpy, scatterOuter, scatterOuterBack } from './mlp-kernels.js';
+import { affineRow, scatterOuter, scatterOuterBack } from './mlp-kernels.js';
 import type { Rng } from './rng.js';
 import type { SparseRows } from './sparse-rows.js';
 
@@ -49,37 +49,36 @@ export function initParameters(net: Network, rng: Rng): Float64Array {
   return params;
 }
 
-/** Scratch buffers for batches of up to `capacity` rows: activations and deltas per hidden layer, and logits. */
+/**
+ * Per-row scratch: activations and deltas of each hidden layer, and one row's non-zero hidden units (indices,
+ * values) with their back-propagated sums. Rows go through the whole network one at a time, so all of it stays in
+ * the CPU's first-level cache; a batch's gradient is the sum of its rows' gradients.
+ */
 export interface Workspace {
-  readonly capacity: number;
   readonly activations: Float64Array[];
   readonly deltas: Float64Array[];
-  readonly logits: Float64Array;
-  /** One row's non-zero hidden units (indices, values) and their back-propagated sums. */
   readonly nzIndex: Int32Array;
   readonly nzValue: Float64Array;
   readonly back: Float64Array;
 }
 
-export function createWorkspace(net: Network, capacity: number): Workspace {
+export function createWorkspace(net: Network): Workspace {
   const hidden = net.sizes.slice(1, -1);
   const widest = Math.max(...hidden);
   return {
-    capacity,
-    activations: hidden.map((h) => new Float64Array(capacity * h)),
-    deltas: hidden.map((h) => new Float64Array(capacity * h)),
-    logits: new Float64Array(capacity),
+    activations: hidden.map((h) => new Float64Array(h)),
+    deltas: hidden.map((h) => new Float64Array(h)),
     nzIndex: new Int32Array(widest),
     nzValue: new Float64Array(widest),
     back: new Float64Array(widest),
   };
 }
 
-/** Indices and values of one activation row's entries that matter: non-zeros for ReLU, all of them for tanh. */
-function rowEntries(a: Float64Array, offset: number, n: number, relu: boolean, ws: Workspace): number {
+/** Indices and values of an activation vector's entries that matter: non-zeros for ReLU, all of them for tanh. */
+function rowEntries(a: Float64Array, n: number, relu: boolean, ws: Workspace): number {
   let count = 0;
   for (let j = 0; j < n; j++) {
-    const v = a[offset + j]!;
+    const v = a[j]!;
     if (relu && v === 0) continue;
     ws.nzIndex[count] = j;
     ws.nzValue[count++] = v;
@@ -87,86 +86,131 @@ function rowEntries(a: Float64Array, offset: number, n: number, relu: boolean, w
   return count;
 }
 
-function activate(a: Float64Array, length: number, activation: Activation): void {
-  if (activation === 'relu') {
-    for (let i = 0; i < length; i++) if (a[i]! < 0) a[i] = 0;
+function activate(a: Float64Array, n: number, relu: boolean): void {
+  if (relu) {
+    for (let i = 0; i < n; i++) if (a[i]! < 0) a[i] = 0;
   } else {
-    for (let i = 0; i < length; i++) a[i] = Math.tanh(a[i]!);
+    for (let i = 0; i < n; i++) a[i] = Math.tanh(a[i]!);
   }
 }
 
 /**
- * Forward pass for rows `rows[start .. start+count-1]` of `x` (or rows start.. when `rows` is null): fills the
- * workspace activations and `logits[0..count-1]`.
+ * Forward pass of one input row, given as sparse entries (idx[e], val[e]) for e in [from, to): fills the
+ * workspace activations and returns the output logit.
  */
-export function forward(
+export function forwardRow(
   net: Network,
   params: Float64Array,
-  x: SparseRows,
-  rows: Int32Array | null,
-  start: number,
-  count: number,
+  idx: Int32Array,
+  val: Float64Array,
+  from: number,
+  to: number,
   ws: Workspace,
-): void {
+): number {
   const { sizes, weightOffset, biasOffset } = net;
-  const last = sizes.length - 2;
+  const top = sizes.length - 2;
   const relu = net.activation === 'relu';
-  // First layer: only the row's non-zero inputs contribute.
-  const h0 = sizes[1]!;
-  const a0 = ws.activations[0]!;
-  const b0 = biasOffset[0]!;
-  for (let b = 0; b < count; b++) {
-    const r = rows ? rows[start + b]! : start + b;
-    const base = b * h0;
-    for (let k = 0; k < h0; k++) a0[base + k] = params[b0 + k]!;
-    gatherAxpy(
-      a0,
-      base,
-      h0,
+  affineRow(ws.activations[0]!, sizes[1]!, params, biasOffset[0]!, weightOffset[0]!, idx, val, from, to);
+  for (let l = 1; l < top; l++) {
+    const input = ws.activations[l - 1]!;
+    activate(input, sizes[l]!, relu);
+    const n = rowEntries(input, sizes[l]!, relu, ws);
+    affineRow(
+      ws.activations[l]!,
+      sizes[l + 1]!,
       params,
-      weightOffset[0]!,
-      x.columns,
-      x.values,
-      x.rowStart[r]!,
-      x.rowStart[r + 1]!,
+      biasOffset[l]!,
+      weightOffset[l]!,
+      ws.nzIndex,
+      ws.nzValue,
+      0,
+      n,
     );
   }
-  activate(a0, count * h0, net.activation);
-  for (let l = 1; l < last; l++) {
-    const input = ws.activations[l - 1]!;
-    const output = ws.activations[l]!;
-    const fanIn = sizes[l]!;
-    const h = sizes[l + 1]!;
-    const bl = biasOffset[l]!;
-    for (let b = 0; b < count; b++) {
-      const base = b * h;
-      for (let k = 0; k < h; k++) output[base + k] = params[bl + k]!;
-      const n = rowEntries(input, b * fanIn, fanIn, relu, ws);
-      gatherAxpy(output, base, h, params, weightOffset[l]!, ws.nzIndex, ws.nzValue, 0, n);
-    }
-    activate(output, count * h, net.activation);
+  // The last hidden layer's activation is fused with the output unit's dot product.
+  const a = ws.activations[top - 1]!;
+  const wOut = weightOffset[top]!;
+  let z = params[biasOffset[top]!]!;
+  for (let k = 0, h = sizes[top]!; k < h; k++) {
+    const raw = a[k]!;
+    const act = relu ? (raw > 0 ? raw : 0) : Math.tanh(raw);
+    a[k] = act;
+    z += act * params[wOut + k]!;
   }
-  const top = ws.activations[last - 1]!;
-  const fanIn = sizes[last]!;
-  const wOut = weightOffset[last]!;
-  const bOut = params[biasOffset[last]!]!;
-  for (let b = 0; b < count; b++) {
-    let z = bOut;
-    for (let k = 0, p = b * fanIn; k < fanIn; k++, p++) z += top[p]! * params[wOut + k]!;
-    ws.logits[b] = z;
-  }
+  return z;
 }
 
 /**
- * Backward pass after `forward` on the same batch: writes the gradient of the batch's mean log loss plus
- * alpha/2 * ||W||^2 / count into `grad` and returns that loss (scikit-learn's per-batch loss). Activation
- * derivatives are written in terms of the activation's output, as scikit-learn does.
+ * Backward pass after `forwardRow` on the same row, where `d` is the derivative of the row's loss with respect to
+ * the logit: adds the row's gradient (without the L2 term) to `grad`. Activation derivatives are written in terms
+ * of the activation's output, as scikit-learn does.
  */
-export function backward(
+export function backwardRow(
+  net: Network,
+  params: Float64Array,
+  idx: Int32Array,
+  val: Float64Array,
+  from: number,
+  to: number,
+  d: number,
+  ws: Workspace,
+  grad: Float64Array,
+): void {
+  const { sizes, weightOffset, biasOffset } = net;
+  const top = sizes.length - 2;
+  const relu = net.activation === 'relu';
+  const a = ws.activations[top - 1]!;
+  const delta = ws.deltas[top - 1]!;
+  const wOut = weightOffset[top]!;
+  const bTop = biasOffset[top - 1]!;
+  grad[biasOffset[top]!]! += d;
+  for (let k = 0, h = sizes[top]!; k < h; k++) {
+    const act = a[k]!;
+    grad[wOut + k]! += act * d;
+    const dk = relu ? (act > 0 ? d * params[wOut + k]! : 0) : d * params[wOut + k]! * (1 - act * act);
+    delta[k] = dk;
+    grad[bTop + k]! += dk;
+  }
+  for (let l = top - 1; l >= 1; l--) {
+    const input = ws.activations[l - 1]!;
+    const inputDelta = ws.deltas[l - 1]!;
+    const fanIn = sizes[l]!;
+    // Zero ReLU outputs have zero derivative, so only the entries rowEntries keeps get a delta.
+    const n = rowEntries(input, fanIn, relu, ws);
+    scatterOuterBack(
+      grad,
+      params,
+      weightOffset[l]!,
+      sizes[l + 1]!,
+      ws.deltas[l]!,
+      0,
+      ws.nzIndex,
+      ws.nzValue,
+      n,
+      ws.back,
+    );
+    inputDelta.fill(0);
+    const bl = biasOffset[l - 1]!;
+    for (let e = 0; e < n; e++) {
+      const j = ws.nzIndex[e]!;
+      const act = ws.nzValue[e]!;
+      const dj = relu ? ws.back[e]! : ws.back[e]! * (1 - act * act);
+      inputDelta[j] = dj;
+      grad[bl + j]! += dj;
+    }
+  }
+  scatterOuter(grad, weightOffset[0]!, sizes[1]!, ws.deltas[0]!, 0, idx, val, from, to);
+}
+
+/**
+ * Gradient of one mini-batch, rows `rows[start .. start+count-1]` of `x`: the mean log loss plus
+ * alpha/2 * ||W||^2 / count (scikit-learn's per-batch loss, returned), differentiated into `grad`.
+ */
+export function batchGradient(
   net: Network,
   params: Float64Array,
   x: SparseRows,
-  rows: Int32Array | null,
+  rows: Int32Array,
   start: number,
   count: number,
   labels: Uint8Array,
@@ -174,79 +218,49 @@ export function backward(
   ws: Workspace,
   grad: Float64Array,
 ): number {
-  const { sizes, weightOffset, biasOffset } = net;
-  const last = sizes.length - 2;
-  const relu = net.activation === 'relu';
   grad.fill(0);
   let loss = 0;
-  const top = ws.activations[last - 1]!;
-  const topDelta = ws.deltas[last - 1]!;
-  const fanTop = sizes[last]!;
-  const wOut = weightOffset[last]!;
-  const bOut = biasOffset[last]!;
+  const { rowStart, columns, values } = x;
+  const inverseCount = 1 / count;
   for (let b = 0; b < count; b++) {
-    const z = ws.logits[b]!;
-    const y = labels[rows ? rows[start + b]! : start + b]!;
+    const r = rows[start + b]!;
+    const from = rowStart[r]!;
+    const to = rowStart[r + 1]!;
+    const z = forwardRow(net, params, columns, values, from, to, ws);
+    const y = labels[r]!;
     const t = y === 1 ? -z : z;
     loss += t > 0 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t));
     const p = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
-    const d = (p - y) / count;
-    grad[bOut]! += d;
-    for (let k = 0, q = b * fanTop; k < fanTop; k++, q++) {
-      const a = top[q]!;
-      grad[wOut + k]! += a * d;
-      topDelta[q] = relu ? (a === 0 ? 0 : d * params[wOut + k]!) : d * params[wOut + k]! * (1 - a * a);
-    }
-  }
-  for (let l = last - 1; l >= 1; l--) {
-    const input = ws.activations[l - 1]!;
-    const inputDelta = ws.deltas[l - 1]!;
-    const delta = ws.deltas[l]!;
-    const fanIn = sizes[l]!;
-    const h = sizes[l + 1]!;
-    const bl = biasOffset[l]!;
-    for (let b = 0; b < count; b++) {
-      const base = b * h;
-      for (let k = 0; k < h; k++) grad[bl + k]! += delta[base + k]!;
-      // Zero ReLU outputs have zero derivative, so only the entries rowEntries keeps need a delta.
-      const n = rowEntries(input, b * fanIn, fanIn, relu, ws);
-      scatterOuterBack(grad, params, weightOffset[l]!, h, delta, base, ws.nzIndex, ws.nzValue, n, ws.back);
-      inputDelta.fill(0, b * fanIn, (b + 1) * fanIn);
-      for (let e = 0; e < n; e++) {
-        const a = ws.nzValue[e]!;
-        inputDelta[b * fanIn + ws.nzIndex[e]!] = relu ? ws.back[e]! : ws.back[e]! * (1 - a * a);
-      }
-    }
-  }
-  const h0 = sizes[1]!;
-  const delta0 = ws.deltas[0]!;
-  const b0 = biasOffset[0]!;
-  for (let b = 0; b < count; b++) {
-    const r = rows ? rows[start + b]! : start + b;
-    const base = b * h0;
-    for (let k = 0; k < h0; k++) grad[b0 + k]! += delta0[base + k]!;
-    scatterOuter(
-      grad,
-      weightOffset[0]!,
-      h0,
-      delta0,
-      base,
-      x.columns,
-      x.values,
-      x.rowStart[r]!,
-      x.rowStart[r + 1]!,
-    );
+    backwardRow(net, params, columns, values, from, to, (p - y) * inverseCount, ws, grad);
   }
   let norm = 0;
-  const decay = alpha / count;
+  const decay = alpha * inverseCount;
+  const last = net.sizes.length - 2;
   for (let l = 0; l <= last; l++) {
-    for (let i = weightOffset[l]!, end = biasOffset[l]!; i < end; i++) {
+    for (let i = net.weightOffset[l]!, end = net.biasOffset[l]!; i < end; i++) {
       const w = params[i]!;
       norm += w * w;
       grad[i]! += decay * w;
     }
   }
-  return loss / count + (0.5 * alpha * norm) / count;
+  return loss * inverseCount + 0.5 * alpha * norm * inverseCount;
+}
+
+/** Logits of the given rows of `x` (all rows when `rows` is null). */
+export function predictLogits(
+  net: Network,
+  params: Float64Array,
+  x: SparseRows,
+  rows: Int32Array | null,
+  ws: Workspace,
+): Float64Array {
+  const n = rows ? rows.length : x.rowCount;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = rows ? rows[i]! : i;
+    out[i] = forwardRow(net, params, x.columns, x.values, x.rowStart[r]!, x.rowStart[r + 1]!, ws);
+  }
+  return out;
 }
 
 export interface AdamSettings {

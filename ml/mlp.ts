@@ -8,10 +8,10 @@ import type { Frame } from './frame.js';
 import type { Network, Workspace } from './mlp-network.js';
 import {
   adamStep,
-  backward,
+  batchGradient,
   createNetwork,
   createWorkspace,
-  forward,
+  predictLogits,
   initParameters,
 } from './mlp-network.js';
 import { createOnnxBuilder } from './onnx-builder.js';
@@ -77,7 +77,7 @@ const checkpointSchema = z.object({
 
 type MlpState = z.infer<typeof checkpointSchema>;
 
-/** Mean log loss of the network on all rows of `x`, evaluated in workspace-sized chunks. */
+/** Mean log loss of the network on the given rows of `x` (all rows when `rows` is null). */
 function datasetLoss(
   net: Network,
   params: Float64Array,
@@ -86,16 +86,8 @@ function datasetLoss(
   rows: Int32Array | null,
   ws: Workspace,
 ): number {
-  const n = rows ? rows.length : x.rowCount;
-  const chunkLabels = new Uint8Array(ws.capacity);
-  let sum = 0;
-  for (let start = 0; start < n; start += ws.capacity) {
-    const count = Math.min(ws.capacity, n - start);
-    forward(net, params, x, rows, start, count, ws);
-    for (let b = 0; b < count; b++) chunkLabels[b] = labels[rows ? rows[start + b]! : start + b]!;
-    sum += meanLogLoss(ws.logits.subarray(0, count), chunkLabels.subarray(0, count)) * count;
-  }
-  return n === 0 ? 0 : sum / n;
+  const logits = predictLogits(net, params, x, rows, ws);
+  return meanLogLoss(logits, rows ? Uint8Array.from(rows, (r) => labels[r]!) : labels);
 }
 
 /** A fitted MLP over a preprocessing plan; `params` must already be float32 values. */
@@ -109,13 +101,9 @@ export function mlpModel(
     predictProba(features: Frame): Float64Array {
       const design = transform(plan, features);
       const x = toSparseRows(design.matrix, design.rowCount, design.width);
-      const ws = createWorkspace(net, 1024);
+      const logits = predictLogits(net, params, x, null, createWorkspace(net));
       const out = new Float64Array(design.rowCount);
-      for (let start = 0; start < design.rowCount; start += ws.capacity) {
-        const count = Math.min(ws.capacity, design.rowCount - start);
-        forward(net, params, x, null, start, count, ws);
-        for (let b = 0; b < count; b++) out[start + b] = sigmoid(ws.logits[b]!);
-      }
+      for (let i = 0; i < out.length; i++) out[i] = sigmoid(logits[i]!);
       return out;
     },
     toOnnx(): Uint8Array {
@@ -234,7 +222,7 @@ function fit(data: TrainingData, options: TrainOptions<MlpParams>): FittedModel 
   }
   const stateRng = rngFromState(state.rng);
   const batch = Math.min(p.batchSize, trainRows.length);
-  const ws = createWorkspace(net, Math.max(batch, 256));
+  const ws = createWorkspace(net);
   const grad = new Float64Array(net.parameterCount);
   const order = new Int32Array(trainRows.length);
   const adam = { learningRate: p.learningRateInit, beta1: p.beta1, beta2: p.beta2, epsilon: p.epsilon };
@@ -244,9 +232,8 @@ function fit(data: TrainingData, options: TrainOptions<MlpParams>): FittedModel 
     let accumulated = 0;
     for (let start = 0; start < order.length; start += batch) {
       const count = Math.min(batch, order.length - start);
-      forward(net, state.params, x, order, start, count, ws);
       accumulated +=
-        backward(net, state.params, x, order, start, count, data.labels, p.alpha, ws, grad) * count;
+        batchGradient(net, state.params, x, order, start, count, data.labels, p.alpha, ws, grad) * count;
       adamStep(state.params, grad, state.m, state.v, ++state.adamSteps, adam);
     }
     const trainLoss = accumulated / order.length;

@@ -17,9 +17,14 @@ export async function startEmbeddedPostgres(options: {
   dataDir?: string;
   port: number;
   maxConnections?: number;
+  /** Slipway's schema. PGlite serves every socket connection from one session and ignores startup options, so the
+   * search path is set once here, for all of them. */
+  schema?: string;
 }): Promise<EmbeddedPostgres> {
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const db = await PGlite.create(options.dataDir);
+  const schema = `"${(options.schema ?? 'slipway').replaceAll('"', '""')}"`;
+  await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}, public`);
   const server = new PGLiteSocketServer({
     db,
     port: options.port,
