@@ -4,6 +4,7 @@ import { createArtifactStore } from '../platform/create-artifact-store.js';
 import { createPool, migrate } from '../platform/db.js';
 import { createLogger } from '../platform/logger.js';
 import { connectClient, temporalTarget } from '../platform/temporal.js';
+import { parseApiKeys } from '../domain/auth.js';
 import { buildApi } from './server.js';
 
 async function main(): Promise<void> {
@@ -14,7 +15,9 @@ async function main(): Promise<void> {
   await migrate(db, config.DATABASE_SCHEMA, log);
   const store = createArtifactStore(artifactStoreSettings(config));
   const client = await connectClient(temporalTarget(config));
-  const app = await buildApi({ client, db, store, log, queuePrefix: config.TASK_QUEUE_PREFIX });
+  const apiKeys = parseApiKeys(config.SLIPWAY_API_KEYS);
+  if (apiKeys.length === 0) log.warn('SLIPWAY_API_KEYS is empty: the API accepts unauthenticated requests (local use only)');
+  const app = await buildApi({ client, db, store, log, queuePrefix: config.TASK_QUEUE_PREFIX, apiKeys });
   await app.listen({ host: config.API_HOST, port: config.API_PORT });
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'api stopping');

@@ -10,6 +10,8 @@ import { pingDatabase, type Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { pingTemporal } from '../platform/temporal.js';
 import { skeleton, skeletonStatusQuery } from '../workflows/skeleton.js';
+import type { ApiKey } from '../domain/auth.js';
+import { registerAuth } from './auth.js';
 import { registerModelRoutes } from './model-routes.js';
 import { HttpProblem, problemHandler } from './problem.js';
 import { registerTrainingRoutes } from './training-routes.js';
@@ -20,6 +22,8 @@ export interface ApiDeps {
   readonly store: ArtifactStore;
   readonly log: Logger;
   readonly queuePrefix: string;
+  /** API keys; none means an open API (local development only). */
+  readonly apiKeys?: readonly ApiKey[];
   /** Requests per minute per client. */
   readonly rateLimitPerMinute?: number;
 }
@@ -48,6 +52,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(problemHandler(deps.log));
+  registerAuth(app, deps.apiKeys ?? []);
   await app.register(rateLimit, { max: deps.rateLimitPerMinute ?? 600, timeWindow: '1 minute' });
   const api = app.withTypeProvider<ZodTypeProvider>();
 

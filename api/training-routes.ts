@@ -66,7 +66,7 @@ export function registerTrainingRoutes(app: FastifyInstance, deps: { client: Cli
     await deps.client.workflow.start(training, {
       workflowId,
       taskQueue: workflowTaskQueue(deps.queuePrefix),
-      args: [{ spec, specHash: specHash(spec), queuePrefix: deps.queuePrefix, requestedBy: request.headers['x-slipway-user']?.toString() ?? 'api' }],
+      args: [{ spec, specHash: specHash(spec), queuePrefix: deps.queuePrefix, requestedBy: request.actor }],
       searchAttributes: { ModelName: [spec.model] },
     });
     return reply.status(202).send({ workflowId, statusUrl: `/v1/training-runs/${workflowId}` });

@@ -10,13 +10,16 @@ export class ApiError extends Error {
   }
 }
 
-export function apiClient(baseUrl: string) {
+export function apiClient(baseUrl: string, apiKey?: string) {
   const call = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
     let response: Response;
     try {
       response = await fetch(new URL(path, baseUrl), {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {

@@ -11,6 +11,7 @@ const env = inheritedEnvironment();
 const program = new Command('slipway').description('ML models from raw data to production, on Temporal');
 program.option('--api <url>', 'control API URL (default: SLIPWAY_API_URL or http://127.0.0.1:8080)');
 const apiUrl = () => (program.opts<{ api?: string }>().api ?? loadConfig(env).SLIPWAY_API_URL);
+const apiKey = () => loadConfig(env).SLIPWAY_API_KEY;
 
 program
   .command('up')
@@ -26,7 +27,7 @@ program
   .option('--json', 'print the result as JSON')
   .description('train, evaluate and register a model from a pipeline spec; exit 0 when a version is registered')
   .action(async (spec: string, opts: { json?: boolean }) => {
-    process.exitCode = await trainCommand(spec, { ...opts, apiUrl: apiUrl() });
+    process.exitCode = await trainCommand(spec, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
   });
 
 const models = program.command('models').description('the model registry');
@@ -34,14 +35,14 @@ models
   .command('list')
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {
-    process.exitCode = await modelsList({ ...opts, apiUrl: apiUrl() });
+    process.exitCode = await modelsList({ ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
   });
 models
   .command('show')
   .argument('<ref>', '<name>, <name>@<alias> or <name>:<version>')
   .option('--json', 'print JSON')
   .action(async (ref: string, opts: { json?: boolean }) => {
-    process.exitCode = await modelsShow(ref, { ...opts, apiUrl: apiUrl() });
+    process.exitCode = await modelsShow(ref, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -2,8 +2,8 @@ import type { ModelSummary, ModelVersion } from '../platform/registry.js';
 import { apiClient } from './api-client.js';
 
 /** `slipway models list`. */
-export async function modelsList(options: { json?: boolean; apiUrl: string }): Promise<number> {
-  const { models } = await apiClient(options.apiUrl).get<{ models: ModelSummary[] }>('/v1/models');
+export async function modelsList(options: { json?: boolean; apiUrl: string; apiKey?: string }): Promise<number> {
+  const { models } = await apiClient(options.apiUrl, options.apiKey).get<{ models: ModelSummary[] }>('/v1/models');
   if (options.json) {
     process.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
     return 0;
@@ -17,14 +17,14 @@ export async function modelsList(options: { json?: boolean; apiUrl: string }): P
 }
 
 /** `slipway models show <name>[@alias|:version]`. */
-export async function modelsShow(ref: string, options: { json?: boolean; apiUrl: string }): Promise<number> {
+export async function modelsShow(ref: string, options: { json?: boolean; apiUrl: string; apiKey?: string }): Promise<number> {
   const match = /^([a-z0-9][a-z0-9_-]{0,62})(?:@([a-z][a-z0-9_-]*)|:(\d+))?$/.exec(ref);
   if (!match) {
     process.stderr.write(`"${ref}" is not a model reference: expected <name>, <name>@<alias> or <name>:<version>\n`);
     return 2;
   }
   const [, name, alias, number] = match;
-  const api = apiClient(options.apiUrl);
+  const api = apiClient(options.apiUrl, options.apiKey);
   const body = alias || number
     ? await api.get<ModelVersion>(`/v1/models/${name}/versions/${alias ?? number}`)
     : await api.get<{ versions: ModelVersion[] }>(`/v1/models/${name}`);

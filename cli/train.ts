@@ -29,7 +29,7 @@ function summary(result: TrainingResult): string {
  * `slipway train <spec>`: starts a training run through the API, shows each stage and the training progress while it
  * waits, prints the result. Exit code 0 when a version was registered; 1 when rejected or failed; 2 for a bad spec.
  */
-export async function trainCommand(specPath: string, options: { json?: boolean; apiUrl: string; pollMs?: number }): Promise<number> {
+export async function trainCommand(specPath: string, options: { json?: boolean; apiUrl: string; apiKey?: string; pollMs?: number }): Promise<number> {
   let spec;
   try {
     spec = await loadSpecFile(resolve(specPath));
@@ -40,7 +40,7 @@ export async function trainCommand(specPath: string, options: { json?: boolean; 
     }
     throw error;
   }
-  const api = apiClient(options.apiUrl);
+  const api = apiClient(options.apiUrl, options.apiKey);
   const started = await api.post<{ workflowId: string; statusUrl: string }>('/v1/training-runs', { spec });
   process.stderr.write(`started ${started.workflowId}\n`);
   let lastLine = '';

@@ -4,7 +4,7 @@ import { z } from 'zod';
  * Every environment setting Slipway reads, declared once and parsed once at start-up by an entrypoint.
  * Nothing else reads `process.env`.
  */
-const secretNames = new Set(['DATABASE_URL', 'S3_SECRET_ACCESS_KEY', 'SLIPWAY_API_KEYS', 'TEMPORAL_API_KEY']);
+const secretNames = new Set(['DATABASE_URL', 'S3_SECRET_ACCESS_KEY', 'SLIPWAY_API_KEYS', 'SLIPWAY_API_KEY', 'TEMPORAL_API_KEY']);
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z
@@ -57,8 +57,10 @@ export const configSchema = z.object({
   API_PORT: port.default(8080),
   /** Where the CLI finds the control API (the one `npm start` runs, by default). */
   SLIPWAY_API_URL: z.url({ message: 'expected a URL such as http://127.0.0.1:8080' }).default('http://127.0.0.1:8080'),
-  /** Comma-separated `key:role` pairs; empty means the API is open (local development only). */
+  /** Comma-separated `name:role:secret` entries (roles viewer, operator, approver, admin); empty: an open API. */
   SLIPWAY_API_KEYS: z.string().default(''),
+  /** The key the CLI presents to the API. */
+  SLIPWAY_API_KEY: z.string().min(16, 'expected an API key of 16+ characters').optional(),
 
   /** Resource tags this worker serves: `cpu`, `gpu`, `gpu:<class>` (comma-separated). */
   WORKER_TAGS: z

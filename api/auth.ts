@@ -1,0 +1,50 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { roleAllows, type ApiKey, type Role } from '../domain/auth.js';
+import { HttpProblem } from './problem.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling: the API key's name, or `local` when the API runs without keys. */
+    actor: string;
+  }
+}
+
+function presented(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice('Bearer '.length).trim();
+  const key = request.headers['x-api-key'];
+  return typeof key === 'string' ? key : undefined;
+}
+
+function matches(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * API-key authentication with roles: reads need `viewer`, writes need `operator`. With no keys configured the API is
+ * open (local development: `npm start`), and says so at start. /health is always open.
+ */
+export function registerAuth(app: FastifyInstance, keys: readonly ApiKey[]): void {
+  app.decorateRequest('actor', '');
+  app.addHook('onRequest', async (request) => {
+    if (request.url === '/health') {
+      request.actor = 'health';
+      return;
+    }
+    if (keys.length === 0) {
+      request.actor = 'local';
+      return;
+    }
+    const secret = presented(request);
+    const key = secret === undefined ? undefined : keys.find((k) => matches(k.secret, secret));
+    if (!key) throw new HttpProblem(401, 'Unauthorized', 'a valid API key is required (Authorization: Bearer <key>)');
+    const needed: Role = request.method === 'GET' || request.method === 'HEAD' ? 'viewer' : 'operator';
+    if (!roleAllows(key.role, needed)) {
+      throw new HttpProblem(403, 'Forbidden', `API key "${key.name}" has role ${key.role}; this needs ${needed}`);
+    }
+    request.actor = key.name;
+  });
+}
