@@ -1,7 +1,8 @@
 import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { skeletonInputSchema } from '../domain/skeleton.js';
 import { workflowTaskQueue } from '../domain/task-queues.js';
@@ -52,6 +53,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(problemHandler(deps.log));
+  // OpenAPI from the same zod schemas that validate the requests; served at /openapi.json.
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Slipway control API', version: '1' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
   registerAuth(app, deps.apiKeys ?? []);
   await app.register(rateLimit, { max: deps.rateLimitPerMinute ?? 600, timeWindow: '1 minute' });
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -91,6 +101,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   );
 
+  api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerTrainingRoutes(app, deps);
   registerModelRoutes(app, deps);
 

@@ -21,7 +21,6 @@ import {
   preprocessOptionsSchema,
   transform,
 } from './preprocess.js';
-import type { SparseRows } from './sparse-rows.js';
 import { toSparseRows } from './sparse-rows.js';
 import type { FittedModel, Trainer, TrainingData, TrainOptions } from './trainer.js';
 

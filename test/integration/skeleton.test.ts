@@ -79,6 +79,10 @@ describe('walking skeleton on real Temporal, PostgreSQL and MinIO', () => {
       expect(status.statusCode).toBe(200);
       expect(status.json()).toMatchObject({ state: 'COMPLETED', stage: 'done', result: { gpuWorker: 'gpu-box/gpu' } });
 
+      const openapi = await app.inject({ method: 'GET', url: '/openapi.json' });
+      expect(openapi.statusCode).toBe(200);
+      expect(Object.keys(openapi.json<{ paths: object }>().paths)).toEqual(expect.arrayContaining(['/health', '/v1/training-runs', '/v1/models/{model}']));
+
       const missing = await app.inject({ method: 'GET', url: `/v1/skeleton-runs/skeleton-${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}` });
       expect(missing.statusCode).toBe(404);
     } finally {

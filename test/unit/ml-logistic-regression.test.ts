@@ -54,20 +54,30 @@ function newtonReference(
 }
 
 describe('logistic regression trainer', () => {
-  it('reaches the optimum of the L2-regularized log loss (checked against Newton)', () => {
-    for (const C of [1, 0.05]) {
-      const model = lr.fit(data, { params: params({ C, tolerance: 1e-6 }), seed: 1 });
-      const meta = model.metadata() as {
-        coefficients: Record<string, number>;
-        intercept: number;
-        preprocessing: PreprocessPlan;
-        converged: boolean;
-      };
-      expect(meta.converged).toBe(true);
-      const design = transform(meta.preprocessing, data.features);
-      const reference = newtonReference(design.matrix, design.rowCount, design.width, data.labels, C);
-      const ours = [...meta.preprocessing.featureNames.map((n) => meta.coefficients[n]!), meta.intercept];
-      for (let j = 0; j < ours.length; j++) expect(Math.abs(ours[j]! - reference[j]!)).toBeLessThan(2e-4);
+  for (const solver of ['lbfgs', 'newton-cholesky'] as const) {
+    it(`reaches the optimum of the L2-regularized log loss with ${solver} (checked against Newton)`, () => {
+      for (const C of [1, 0.05]) {
+        const model = lr.fit(data, { params: params({ C, tolerance: 1e-6, solver }), seed: 1 });
+        const meta = model.metadata() as {
+          coefficients: Record<string, number>;
+          intercept: number;
+          preprocessing: PreprocessPlan;
+          converged: boolean;
+          solver: string;
+        };
+        expect(meta).toMatchObject({ converged: true, solver });
+        const design = transform(meta.preprocessing, data.features);
+        const reference = newtonReference(design.matrix, design.rowCount, design.width, data.labels, C);
+        const ours = [...meta.preprocessing.featureNames.map((n) => meta.coefficients[n]!), meta.intercept];
+        for (let j = 0; j < ours.length; j++) expect(Math.abs(ours[j]! - reference[j]!)).toBeLessThan(2e-4);
+      }
+    });
+  }
+
+  it('fits without an intercept when asked', () => {
+    for (const solver of ['lbfgs', 'newton-cholesky'] as const) {
+      const meta = lr.fit(data, { params: params({ fitIntercept: false, solver }), seed: 1 }).metadata();
+      expect(meta).toMatchObject({ intercept: 0, converged: true });
     }
   });
 
@@ -98,35 +108,44 @@ describe('logistic regression trainer', () => {
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
   });
 
-  it('reports progress every iteration and resumes from a checkpoint to the same model', () => {
-    const seen: TrainProgress[] = [];
-    const checkpoints = new Map<number, Uint8Array>();
-    const full = lr.fit(data, {
-      params: params({ tolerance: 1e-7 }),
-      seed: 1,
-      checkpointEvery: 3,
-      validation: syntheticData(100, 9),
-      onProgress: (progress, checkpoint) => {
-        seen.push(progress);
-        if (checkpoint) checkpoints.set(progress.step, checkpoint);
-      },
+  for (const [solver, every, from] of [
+    ['lbfgs', 3, 6],
+    ['newton-cholesky', 1, 2],
+  ] as const) {
+    it(`reports progress every iteration and resumes from a checkpoint to the same model (${solver})`, () => {
+      const seen: TrainProgress[] = [];
+      const checkpoints = new Map<number, Uint8Array>();
+      const full = lr.fit(data, {
+        params: params({ tolerance: 1e-7, solver }),
+        seed: 1,
+        checkpointEvery: every,
+        validation: syntheticData(100, 9),
+        onProgress: (progress, checkpoint) => {
+          seen.push(progress);
+          if (checkpoint) checkpoints.set(progress.step, checkpoint);
+        },
+      });
+      expect(seen.length).toBeGreaterThan(from);
+      expect(seen.map((s) => s.step)).toEqual(seen.map((_, i) => i + 1));
+      expect(seen.every((s) => Number.isFinite(s.trainLoss) && s.validLoss !== undefined)).toBe(true);
+      expect(seen.every((s) => s.totalSteps === 100)).toBe(true);
+      expect([...checkpoints.keys()].every((k) => k % every === 0)).toBe(true);
+      expect(seen.at(-1)!.trainLoss).toBeLessThan(seen[0]!.trainLoss);
+      const resumedSteps: number[] = [];
+      const resumed = lr.fit(data, {
+        params: params({ tolerance: 1e-7, solver }),
+        seed: 1,
+        resumeFrom: checkpoints.get(from)!,
+        onProgress: (p) => resumedSteps.push(p.step),
+      });
+      expect(resumedSteps[0]).toBe(from + 1);
+      expect(Buffer.from(resumed.toOnnx()).equals(Buffer.from(full.toOnnx()))).toBe(true);
+      const other = solver === 'lbfgs' ? 'newton-cholesky' : 'lbfgs';
+      expect(() =>
+        lr.fit(data, { params: params({ solver: other }), seed: 1, resumeFrom: checkpoints.get(from)! }),
+      ).toThrow(new RegExp(`written by the ${solver} solver`));
     });
-    expect(seen.map((s) => s.step)).toEqual(seen.map((_, i) => i + 1));
-    expect(
-      seen.every((s) => Number.isFinite(s.trainLoss) && s.validLoss !== undefined && s.totalSteps === 100),
-    ).toBe(true);
-    expect([...checkpoints.keys()].every((k) => k % 3 === 0)).toBe(true);
-    expect(seen.at(-1)!.trainLoss).toBeLessThan(seen[0]!.trainLoss);
-    const resumedSteps: number[] = [];
-    const resumed = lr.fit(data, {
-      params: params({ tolerance: 1e-7 }),
-      seed: 1,
-      resumeFrom: checkpoints.get(6)!,
-      onProgress: (p) => resumedSteps.push(p.step),
-    });
-    expect(resumedSteps[0]).toBe(7);
-    expect(Buffer.from(resumed.toOnnx()).equals(Buffer.from(full.toOnnx()))).toBe(true);
-  });
+  }
 
   it('weighs classes with classWeight balanced', () => {
     const skewed: TrainingData = {
@@ -145,6 +164,7 @@ describe('logistic regression trainer', () => {
     expect(() => lr.parseParams({ C: -1 })).toThrow(/invalid logistic_regression parameter "C"/);
     expect(() => lr.parseParams({ maxIter: 2.5 })).toThrow(/"maxIter"/);
     expect(() => lr.parseParams({ classWeight: 'auto' })).toThrow(/"classWeight"/);
+    expect(() => lr.parseParams({ solver: 'sag' })).toThrow(/"solver"/);
     expect(() => lr.parseParams({ preprocessing: { minCategoryCount: -2 } })).toThrow(
       /"preprocessing.minCategoryCount"/,
     );
