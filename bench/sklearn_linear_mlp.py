@@ -70,7 +70,8 @@ def run(name: str, seed: int, mlp_params: dict, trainers: list[str]) -> list[dic
     x_train, y_train, x_test, y_test, numeric, categorical = load(name)
     results = []
     models = {
-        "logistic_regression": LogisticRegression(C=1.0, max_iter=100, tol=1e-4, solver="lbfgs"),
+        "logistic_regression/newton-cholesky": LogisticRegression(C=1.0, max_iter=100, tol=1e-4, solver="newton-cholesky"),
+        "logistic_regression/lbfgs": LogisticRegression(C=1.0, max_iter=100, tol=1e-4, solver="lbfgs"),
         "mlp": MLPClassifier(
             **{
                 "hidden_layer_sizes": (100,),
@@ -87,7 +88,7 @@ def run(name: str, seed: int, mlp_params: dict, trainers: list[str]) -> list[dic
         ),
     }
     for trainer, model in models.items():
-        if trainer not in trainers:
+        if trainer.split("/")[0] not in trainers:
             continue
         prep = preprocessor(numeric, categorical)
         start, cpu_start = time.perf_counter(), time.process_time()

@@ -38,11 +38,47 @@ export interface DesignMatrix {
   readonly featureNames: readonly string[];
 }
 
-function median(sorted: Float64Array): number {
-  const n = sorted.length;
+/** Rearranges `a` so a[k] holds the k-th smallest value (Hoare's selection; O(n) on average, unlike a sort). */
+function selectInPlace(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    // Median of three as the pivot keeps sorted and constant columns linear.
+    const mid = (lo + hi) >> 1;
+    const x = a[lo]!;
+    const y = a[mid]!;
+    const z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k]!;
+}
+
+/** Median as numpy computes it (mean of the two middle values for an even count); 0 for no values. */
+function median(values: Float64Array): number {
+  const n = values.length;
   if (n === 0) return 0;
+  const a = values.slice();
   const mid = n >> 1;
-  return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const upper = selectInPlace(a, mid);
+  if (n % 2 === 1) return upper;
+  // After selection every value left of `mid` is <= a[mid]: the lower middle is their maximum.
+  let lower = -Infinity;
+  for (let i = 0; i < mid; i++) if (a[i]! > lower) lower = a[i]!;
+  return (lower + upper) / 2;
 }
 
 function fitNumeric(
@@ -50,19 +86,22 @@ function fitNumeric(
   values: Float64Array,
   options: z.output<typeof preprocessOptionsSchema>,
 ): NumericPlan {
-  const present: number[] = [];
+  const buffer = new Float64Array(values.length);
+  let count = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (Number.isNaN(v)) continue;
     // The graph takes float32: a value beyond its range would turn into Infinity there.
-    if (!Number.isFinite(Math.fround(v))) {
+    const v32 = Math.fround(v);
+    if (!Number.isFinite(v32)) {
       throw new Error(
         `numeric column "${name}" has ${v} at row ${i}; expected finite float32 numbers, or NaN for missing`,
       );
     }
-    present.push(Math.fround(v));
+    buffer[count++] = v32;
   }
-  const med = Math.fround(median(Float64Array.from(present).sort()));
+  const present = buffer.subarray(0, count);
+  const med = Math.fround(median(present));
   const missing = values.length - present.length;
   let mean = 0;
   let scale = 1;

@@ -36,6 +36,20 @@ describe('fitPreprocessor', () => {
     expect(plan.featureNames.slice(0, 3)).toEqual(['age', 'age__missing', 'height']);
   });
 
+  it('takes medians as numpy does, with ties and odd or even counts', () => {
+    const medianOf = (values: number[]): unknown => {
+      const frame: Frame = {
+        rowCount: values.length,
+        columns: [{ name: 'v', kind: 'numeric', values: Float64Array.from(values) }],
+      };
+      return fitPreprocessor(frame).columns[0];
+    };
+    expect(medianOf([5, 1, 5, 5, 2])).toMatchObject({ median: 5 });
+    expect(medianOf([3, 3, 3, 1])).toMatchObject({ median: 3 });
+    expect(medianOf([9, NaN, 1, 4, 7, NaN, 2, 8])).toMatchObject({ median: 5.5, missingIndicator: true });
+    expect(medianOf([NaN, NaN])).toMatchObject({ median: 0, mean: 0, scale: 1 });
+  });
+
   it('standardizes imputed values with the population standard deviation, and keeps scale 1 for constants', () => {
     const [age, height, constant] = plan.columns;
     // Imputed age: 20, 35, 40, 30, 35, 50 -> mean 35.
