@@ -74,6 +74,11 @@ export default tseslint.config(
     },
   },
   {
+    files: ['infra/**/*.mjs', 'cli/*.js', 'activities/*.mjs'],
+    languageOptions: { globals: { URL: 'readonly', console: 'readonly', process: 'readonly' } },
+    rules: { 'no-console': 'off' },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

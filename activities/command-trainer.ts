@@ -49,6 +49,14 @@ export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resu
   const { spec } = input;
   if (spec.trainer.kind !== 'command') throw new Error('not a command trainer');
   const started = Date.now();
+  const program = spec.trainer.command[0]!;
+    // Command trainers run programs on the worker: only the ones its operator allowed (SLIPWAY_COMMAND_TRAINERS).
+    if (!deps.commandTrainers?.includes(program)) {
+      throw ApplicationFailure.nonRetryable(
+        `trainer.command: "${program}" is not an allowed trainer program on this worker (allowed: ${deps.commandTrainers?.join(', ') || 'none'}; set SLIPWAY_COMMAND_TRAINERS)`,
+        'InvalidSpec',
+      );
+    }
   const dir = await mkdtemp(join(tmpdir(), 'slipway-train-'));
   try {
     const [frameBytes, splitBytes] = await Promise.all([
@@ -82,14 +90,22 @@ export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resu
     };
     await writeFile(join(dir, 'job.json'), JSON.stringify(job, null, 2));
 
-    const [program, ...args] = spec.trainer.command;
+    const args = spec.trainer.command.slice(1);
     const inherited = inheritedEnvironment();
-    const child = spawn(program!, args, {
+    const child = spawn(program, args, {
       cwd: dir,
+      // Its own process group, so cancellation kills whatever the program started too (shells, data loaders).
+      detached: true,
       env: { ...spec.trainer.env, PATH: inherited.PATH ?? '', HOME: inherited.HOME ?? '', SLIPWAY_JOB: join(dir, 'job.json'), PYTHONUNBUFFERED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const kill = () => child.kill('SIGKILL');
+    const kill = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
     ctx.cancellationSignal.addEventListener('abort', kill, { once: true });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
@@ -121,7 +137,7 @@ export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resu
         latest = next;
         ctx.heartbeat(latest);
       });
-      chain.catch(() => child.kill('SIGKILL'));
+      chain.catch(kill);
     });
     const keepAlive = setInterval(() => ctx.heartbeat(latest), keepAliveMs);
     // 'close', not 'exit': only then are stdout and stderr fully read (the last progress line, the refusal message).

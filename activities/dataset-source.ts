@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { isAbsolute, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ByteSource } from '../ml/ingest/byte-source.js';
 import type { ArtifactStore } from '../platform/artifact-store.js';
@@ -32,6 +32,7 @@ export async function resolveSource(
   source: string,
   declaredFormat: 'csv' | 'ndjson' | undefined,
   store: ArtifactStore,
+  dataRoots?: readonly string[],
 ): Promise<ResolvedSource> {
   const format = formatOf(source, declaredFormat);
   if (source.startsWith('s3://')) {
@@ -55,8 +56,20 @@ export async function resolveSource(
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !source.startsWith('file://')) {
     throw new SourceError(`dataset.source ${source}: expected a file path, a file:// URI or an s3:// URI`);
   }
-  const path = source.startsWith('file://') ? fileURLToPath(source) : source;
+  let path: string;
+  try {
+    path = source.startsWith('file://') ? fileURLToPath(source) : source;
+  } catch {
+    throw new SourceError(`dataset.source ${source}: not a valid file:// URI`);
+  }
   if (!isAbsolute(path)) throw new SourceError(`dataset.source ${source}: a path must be absolute here (resolve it against the spec file)`);
+  const real = await realpath(path).catch(() => undefined);
+  if (!real) throw new SourceError(`dataset.source ${source}: file not found`);
+  // The worker reads only under its data roots (when configured): a spec can't make it read /etc/passwd.
+  if (dataRoots && !dataRoots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : `${root}${sep}`))) {
+    throw new SourceError(`dataset.source ${source}: not under an allowed data root (SLIPWAY_DATA_ROOTS)`);
+  }
+  path = real;
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new SourceError(`dataset.source ${source}: file not found`);
   if (!info.isFile()) throw new SourceError(`dataset.source ${source}: not a regular file`);

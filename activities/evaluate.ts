@@ -8,10 +8,11 @@ import { renderEvaluationReportHtml } from '../ml/metrics/report-html.js';
 import type { ArtifactStore } from '../platform/artifact-store.js';
 import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
-import { loadModel, modelSignature, scoreFrame } from '../platform/onnx-scoring.js';
+import { loadModel, modelSignature, scoreFrame, type LoadedModel } from '../platform/onnx-scoring.js';
 import { findVersion } from '../platform/registry.js';
 import { dataFailure } from './ingest.js';
 import { loadFrame, loadSplit } from './frame-loader.js';
+import { keepHeartbeating } from './heartbeat.js';
 
 export interface EvaluateInput {
   readonly runId: string;
@@ -33,8 +34,8 @@ export interface EvaluateOutput {
   /** Candidate minus champion on the same rows, with bootstrap intervals; `{}` when the champion could not be scored. */
   readonly versusChampion?: Partial<Record<MetricName, MetricDifference>>;
   readonly championNote?: string;
-  /** Largest |ONNX - trainer| over the test split (built-in trainers). */
-  readonly parityMaxAbsDiff?: number;
+  /** Largest |ONNX - trainer| over the test split (built-in trainers); null when they could not be compared. */
+  readonly parityMaxAbsDiff?: number | null;
   readonly provider: string;
   readonly signature: Record<string, unknown>;
   readonly opset: Record<string, unknown>;
@@ -68,8 +69,10 @@ export function createEvaluateActivities(deps: { store: ArtifactStore; db: Pool;
   return {
     async evaluateModel(input: EvaluateInput): Promise<EvaluateOutput> {
       const { spec } = input;
+      const ctx = Context.current();
+      const stopHeartbeats = keepHeartbeating(ctx, () => ({ stage: 'evaluating' }));
+      const sessions: LoadedModel[] = [];
       try {
-        const ctx = Context.current();
         const [frame, split, modelBytes] = await Promise.all([
           loadFrame(deps.store, input.frameUri, input.frameSha256),
           loadSplit(deps.store, input.splitUri, input.splitSha256),
@@ -77,17 +80,19 @@ export function createEvaluateActivities(deps: { store: ArtifactStore; db: Pool;
         ]);
         const { test } = trainTestData(frame, split, { target: spec.target, drop: spec.drop, ...(spec.positiveClass ? { positiveClass: spec.positiveClass } : {}) });
         const model = await loadModel(modelBytes, { preferGpu: deps.device !== 'cpu' });
+        sessions.push(model);
         const scores = await scoreFrame(model, test.features);
-        ctx.heartbeat({ scored: scores.length });
 
-        let parityMaxAbsDiff: number | undefined;
+        // null: the two could not be compared (row counts differ, or a score is NaN), which fails the run.
+        let parityMaxAbsDiff: number | null | undefined;
         if (input.trainerPredictionsUri) {
           const bytes = await deps.store.get(input.trainerPredictionsUri, { expectSha256: input.trainerPredictionsSha256 });
           const own = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-          parityMaxAbsDiff = own.length === scores.length ? 0 : Infinity;
-          for (let i = 0; i < own.length && i < scores.length; i++) {
+          parityMaxAbsDiff = own.length === scores.length ? 0 : null;
+          for (let i = 0; parityMaxAbsDiff !== null && i < own.length; i++) {
             const d = Math.abs(own[i]! - scores[i]!);
-            if (!(d <= parityMaxAbsDiff)) parityMaxAbsDiff = Number.isNaN(d) ? Infinity : d;
+            if (Number.isNaN(d)) parityMaxAbsDiff = null;
+            else if (d > parityMaxAbsDiff) parityMaxAbsDiff = d;
           }
         }
 
@@ -98,7 +103,9 @@ export function createEvaluateActivities(deps: { store: ArtifactStore; db: Pool;
         if (champion) {
           try {
             const bytes = await deps.store.get(champion.artifactUri, { expectSha256: champion.artifactSha256 });
-            championScores = await scoreFrame(await loadModel(bytes), test.features);
+            const championModel = await loadModel(bytes);
+            sessions.push(championModel);
+            championScores = await scoreFrame(championModel, test.features);
           } catch (error) {
             championNote = `champion v${champion.version} could not be scored on this data: ${(error as Error).message}`;
             deps.log.warn({ model: spec.model, champion: champion.version, err: error }, 'champion not scored');
@@ -154,6 +161,9 @@ export function createEvaluateActivities(deps: { store: ArtifactStore; db: Pool;
         };
       } catch (error) {
         throw dataFailure(error);
+      } finally {
+        stopHeartbeats();
+        await Promise.all(sessions.map((s) => s.session.release().catch(() => undefined)));
       }
     },
   };

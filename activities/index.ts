@@ -18,6 +18,10 @@ export interface ActivityDeps {
   readonly device: string;
   /** Recorded in each registered version's lineage (the git commit). */
   readonly codeVersion: string;
+  /** Local directories datasets may be read from (real paths); absent: anywhere the worker can read. */
+  readonly dataRoots?: readonly string[];
+  /** Programs `command` trainers may run (argv[0] exactly); absent or empty: none. */
+  readonly commandTrainers?: readonly string[];
 }
 
 /** All activities, composed from their per-stage factories. */

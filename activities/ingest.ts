@@ -9,6 +9,7 @@ import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { upsertDataset } from '../platform/registry.js';
 import { resolveSource, SourceError } from './dataset-source.js';
+import { keepHeartbeating } from './heartbeat.js';
 
 export interface IngestInput {
   readonly runId: string;
@@ -33,7 +34,7 @@ export interface IngestOutput {
 
 /** Bad data is the user's to fix: fail the run at once, with the message naming the row or column. */
 export function dataFailure(error: unknown): unknown {
-  if (error instanceof DataError || error instanceof SourceError) {
+  if (error instanceof DataError || error instanceof SourceError || (error instanceof Error && error.name === 'ModelInputError')) {
     return ApplicationFailure.create({
       message: error.message,
       type: 'DataError',
@@ -45,13 +46,14 @@ export function dataFailure(error: unknown): unknown {
 }
 
 /** The ingest stage: stream the source twice (infer, build), store the typed columns, record the dataset. */
-export function createIngestActivities(deps: { store: ArtifactStore; db: Pool; log: Logger }) {
+export function createIngestActivities(deps: { store: ArtifactStore; db: Pool; log: Logger; dataRoots?: readonly string[] }) {
   return {
     async ingestDataset(input: IngestInput): Promise<IngestOutput> {
       const { spec } = input;
+      let stage = 'reading';
+      const stopHeartbeats = keepHeartbeating(Context.current(), () => ({ stage }));
       try {
-        const source = await resolveSource(spec.dataset.source, spec.dataset.format, deps.store);
-        Context.current().heartbeat({ stage: 'reading' });
+        const source = await resolveSource(spec.dataset.source, spec.dataset.format, deps.store, deps.dataRoots);
         const result = await readDataset(() => source.open(), {
           format: source.format,
           ...(spec.dataset.delimiter ? { delimiter: spec.dataset.delimiter } : {}),
@@ -70,7 +72,7 @@ export function createIngestActivities(deps: { store: ArtifactStore; db: Pool; l
             throw new DataError('missing_column', `drop: column "${name}" is not in the data`, { column: name });
           }
         }
-        Context.current().heartbeat({ stage: 'storing' });
+        stage = 'storing';
         const [frameObject, statsObject] = await Promise.all([
           deps.store.putContent(encodeFrameToArrow(frame), { prefix: 'frames', ext: 'arrow' }),
           deps.store.putContent(Buffer.from(JSON.stringify(stats)), { prefix: 'ingest-stats', ext: 'json' }),
@@ -98,6 +100,8 @@ export function createIngestActivities(deps: { store: ArtifactStore; db: Pool; l
         };
       } catch (error) {
         throw dataFailure(error);
+      } finally {
+        stopHeartbeats();
       }
     },
   };

@@ -40,6 +40,8 @@ export interface TrainOutput {
 }
 
 export interface TrainDeps {
+  /** Programs `command` trainers may run here (argv[0] exactly); none by default. */
+  readonly commandTrainers?: readonly string[];
   readonly store: ArtifactStore;
   readonly log: Logger;
   readonly workerIdentity: string;

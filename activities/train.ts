@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { runCommandTrainer } from './command-trainer.js';
+import { keepHeartbeating } from './heartbeat.js';
 import { checkpointSegment, type TrainDeps, type TrainHeartbeat, type TrainInput, type TrainOutput } from './train-types.js';
 import type { TrainThreadInput, TrainThreadMessage } from './train-thread.js';
 
@@ -13,6 +14,7 @@ async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHea
   const { spec } = input;
   if (spec.trainer.kind !== 'builtin') throw new Error('not a built-in trainer');
   const started = Date.now();
+  const stopEarly = keepHeartbeating(ctx, () => resume ?? { step: 0, totalSteps: 0 });
   const [frameBytes, splitBytes, resumeBytes] = await Promise.all([
     deps.store.get(input.frameUri, { expectSha256: input.frameSha256 }),
     deps.store.get(input.splitUri, { expectSha256: input.splitSha256 }),
@@ -31,11 +33,13 @@ async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHea
     ...(spec.positiveClass ? { positiveClass: spec.positiveClass } : {}),
     ...(resumeBytes ? { resumeFrom: resumeBytes } : {}),
   };
+  stopEarly();
   const thread = new Worker(threadBoot, { workerData });
   const abort = () => void thread.terminate();
   ctx.cancellationSignal.addEventListener('abort', abort, { once: true });
 
   let latest: TrainHeartbeat = resume ?? { step: 0, totalSteps: 0 };
+  const stopHeartbeats = keepHeartbeating(ctx, () => latest);
   // Checkpoint uploads run in message order; a heartbeat names a checkpoint only once it is stored.
   let chain: Promise<void> = Promise.resolve();
   try {
@@ -96,6 +100,7 @@ async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHea
       device: deps.device,
     };
   } finally {
+    stopHeartbeats();
     ctx.cancellationSignal.removeEventListener('abort', abort);
     await thread.terminate();
   }

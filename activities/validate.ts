@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { PipelineSpec } from '../domain/pipeline-spec.js';
 import { featuresAndLabels, subset } from '../ml/dataset.js';
 import type { IngestStats } from '../ml/ingest/read-frame.js';
@@ -7,6 +8,8 @@ import { buildReferenceProfile } from '../ml/validation/profile.js';
 import { renderValidationReportHtml } from '../ml/validation/report-html.js';
 import type { ArtifactStore } from '../platform/artifact-store.js';
 import { loadFrame } from './frame-loader.js';
+import { keepHeartbeating } from './heartbeat.js';
+import { dataFailure } from './ingest.js';
 
 export interface ValidateInput {
   readonly runId: string;
@@ -40,6 +43,8 @@ export function createValidateActivities(deps: { store: ArtifactStore }) {
   return {
     async validateDataset(input: ValidateInput): Promise<ValidateOutput> {
       const { spec } = input;
+      const stopHeartbeats = keepHeartbeating(Context.current(), () => ({ stage: 'validating' }));
+      try {
       const frame = await loadFrame(deps.store, input.frameUri, input.frameSha256);
       const stats = JSON.parse((await deps.store.get(input.statsUri)).toString('utf8')) as IngestStats;
       const { failOnWarnings, ...rules } = spec.validation;
@@ -94,6 +99,11 @@ export function createValidateActivities(deps: { store: ArtifactStore }) {
         deps.store.putContent(Buffer.from(html), { prefix: 'reports/validation', ext: 'html', contentType: 'text/html; charset=utf-8' }),
       ]);
       return { ok, errors, warnings: report.counts.warning, reportUri: json.uri, reportHtmlUri: page.uri, ...splitInfo };
+      } catch (error) {
+        throw dataFailure(error);
+      } finally {
+        stopHeartbeats();
+      }
     },
   };
 }

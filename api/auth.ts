@@ -29,22 +29,23 @@ function matches(a: string, b: string): boolean {
  */
 export function registerAuth(app: FastifyInstance, keys: readonly ApiKey[]): void {
   app.decorateRequest('actor', '');
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     if (request.url === '/health') {
       request.actor = 'health';
-      return;
+      return done();
     }
     if (keys.length === 0) {
       request.actor = 'local';
-      return;
+      return done();
     }
     const secret = presented(request);
     const key = secret === undefined ? undefined : keys.find((k) => matches(k.secret, secret));
-    if (!key) throw new HttpProblem(401, 'Unauthorized', 'a valid API key is required (Authorization: Bearer <key>)');
+    if (!key) return done(new HttpProblem(401, 'Unauthorized', 'a valid API key is required (Authorization: Bearer <key>)'));
     const needed: Role = request.method === 'GET' || request.method === 'HEAD' ? 'viewer' : 'operator';
     if (!roleAllows(key.role, needed)) {
-      throw new HttpProblem(403, 'Forbidden', `API key "${key.name}" has role ${key.role}; this needs ${needed}`);
+      return done(new HttpProblem(403, 'Forbidden', `API key "${key.name}" has role ${key.role}; this needs ${needed}`));
     }
     request.actor = key.name;
+    done();
   });
 }

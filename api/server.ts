@@ -101,7 +101,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   );
 
-  api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  api.get('/openapi.json', { schema: { hide: true } }, (_request, reply) => reply.send(app.swagger()));
   registerTrainingRoutes(app, deps);
   registerModelRoutes(app, deps);
 

@@ -1,6 +1,7 @@
 // Built-in logistic regression and MLP against scikit-learn on Elec2 and Adult: test AUC and training time.
 //
 //   npx tsx bench/linear-mlp.ts [--datasets elec2,adult] [--trainers logistic_regression,mlp] [--no-sklearn]
+//                               [--sklearn-threads 1]
 //
 // Ours run first, then bench/sklearn_linear_mlp.py on the same split files, one after the other so they do not
 // compete for the CPU. Training time includes fitting the preprocessing, on both sides; ours is timed after an
@@ -147,7 +148,17 @@ function runSklearn(
 ): { versions: Record<string, string>; results: SklearnResult[] } {
   const script = join(benchDir, 'sklearn_linear_mlp.py');
   const args = [script, '--datasets', datasets.join(','), '--trainers', trainers.join(','), '--seed', '1'];
+  // One BLAS thread by default: our trainers use one core, and on a shared two-core machine OpenBLAS's second
+  // thread made scikit-learn's timings swing by 4x from run to run. `--sklearn-threads 2` measures its default.
+  const threads = argument('sklearn-threads', '1');
+  const env = {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: threads,
+    OMP_NUM_THREADS: threads,
+    MKL_NUM_THREADS: threads,
+  };
   const out = execFileSync('python3', args, {
+    env,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'ignore'],
     maxBuffer: 1 << 24,
@@ -179,7 +190,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
   if (sk)
     process.stdout.write(
-      `\nsklearn side: ${JSON.stringify(sk.versions)}; node ${process.version}, onnxruntime-node ${ort.env.versions.common}\n`,
+      `\nsklearn side: ${JSON.stringify(sk.versions)}, BLAS threads ${argument('sklearn-threads', '1')}; node ${process.version}, onnxruntime-node ${ort.env.versions.common}\n`,
     );
 }
 

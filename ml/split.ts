@@ -66,7 +66,8 @@ export function encodeSplit(split: Split): Uint8Array {
 
 export function decodeSplit(bytes: Uint8Array): Split {
   if (bytes.byteLength < 8 || bytes.byteLength % 4 !== 0) throw new Error('split bytes are malformed');
-  const copy = new Int32Array(bytes.slice().buffer);
+  // A copy of exactly these bytes: a Node Buffer's .buffer may be a larger shared pool.
+  const copy = new Int32Array(new Uint8Array(bytes).buffer);
   const trainCount = copy[0]!;
   const testCount = copy[1]!;
   if (2 + trainCount + testCount !== copy.length) throw new Error('split bytes are malformed: counts do not match');

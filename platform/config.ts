@@ -72,6 +72,10 @@ export const configSchema = z.object({
         .regex(/^(cpu|gpu|gpu:[a-z0-9_-]+)(,(cpu|gpu|gpu:[a-z0-9_-]+))*$/, 'expected tags like cpu,gpu,gpu:a100'),
     ),
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(1000).optional(),
+  /** Comma-separated directories datasets may be read from; unset: anywhere the worker can read (local use). */
+  SLIPWAY_DATA_ROOTS: z.string().optional(),
+  /** Comma-separated programs `command` trainers may run on this worker, e.g. `python3`; unset: none. */
+  SLIPWAY_COMMAND_TRAINERS: z.string().optional(),
   /** The code version recorded in every model version's lineage; default: the git commit of the checkout. */
   SLIPWAY_CODE_VERSION: z.string().min(1).max(200).optional(),
   /** Task-queue prefix; tests give each suite its own. */

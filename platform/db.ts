@@ -33,16 +33,18 @@ export function createPool(options: { url: string; schema: string; max?: number;
 /** Runs `fn` in a transaction on one client: committed when it resolves, rolled back when it throws. */
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    // A connection that can't even roll back is discarded rather than handed to the next caller.
+    await client.query('ROLLBACK').catch((e: unknown) => (broken = e instanceof Error ? e : new Error(String(e))));
     throw error;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 

@@ -119,6 +119,8 @@ export async function moveAlias(
       [modelId, move.alias],
     );
     const current = rows[0]?.version ?? null;
+    // A retry of a move that already committed finds the alias where it wanted it: that is success, not a lost race.
+    if (current === move.version && current !== move.expected) return { moved: true, current };
     if (current !== move.expected) return { moved: false, current };
     if (current === null) {
       await client.query('INSERT INTO aliases (model_id, alias, version, updated_by) VALUES ($1, $2, $3, $4)', [

@@ -48,6 +48,7 @@ async function waitUntilServing(address: string, child: ChildProcess | undefined
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
+    if (child && child.pid === undefined) throw new Error('the temporal CLI could not be started');
     if (child && child.exitCode !== null) {
       throw new Error(`temporal dev server exited with code ${child.exitCode} before it was ready`);
     }
@@ -127,6 +128,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   log?.info({ cli, port: options.port, uiPort: options.uiPort, dbFile: options.dbFile }, 'starting temporal dev server');
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env });
   let output = '';
+  child.once('error', (error) => (output += `\ncannot run ${cli}: ${error.message}`));
   const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-8000));
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);

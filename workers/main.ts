@@ -1,4 +1,5 @@
 // Worker entrypoint: polls the task queues of its tags (WORKER_TAGS=cpu,gpu,gpu:a100) until SIGINT/SIGTERM.
+import { realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseResourceTags } from '../domain/task-queues.js';
 import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../platform/config.js';
@@ -9,6 +10,15 @@ import { resolveCodeVersion } from '../platform/code-version.js';
 import { connectWorker, installTemporalRuntime, temporalTarget } from '../platform/temporal.js';
 import { detectGpus } from './gpu.js';
 import { bundleWorkflows, createWorkerSet, runWorkerSet } from './worker.js';
+
+function splitList(list: string): string[] {
+  return list.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** Real paths of the data roots, so symlinks can't lead a dataset path out of them. */
+async function resolveDataRoots(list: string): Promise<string[]> {
+  return Promise.all(splitList(list).map((dir) => realpath(dir)));
+}
 
 async function main(): Promise<void> {
   const config = loadConfig(inheritedEnvironment());
@@ -39,6 +49,8 @@ async function main(): Promise<void> {
       log,
       workerIdentity: `${hostname()}:${process.pid}`,
       device: gpus.names[0] ?? 'cpu',
+      ...(config.SLIPWAY_DATA_ROOTS ? { dataRoots: await resolveDataRoots(config.SLIPWAY_DATA_ROOTS) } : {}),
+      ...(config.SLIPWAY_COMMAND_TRAINERS ? { commandTrainers: splitList(config.SLIPWAY_COMMAND_TRAINERS) } : {}),
       codeVersion: await resolveCodeVersion(config.SLIPWAY_CODE_VERSION, new URL('..', import.meta.url).pathname),
     },
   });

@@ -66,7 +66,13 @@ export async function runWorkerSet(workers: readonly Worker[], signal: AbortSign
   const stop = () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
   signal.addEventListener('abort', stop, { once: true });
   try {
-    await Promise.all(workers.map((w) => w.run()));
+    // One worker failing stops the others too: a process half-polling its queues is worse than a restart.
+    const results = await Promise.allSettled(workers.map((w) => w.run().catch((error: unknown) => {
+          stop();
+          throw error;
+        })));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   } finally {
     signal.removeEventListener('abort', stop);
   }

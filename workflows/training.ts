@@ -1,4 +1,13 @@
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { EvaluateActivities } from '../activities/evaluate.js';
 import type { IngestActivities } from '../activities/ingest.js';
 import type { RegisterActivities } from '../activities/register.js';
@@ -14,6 +23,15 @@ export const trainingStatusQuery = defineQuery<TrainingStatus>('status');
 
 /** Largest difference allowed between the trainer's own scores and the exported ONNX graph's on the test split. */
 const onnxParityTolerance = 1e-5;
+
+/** Failure types that mean "the input is bad": the run ends as rejected with the message, not as failed. */
+const rejectionTypes = new Set(['DataError', 'InvalidParams', 'InvalidSpec']);
+
+/** The message of an activity failure caused by bad input, or undefined for any other error. */
+function rejectionMessage(error: unknown): string | undefined {
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof ApplicationFailure && cause.type && rejectionTypes.has(cause.type) ? cause.message : undefined;
+}
 
 const retry = { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: [...nonRetryableErrorTypes] };
 
@@ -92,14 +110,7 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
   await cpu.recordTrainingRun({ runId, workflowId: info.workflowId, model: spec.model, status: 'running', specHash: input.specHash, spec });
   try {
     enter('ingest');
-    let ingested;
-    try {
-      ingested = await cpu.ingestDataset({ runId, spec });
-    } catch (error) {
-      const cause = (error as { cause?: ApplicationFailure }).cause;
-      if (cause instanceof ApplicationFailure && cause.type === 'DataError') return await reject('ingest', [cause.message]);
-      throw error;
-    }
+    const ingested = await cpu.ingestDataset({ runId, spec });
     stages.ingest = 'done';
 
     enter('validate');
@@ -111,16 +122,7 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     stages.validate = 'done';
 
     enter('train');
-    let trained;
-    try {
-      trained = await trainer.trainModel({ runId, spec, frameUri: ingested.frameUri, frameSha256: ingested.frameSha256, splitUri: validated.splitUri, splitSha256: validated.splitSha256 });
-    } catch (error) {
-      const cause = (error as { cause?: ApplicationFailure }).cause;
-      if (cause instanceof ApplicationFailure && (cause.type === 'InvalidParams' || cause.type === 'DataError')) {
-        return await reject('train', [cause.message], { datasetSha256: ingested.datasetSha256, reports: validationReports });
-      }
-      throw error;
-    }
+    const trained = await trainer.trainModel({ runId, spec, frameUri: ingested.frameUri, frameSha256: ingested.frameSha256, splitUri: validated.splitUri, splitSha256: validated.splitSha256 });
     stages.train = 'done';
 
     enter('evaluate');
@@ -138,8 +140,9 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     });
     const gates = decideGates(evaluated.metrics, spec.evaluation.gates, evaluated.versusChampion);
     const reasons = gates.failures.map((f) => f.message);
-    if (evaluated.parityMaxAbsDiff !== undefined && !(evaluated.parityMaxAbsDiff <= onnxParityTolerance)) {
-      reasons.push(`the exported ONNX graph disagrees with the trainer by ${evaluated.parityMaxAbsDiff} (> ${onnxParityTolerance})`);
+    const parity = evaluated.parityMaxAbsDiff;
+    if (parity !== undefined && !(typeof parity === 'number' && parity <= onnxParityTolerance)) {
+      reasons.push(`the exported ONNX graph disagrees with the trainer's own scores (max difference ${parity ?? 'not comparable'}, allowed ${onnxParityTolerance})`);
     }
     const common = {
       datasetSha256: ingested.datasetSha256,
@@ -170,7 +173,7 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
         specHash: input.specHash,
         trainer: trained.trainer,
         params: trained.params,
-        metrics: { ...evaluated.metrics, ...(evaluated.parityMaxAbsDiff !== undefined ? { onnxParityMaxAbsDiff: evaluated.parityMaxAbsDiff } : {}) },
+        metrics: { ...evaluated.metrics, ...(typeof parity === 'number' ? { onnxParityMaxAbsDiff: parity } : {}) },
         artifactUri: trained.modelUri,
         artifactSha256: trained.modelSha256,
         onnxSignature: evaluated.signature,
@@ -182,16 +185,22 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     return await finish({ outcome: 'registered', model: spec.model, runId, version: registered.version, ...common });
   } catch (error) {
     const failedAt = current as TrainingStage | 'done';
+    // Bad input at any stage (data, params, a model that can't read its data): rejected, with the message.
+    const message = rejectionMessage(error);
+    if (message !== undefined && failedAt !== 'done') return await reject(failedAt, [message]);
     if (failedAt !== 'done') stages[failedAt] = 'failed';
-    await cpu.recordTrainingRun({
+    // A cancelled run is recorded as failed (in a scope cancellation can't reach) and stays cancelled.
+    const record = () => cpu.recordTrainingRun({
       runId,
       workflowId: info.workflowId,
       model: spec.model,
       status: 'failed',
       specHash: input.specHash,
       spec,
-      reason: error instanceof Error ? error.message : String(error),
+      reason: isCancellation(error) ? 'cancelled' : error instanceof Error ? error.message : String(error),
     });
-    throw error instanceof ApplicationFailure ? error : ApplicationFailure.fromError(error);
+    await CancellationScope.nonCancellable(record).catch(() => undefined);
+    if (isCancellation(error) || error instanceof ApplicationFailure) throw error;
+    throw ApplicationFailure.fromError(error);
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
@@ -40,7 +41,11 @@ describe('bad data is refused with a clear message and nothing is registered', (
     db = await createTestDb('bad');
     store = createArtifactStore({ kind: 's3', ...testStack().s3, prefix: `bad-${randomBytes(4).toString('hex')}`, forcePathStyle: true });
     client = await testClient();
-    workers = await startTestWorkers({ tags: ['cpu'], prefix, deps: { db: db.pool, store, log: testLog, workerIdentity: 'cpu-box', device: 'cpu', codeVersion: 'test' } });
+    workers = await startTestWorkers({
+      tags: ['cpu'],
+      prefix,
+      deps: { db: db.pool, store, log: testLog, workerIdentity: 'cpu-box', device: 'cpu', codeVersion: 'test', dataRoots: [await realpath(fixtures)] },
+    });
   });
 
   afterAll(async () => {
@@ -69,5 +74,28 @@ describe('bad data is refused with a clear message and nothing is registered', (
     expect(versions.rows[0].n).toBe(0);
     const runs = await db.pool.query(`SELECT status FROM runs WHERE model_name = $1`, [model]);
     expect(runs.rows).toEqual([{ status: 'rejected' }]);
+  });
+
+  it('refuses to read outside the data roots, and a trainer program the worker does not allow', async () => {
+    const base = {
+      target: 'label',
+      split: { kind: 'random', testFraction: 0.25 },
+      validation: { minRows: 1 },
+    };
+    const outside = await runTraining(
+      client,
+      parsePipelineSpec({ ...base, model: 'bad-outside', dataset: { source: '/etc/hostname' }, trainer: { kind: 'builtin', name: 'logistic_regression' } }),
+      prefix,
+    );
+    expect(outside).toMatchObject({ outcome: 'rejected', rejectedAt: 'ingest' });
+    expect(outside.reasons?.[0]).toMatch(/not under an allowed data root/);
+
+    const program = await runTraining(
+      client,
+      parsePipelineSpec({ ...base, model: 'bad-program', dataset: { source: join(fixtures, 'text-in-numeric-few.csv') }, trainer: { kind: 'command', command: ['/bin/sh', '-c', 'echo pwned'] } }),
+      prefix,
+    );
+    expect(program).toMatchObject({ outcome: 'rejected', rejectedAt: 'train' });
+    expect(program.reasons?.[0]).toMatch(/"\/bin\/sh" is not an allowed trainer program/);
   });
 });

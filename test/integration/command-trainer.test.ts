@@ -91,6 +91,7 @@ describe('command trainer: the Python example through the real training workflow
         workerIdentity: 'cpu-box',
         device: 'cpu',
         codeVersion: 'test-commit',
+        commandTrainers: ['python3'],
       },
     });
     scratch = await mkdtemp(join(tmpdir(), 'slipway-cmdtrain-'));

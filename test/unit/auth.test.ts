@@ -11,9 +11,9 @@ async function app(withKeys = keys) {
   const server = Fastify();
   server.setErrorHandler(problemHandler(createLogger({ level: 'silent' })));
   registerAuth(server, withKeys);
-  server.get('/health', async () => ({ ok: true }));
-  server.get('/v1/models', async (request) => ({ actor: request.actor }));
-  server.post('/v1/training-runs', async (request) => ({ actor: request.actor }));
+  server.get('/health', (_request, reply) => reply.send({ ok: true }));
+  server.get('/v1/models', (request, reply) => reply.send({ actor: request.actor }));
+  server.post('/v1/training-runs', (request, reply) => reply.send({ actor: request.actor }));
   await server.ready();
   return server;
 }

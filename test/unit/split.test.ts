@@ -50,3 +50,12 @@ describe('splitRows', () => {
     expect(() => decodeSplit(new Uint8Array(5))).toThrow(/malformed/);
   });
 });
+
+describe('decodeSplit on pooled buffers', () => {
+  it('reads a small Buffer that shares its memory pool with others', () => {
+    const s = { train: Int32Array.from([0, 2]), test: Int32Array.from([1]) };
+    const pooled = Buffer.from(encodeSplit(s)); // small Buffers live inside a shared 8 KiB pool
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+    expect([...decodeSplit(pooled).train]).toEqual([0, 2]);
+  });
+});
