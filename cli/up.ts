@@ -84,7 +84,12 @@ export async function up(config: Config, env: Record<string, string | undefined>
       });
       return child;
     };
-    spawnChild('workers/main.ts', { WORKER_TAGS: env.WORKER_TAGS ?? 'cpu,gpu' });
+    // The local stack listens on loopback only, so it lets the example Python trainer run; deployed workers allow
+    // no trainer program unless SLIPWAY_COMMAND_TRAINERS names it.
+    spawnChild('workers/main.ts', {
+      WORKER_TAGS: env.WORKER_TAGS ?? 'cpu,gpu',
+      SLIPWAY_COMMAND_TRAINERS: env.SLIPWAY_COMMAND_TRAINERS ?? 'python3',
+    });
     const api = spawnChild('api/main.ts', {});
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
     await waitForHttp(`${apiUrl}/health`, api, 180_000);

@@ -26,6 +26,7 @@ import type { FittedModel, Trainer, TrainingData, TrainOptions } from './trainer
 
 const NAME = 'logistic_regression';
 
+/** Parameters of the logistic regression trainer, named after scikit-learn's LogisticRegression. */
 export const logisticRegressionParamsSchema = z
   .object({
     /** Inverse regularization strength, as in scikit-learn (larger C = weaker L2 penalty). */

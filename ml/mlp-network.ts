@@ -18,6 +18,7 @@ export interface Network {
   readonly parameterCount: number;
 }
 
+/** The layout of a network with the given hidden layer sizes and one logistic output unit. */
 export function createNetwork(
   inputWidth: number,
   hidden: readonly number[],
@@ -62,6 +63,7 @@ export interface Workspace {
   readonly back: Float64Array;
 }
 
+/** Scratch buffers sized for `net`; reuse one per training or scoring loop. */
 export function createWorkspace(net: Network): Workspace {
   const hidden = net.sizes.slice(1, -1);
   const widest = Math.max(...hidden);

@@ -31,6 +31,7 @@ import type { FittedModel, Trainer, TrainingData, TrainOptions } from './trainer
 
 const NAME = 'mlp';
 
+/** Parameters of the MLP trainer, named after scikit-learn's MLPClassifier (camelCase). */
 export const mlpParamsSchema = z
   .object({
     hiddenLayerSizes: z.array(z.number().int().min(1).max(4096)).min(1).max(16).default([100]),
@@ -189,7 +190,9 @@ function fit(data: TrainingData, options: TrainOptions<MlpParams>): FittedModel 
   }
   const plan = resumed ? parsePreprocessPlan(resumed.plan) : fitPreprocessor(data.features, p.preprocessing);
   const design = transform(plan, data.features);
-  const print = fingerprint(design.matrix, data.labels);
+  // Hashing the data costs a pass over it: only checkpointing and resuming need it.
+  const checkpointing = options.onProgress !== undefined && options.checkpointEvery !== undefined;
+  const print = resumed || checkpointing ? fingerprint(design.matrix, data.labels) : '';
   if (resumed && resumed.fingerprint !== print) {
     throw new Error(`${NAME}: resumeFrom was written for different training data (fingerprint mismatch)`);
   }

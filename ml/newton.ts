@@ -18,6 +18,7 @@ export type NewtonState = z.infer<typeof newtonStateSchema>;
 /** Fills `hessian` (row-major n x n) with the Hessian at `x`. */
 export type Hessian = (x: Float64Array, hessian: Float64Array) => void;
 
+/** Evaluates the objective at `x0` and returns the initial state. */
 export function createNewtonState(x0: Float64Array, objective: Objective): NewtonState {
   const x = Float64Array.from(x0);
   const g = new Float64Array(x.length);

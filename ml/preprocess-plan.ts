@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { Column } from './frame.js';
 
+/** Options of `fitPreprocessor`; every field has a default. */
 export const preprocessOptionsSchema = z
   .object({
     /** Standardize numeric columns (trees do not need it). */
@@ -38,6 +39,7 @@ export const categoricalPlanSchema = z.object({
   missingBucket: z.boolean(),
 });
 
+/** A whole plan: one step per feature column, in frame order, and the names of the output columns. */
 export const preprocessPlanSchema = z.object({
   version: z.literal(1),
   columns: z.array(z.discriminatedUnion('kind', [numericPlanSchema, categoricalPlanSchema])).min(1),
