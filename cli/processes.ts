@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from '../platform/temporal-dev-server.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -13,14 +14,7 @@ export function spawnEntrypoint(entry: string, env: Record<string, string | unde
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
-export async function terminate(child: ChildProcess, graceMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
+export const terminate = (child: ChildProcess, graceMs = 15_000): Promise<void> => stopChild(child, graceMs);
 
 /** Polls `url` until it answers 200, the child dies, or the deadline passes. */
 export async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
