@@ -110,29 +110,41 @@ export async function registerVersion(
  */
 export async function moveAlias(
   pool: Pool,
-  move: { model: string; alias: string; version: number; expected: number | null; actor: string; source?: string },
+  move: {
+    model: string;
+    alias: string;
+    version: number;
+    expected: number | null;
+    actor: string;
+    source?: string;
+    /** Idempotency key: a retry with the same id, after the first attempt committed, reports success. */
+    requestId?: string;
+  },
 ): Promise<{ moved: boolean; current: number | null }> {
   return withTransaction(pool, async (client) => {
     const modelId = await lockModel(client, move.model);
-    const { rows } = await client.query<{ version: number }>(
-      'SELECT version FROM aliases WHERE model_id = $1 AND alias = $2',
+    const { rows } = await client.query<{ version: number; request_id: string | null }>(
+      'SELECT version, request_id FROM aliases WHERE model_id = $1 AND alias = $2',
       [modelId, move.alias],
     );
     const current = rows[0]?.version ?? null;
-    // A retry of a move that already committed finds the alias where it wanted it: that is success, not a lost race.
-    if (current === move.version && current !== move.expected) return { moved: true, current };
+    // A retry of a move that already committed (same request id) is success, not a lost race.
+    if (move.requestId !== undefined && rows[0]?.request_id === move.requestId && current === move.version) {
+      return { moved: true, current };
+    }
     if (current !== move.expected) return { moved: false, current };
     if (current === null) {
-      await client.query('INSERT INTO aliases (model_id, alias, version, updated_by) VALUES ($1, $2, $3, $4)', [
+      await client.query('INSERT INTO aliases (model_id, alias, version, updated_by, request_id) VALUES ($1, $2, $3, $4, $5)', [
         modelId,
         move.alias,
         move.version,
         move.actor,
+        move.requestId ?? null,
       ]);
     } else {
       await client.query(
-        'UPDATE aliases SET version = $3, revision = revision + 1, updated_by = $4, updated_at = now() WHERE model_id = $1 AND alias = $2',
-        [modelId, move.alias, move.version, move.actor],
+        'UPDATE aliases SET version = $3, revision = revision + 1, updated_by = $4, updated_at = now(), request_id = $5 WHERE model_id = $1 AND alias = $2',
+        [modelId, move.alias, move.version, move.actor, move.requestId ?? null],
       );
     }
     await audit(client, {

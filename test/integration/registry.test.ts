@@ -71,8 +71,14 @@ function registrySuite(name: string, open: () => Promise<{ pool: Pool; close: ()
       expect(race.filter((r) => !r.moved)).toEqual([{ moved: false, current: 2 }]);
       expect((await findVersion(db, 'cas', { alias: 'champion' }))?.version).toBe(2);
       await expect(moveAlias(db, { model: 'cas', alias: 'champion', version: 99, expected: 2, actor: 'x' })).rejects.toThrow(/foreign key/);
+      // A retried move (same request id) after its first attempt committed reports success; another request doesn't.
+      await registerVersion(db, 'cas', lineage('c3'), 'test');
+      const first = await moveAlias(db, { model: 'cas', alias: 'champion', version: 3, expected: 2, actor: 'dave', requestId: 'req-1' });
+      expect(first).toEqual({ moved: true, current: 3 });
+      expect(await moveAlias(db, { model: 'cas', alias: 'champion', version: 3, expected: 2, actor: 'dave', requestId: 'req-1' })).toEqual({ moved: true, current: 3 });
+      expect(await moveAlias(db, { model: 'cas', alias: 'champion', version: 3, expected: 2, actor: 'erin', requestId: 'req-2' })).toEqual({ moved: false, current: 3 });
       const { rows } = await db.query(`SELECT actor, details FROM audit_log WHERE action = 'alias.move' AND subject = 'cas@champion' ORDER BY id`);
-      expect(rows.map((r: { actor: string }) => r.actor)).toEqual(['alice', expect.stringMatching(/bob|carol/)]);
+      expect(rows.map((r: { actor: string }) => r.actor)).toEqual(['alice', expect.stringMatching(/bob|carol/), 'dave']);
     });
   });
 }
