@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { feedsFor } from '../platform/onnx-scoring.js';
 import type { Frame } from '../ml/frame.js';
 import { gbdtTrainer } from '../ml/gbdt/index.js';
 import type { FittedModel } from '../ml/trainer.js';
@@ -46,19 +47,7 @@ function auc(scores: ArrayLike<number>, labels: Uint8Array): number {
 
 async function onnxProbabilities(bytes: Uint8Array, frame: Frame): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(bytes);
-  const n = frame.rowCount;
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const c of frame.columns) {
-    feeds[c.name] =
-      c.kind === 'numeric'
-        ? new ort.Tensor('float32', Float32Array.from(c.values), [n, 1])
-        : new ort.Tensor(
-            'string',
-            Array.from(c.codes, (k) => (k < 0 ? '' : c.categories[k]!)),
-            [n, 1],
-          );
-  }
-  const out = await session.run(feeds);
+  const out = await session.run(feedsFor(session, frame));
   return out.probabilities!.data as Float32Array;
 }
 

@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { feedsFor } from '../platform/onnx-scoring.js';
 import { rocAuc } from '../ml/metrics/classification.js';
 import type { Frame } from '../ml/frame.js';
 import { takeRows } from '../ml/frame.js';
@@ -73,23 +74,11 @@ const VARIANTS: ReadonlyArray<{ key: string; trainer: string; params: Record<str
 ];
 
 async function onnxMaxDiff(bytes: Uint8Array, frame: Frame, ours: Float64Array): Promise<number> {
-  const n = frame.rowCount;
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const c of frame.columns) {
-    feeds[c.name] =
-      c.kind === 'numeric'
-        ? new ort.Tensor('float32', Float32Array.from(c.values), [n, 1])
-        : new ort.Tensor(
-            'string',
-            Array.from(c.codes, (k) => (k < 0 ? '' : c.categories[k]!)),
-            [n, 1],
-          );
-  }
   const session = await ort.InferenceSession.create(bytes);
-  const probabilities = (await session.run(feeds)).probabilities!.data as Float32Array;
+  const probabilities = (await session.run(feedsFor(session, frame))).probabilities!.data as Float32Array;
   await session.release();
   let max = 0;
-  for (let i = 0; i < n; i++) max = Math.max(max, Math.abs(probabilities[2 * i + 1]! - ours[i]!));
+  for (let i = 0; i < frame.rowCount; i++) max = Math.max(max, Math.abs(probabilities[2 * i + 1]! - ours[i]!));
   return max;
 }
 

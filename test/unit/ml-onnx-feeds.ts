@@ -2,25 +2,10 @@
 // model in onnxruntime-node, and small synthetic datasets with missing values.
 import * as ort from 'onnxruntime-node';
 import type { Column, Frame } from '../../ml/frame.js';
+import { feedsFor } from '../../platform/onnx-scoring.js';
 import { createRng } from '../../ml/rng.js';
 import type { TrainingData } from '../../ml/trainer.js';
 
-/** One [N,1] tensor per column: float32 for numeric (NaN stays NaN), string for categorical ("" = missing). */
-export function onnxFeeds(frame: Frame): Record<string, ort.Tensor> {
-  const n = frame.rowCount;
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const c of frame.columns) {
-    feeds[c.name] =
-      c.kind === 'numeric'
-        ? new ort.Tensor('float32', Float32Array.from(c.values), [n, 1])
-        : new ort.Tensor(
-            'string',
-            Array.from(c.codes, (k) => (k < 0 ? '' : c.categories[k]!)),
-            [n, 1],
-          );
-  }
-  return feeds;
-}
 
 export interface OnnxRun {
   readonly p1: Float64Array;
@@ -34,7 +19,7 @@ export interface OnnxRun {
 export async function runOnnx(bytes: Uint8Array, frame: Frame): Promise<OnnxRun> {
   const session = await ort.InferenceSession.create(bytes);
   try {
-    const out = await session.run(onnxFeeds(frame));
+    const out = await session.run(feedsFor(session, frame));
     const probabilities = out.probabilities!;
     const data = probabilities.data as Float32Array;
     const p1 = Float64Array.from({ length: frame.rowCount }, (_, i) => data[2 * i + 1]!);

@@ -8,7 +8,7 @@ import {
   parsePreprocessPlan,
   transform,
 } from '../../ml/preprocess.js';
-import { onnxFeeds } from './ml-onnx-feeds.js';
+import { feedsFor } from '../../platform/onnx-scoring.js';
 import * as ort from 'onnxruntime-node';
 
 const training: Frame = {
@@ -198,7 +198,7 @@ describe('emitPreprocessOnnx', () => {
       ],
     };
     const session = await ort.InferenceSession.create(builder.toBytes());
-    const result = await session.run(onnxFeeds(scoring));
+    const result = await session.run(feedsFor(session, scoring));
     await session.release();
     const tensor = result[out]!;
     expect(tensor.dims).toEqual([4, plan.width]);
