@@ -8,6 +8,11 @@ import type { TrainThreadInput, TrainThreadMessage } from './train-thread.js';
 const threadBoot = new URL('./thread-boot.mjs', import.meta.url);
 const threadEntry = new URL('./train-thread.ts', import.meta.url).href;
 
+/** The bytes in an ArrayBuffer of their own (a Buffer may be a slice of a shared pool, which can't be transferred). */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+}
+
 /** Runs a built-in trainer in a worker thread; heartbeats every step and saves checkpoints as artifacts. */
 async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHeartbeat | undefined): Promise<TrainOutput> {
   const ctx = Context.current();
@@ -26,7 +31,7 @@ async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHea
     params: spec.trainer.params,
     seed: spec.seed,
     checkpointEvery: spec.checkpointEvery,
-    frameBytes,
+    frameBytes: ownBuffer(frameBytes),
     splitBytes,
     target: spec.target,
     drop: spec.drop,
@@ -34,7 +39,8 @@ async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHea
     ...(resumeBytes ? { resumeFrom: resumeBytes } : {}),
   };
   stopEarly();
-  const thread = new Worker(threadBoot, { workerData });
+  // The frame's bytes move to the thread instead of being copied (they can be hundreds of MB).
+  const thread = new Worker(threadBoot, { workerData, transferList: [workerData.frameBytes.buffer as ArrayBuffer] });
   const abort = () => void thread.terminate();
   ctx.cancellationSignal.addEventListener('abort', abort, { once: true });
 
