@@ -3,6 +3,7 @@ import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleW
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { taskQueueForTag, type ResourceTag } from '../domain/task-queues.js';
 import type { Logger } from '../platform/logger.js';
+import { createSlots, inGpuSlot } from './gpu-slots.js';
 import { temporalLogger } from '../platform/temporal.js';
 
 const require = createRequire(import.meta.url);
@@ -40,11 +41,16 @@ export interface WorkerSetOptions {
  * poll their GPU queues with few activity slots, so a GPU never runs two jobs at once.
  */
 export async function createWorkerSet(options: WorkerSetOptions): Promise<Worker[]> {
+  // Shared by every GPU queue of this process: tags `gpu` and `gpu:a100` on one machine still mean one job per GPU.
+  const gpuSlots = createSlots(Math.max(1, options.gpuCount));
   return Promise.all(
     options.tags.map((tag) => {
       const gpu = tag !== 'cpu';
       const identity = `${options.deps.workerIdentity}/${tag}`;
-      const activities = createActivities({ ...options.deps, workerIdentity: identity });
+      const all = createActivities({ ...options.deps, workerIdentity: identity });
+      const activities = gpu
+        ? { ...all, trainModel: inGpuSlot(gpuSlots, all.trainModel.bind(all)), evaluateModel: inGpuSlot(gpuSlots, all.evaluateModel.bind(all)) }
+        : all;
       return Worker.create({
         connection: options.connection,
         namespace: options.namespace,
