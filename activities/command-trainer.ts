@@ -17,7 +17,7 @@ import { inheritedEnvironment } from '../platform/config.js';
 import { frameToCsv } from '../ml/frame-csv.js';
 import { decodeFrameFromArrow } from '../ml/ingest/arrow-codec.js';
 import { decodeSplit } from '../ml/split.js';
-import { checkpointSegment, type TrainDeps, type TrainHeartbeat, type TrainInput, type TrainOutput } from './train-types.js';
+import { storeCheckpoint, type TrainDeps, type TrainHeartbeat, type TrainInput, type TrainOutput } from './train-types.js';
 
 const progressLine = z
   .object({
@@ -131,8 +131,7 @@ export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resu
         if (p.checkpoint) {
           const path = normalize(isAbsolute(p.checkpoint) ? p.checkpoint : resolve(dir, p.checkpoint));
           if (!path.startsWith(dir + sep)) throw new Error(`checkpoint ${p.checkpoint} is outside the job directory`);
-          const put = await deps.store.putContent(await readFile(path), { prefix: `checkpoints/${checkpointSegment(input.runId)}`, ext: 'ckpt' });
-          next = { ...next, checkpointUri: put.uri, checkpointSha256: put.sha256, checkpointStep: p.step };
+          next = { ...next, ...(await storeCheckpoint(deps.store, input.runId, await readFile(path), p.step)) };
         }
         latest = next;
         ctx.heartbeat(latest);

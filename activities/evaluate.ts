@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { MetricDifference, Metrics } from '../domain/gates.js';
-import type { MetricName, PipelineSpec } from '../domain/pipeline-spec.js';
+import type { MetricName } from '../domain/pipeline-spec.js';
 import { trainTestData } from '../ml/dataset.js';
 import type { BootstrapMetric } from '../ml/metrics/bootstrap.js';
 import { evaluateBinary } from '../ml/metrics/evaluate.js';
@@ -13,14 +13,10 @@ import { findVersion } from '../platform/registry.js';
 import { dataFailure } from './ingest.js';
 import { loadFrame, loadSplit } from './frame-loader.js';
 import { keepHeartbeating } from './heartbeat.js';
+import type { TrainInput } from './train-types.js';
 
-export interface EvaluateInput {
-  readonly runId: string;
-  readonly spec: PipelineSpec;
-  readonly frameUri: string;
-  readonly frameSha256: string;
-  readonly splitUri: string;
-  readonly splitSha256: string;
+/** The train stage's input (run, spec, stored frame and split) plus the model it produced. */
+export interface EvaluateInput extends TrainInput {
   readonly modelUri: string;
   readonly modelSha256: string;
   readonly trainerPredictionsUri?: string;

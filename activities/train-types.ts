@@ -48,6 +48,17 @@ export interface TrainDeps {
   readonly device: string;
 }
 
+/** Stores a checkpoint under the run's prefix and returns the heartbeat fields that point a retry at it. */
+export async function storeCheckpoint(
+  store: ArtifactStore,
+  runId: string,
+  bytes: Uint8Array,
+  step: number,
+): Promise<Pick<TrainHeartbeat, 'checkpointUri' | 'checkpointSha256' | 'checkpointStep'>> {
+  const put = await store.putContent(bytes, { prefix: `checkpoints/${checkpointSegment(runId)}`, ext: 'ckpt' });
+  return { checkpointUri: put.uri, checkpointSha256: put.sha256, checkpointStep: step };
+}
+
 /** A run id as one artifact-key segment (run ids carry `:`, which keys don't allow). */
 export function checkpointSegment(runId: string): string {
   return runId.replace(/[^A-Za-z0-9_\-=+,@~.]/g, '_');

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { runCommandTrainer } from './command-trainer.js';
 import { keepHeartbeating } from './heartbeat.js';
-import { checkpointSegment, type TrainDeps, type TrainHeartbeat, type TrainInput, type TrainOutput } from './train-types.js';
+import { storeCheckpoint, type TrainDeps, type TrainHeartbeat, type TrainInput, type TrainOutput } from './train-types.js';
 import type { TrainThreadInput, TrainThreadMessage } from './train-thread.js';
 
 const threadBoot = new URL('./thread-boot.mjs', import.meta.url);
@@ -62,8 +62,7 @@ async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHea
               ...(progress.validLoss !== undefined ? { validLoss: progress.validLoss } : {}),
             };
             if (checkpoint) {
-              const put = await deps.store.putContent(checkpoint, { prefix: `checkpoints/${checkpointSegment(input.runId)}`, ext: 'ckpt' });
-              next = { ...next, checkpointUri: put.uri, checkpointSha256: put.sha256, checkpointStep: progress.step };
+              next = { ...next, ...(await storeCheckpoint(deps.store, input.runId, checkpoint, progress.step)) };
             }
             latest = next;
             ctx.heartbeat(latest);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import type { Column, Frame } from '../ml/frame.js';
 import { takeRows } from '../ml/frame.js';
+import { mulberry32 } from '../ml/metrics/bootstrap.js';
 
 export const benchDir = dirname(fileURLToPath(import.meta.url));
 export const datasetsDir = resolve(benchDir, '..', '..', 'shared', 'datasets');
@@ -23,16 +24,6 @@ export interface BenchDataset {
   readonly target: string;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function loadCsv(path: string, target: string, positive: string, drop: string[]): { frame: Frame; labels: Uint8Array } {
   const records: string[][] = parse(readFileSync(path), { skip_empty_lines: true });

@@ -49,7 +49,7 @@ export interface BootstrapOptions {
 }
 
 /** mulberry32: a small, fast, seedable 32-bit PRNG (public domain construction), uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -7,21 +7,14 @@ import {
   checkBinaryInputs,
   rowLogLoss,
   thresholdMetrics,
+  type BinaryMetrics,
 } from './classification.js';
 
 /** Metrics of the rows of one slice. `auc` is null when the slice holds one class only. */
-export interface SliceMetrics {
+export interface SliceMetrics
+  extends Pick<BinaryMetrics, 'count' | 'positives' | 'auc' | 'accuracy' | 'precision' | 'recall' | 'f1' | 'logLoss' | 'brier'> {
   /** Category label, '(missing)', '(other)', or an interval such as '(0.25, 0.5]'. */
   readonly slice: string;
-  readonly count: number;
-  readonly positives: number;
-  readonly auc: number | null;
-  readonly accuracy: number;
-  readonly precision: number;
-  readonly recall: number;
-  readonly f1: number;
-  readonly logLoss: number;
-  readonly brier: number;
 }
 
 export interface ColumnSlices {
