@@ -9,7 +9,7 @@ import { takeRows } from '../ml/frame.js';
 import { mulberry32 } from '../ml/metrics/bootstrap.js';
 
 export const benchDir = dirname(fileURLToPath(import.meta.url));
-export const datasetsDir = resolve(benchDir, '..', '..', 'shared', 'datasets');
+export const datasetsDir = resolve(benchDir, '..', 'datasets');
 export const cacheDir = join(benchDir, '.cache');
 
 export interface BenchDataset {

@@ -10,7 +10,7 @@ import pandas as pd
 import sklearn
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-DATASETS = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'datasets')
+DATASETS = os.path.join(os.path.dirname(__file__), '..', 'datasets')
 
 
 def timed(runs, body):

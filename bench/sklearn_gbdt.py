@@ -27,7 +27,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
 BENCH = Path(__file__).resolve().parent
-DATASETS = BENCH.parent.parent / "shared" / "datasets"
+DATASETS = BENCH.parent / "datasets"
 SPECS = {
     "elec2": ("electricity.csv", "class", "1"),
     "adult": ("adult.csv", "income", ">50K"),

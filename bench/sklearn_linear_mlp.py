@@ -31,7 +31,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 BENCH = Path(__file__).resolve().parent
-DATASETS = BENCH.parent.parent / "shared" / "datasets"
+DATASETS = BENCH.parent / "datasets"
 SPECS = {
     "elec2": ("electricity.csv", "class", "1"),
     "adult": ("adult.csv", "income", ">50K"),

@@ -1,3 +1,4 @@
+import { audit } from './audit.js';
 import { withTransaction, type Pool, type PoolClient } from './db.js';
 
 /** Everything a registered version records about where it came from. JSON-safe. */
@@ -31,16 +32,6 @@ export interface ModelVersion extends VersionLineage {
 /** Thrown for a model, version or alias that does not exist. */
 export class RegistryNotFoundError extends Error {
   override readonly name = 'RegistryNotFound';
-}
-
-async function audit(client: PoolClient, entry: { actor: string; action: string; subject: string; details: unknown; source?: string }) {
-  await client.query('INSERT INTO audit_log (actor, action, subject, source, details) VALUES ($1, $2, $3, $4, $5)', [
-    entry.actor,
-    entry.action,
-    entry.subject,
-    entry.source ?? null,
-    JSON.stringify(entry.details),
-  ]);
 }
 
 /** Locks the model's row (creating the model if needed) and returns its id. */

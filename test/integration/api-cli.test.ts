@@ -84,7 +84,7 @@ describe('the slipway CLI and the training API', () => {
     const spec = join(dir, 'strict.yaml');
     await writeFile(
       spec,
-      `model: elec2-strict\ndataset: { source: ${join(process.cwd(), '..', 'shared', 'datasets', 'electricity.csv')} }\ntarget: class\nsplit: { kind: time, testFraction: 0.3 }\ntrainer: { kind: builtin, name: logistic_regression }\nevaluation: { gates: { min: { auc: 0.99 } } }\n`,
+      `model: elec2-strict\ndataset: { source: ${join(process.cwd(), 'datasets', 'electricity.csv')} }\ntarget: class\nsplit: { kind: time, testFraction: 0.3 }\ntrainer: { kind: builtin, name: logistic_regression }\nevaluation: { gates: { min: { auc: 0.99 } } }\n`,
     );
     const run = await runCli(['train', spec, '--api', api.url]);
     expect(run.code).toBe(1);

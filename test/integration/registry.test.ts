@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool, migrate, type Pool } from '../../platform/db.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../platform/embedded-postgres.js';
+import { DeploymentVersionError, readDeployment, writeDeployment } from '../../platform/deployments.js';
 import { findVersion, listVersions, moveAlias, registerVersion, upsertDataset, type VersionLineage } from '../../platform/registry.js';
 import { createTestDb, dropTestSchema } from '../helpers/db.js';
 import { freePort } from '../helpers/free-port.js';
@@ -79,6 +80,48 @@ function registrySuite(name: string, open: () => Promise<{ pool: Pool; close: ()
       expect(await moveAlias(db, { model: 'cas', alias: 'champion', version: 3, expected: 2, actor: 'erin', requestId: 'req-2' })).toEqual({ moved: false, current: 3 });
       const { rows } = await db.query(`SELECT actor, details FROM audit_log WHERE action = 'alias.move' AND subject = 'cas@champion' ORDER BY id`);
       expect(rows.map((r: { actor: string }) => r.actor)).toEqual(['alice', expect.stringMatching(/bob|carol/), 'dave']);
+    });
+
+    it('sets deployments by compare-and-set, with history and audit, and refuses unknown versions', async () => {
+      const db = await pool();
+      await registerVersion(db, 'dep', lineage('d1'), 'test');
+      await registerVersion(db, 'dep', lineage('d2'), 'test');
+      expect(await readDeployment(db, 'dep')).toMatchObject({ champion: null, challenger: null, revision: 0 });
+      const base = { challenger: null, challengerWeight: 0, shadow: false, stickyKey: null, rolloutWorkflowId: null };
+      const first = await writeDeployment(db, { model: 'dep', target: { ...base, champion: 1 }, expectedRevision: 0, actor: 'alice', reason: 'promote' });
+      expect(first).toMatchObject({ written: true, state: { champion: 1, revision: 1, updatedBy: 'alice' } });
+      const canary = { ...base, champion: 1, challenger: 2, challengerWeight: 0.05, rolloutWorkflowId: 'rollout-dep' };
+      const race = await Promise.all(['bob', 'carol'].map((actor) => writeDeployment(db, { model: 'dep', target: canary, expectedRevision: 1, actor, reason: 'canary-5' })));
+      expect(race.filter((r) => r.written)).toHaveLength(1);
+      expect(race.find((r) => !r.written)?.state.revision).toBe(2);
+      // A retried write (same request id) after it committed is success; a different request with a stale revision is not.
+      const step = { ...canary, challengerWeight: 0.25 };
+      expect((await writeDeployment(db, { model: 'dep', target: step, expectedRevision: 2, actor: 'wf', reason: 'canary-25', requestId: 'r-25' })).written).toBe(true);
+      expect((await writeDeployment(db, { model: 'dep', target: step, expectedRevision: 2, actor: 'wf', reason: 'canary-25', requestId: 'r-25' })).written).toBe(true);
+      expect((await writeDeployment(db, { model: 'dep', target: step, expectedRevision: 2, actor: 'wf', reason: 'canary-25', requestId: 'r-other' })).written).toBe(false);
+      await expect(writeDeployment(db, { model: 'dep', target: { ...base, champion: 7 }, expectedRevision: 3, actor: 'x', reason: 'bad' })).rejects.toThrow(DeploymentVersionError);
+      await expect(writeDeployment(db, { model: 'dep', target: { ...base, champion: 1, shadow: true }, expectedRevision: 3, actor: 'x', reason: 'bad' })).rejects.toThrow(/needs a challenger/);
+      expect(await readDeployment(db, 'dep')).toMatchObject({ champion: 1, challenger: 2, challengerWeight: 0.25, revision: 3 });
+      const history = await db.query(`SELECT revision, challenger_weight, reason FROM deployment_history WHERE model_name = 'dep' ORDER BY revision`);
+      expect(history.rows.map((r: { reason: string }) => r.reason)).toEqual(['promote', 'canary-5', 'canary-25']);
+      const audits = await db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'deployment.set' AND subject = 'dep'`);
+      expect(audits.rows[0]).toEqual({ n: 3 });
+    });
+
+    it('keeps the prediction log in daily UTC partitions', async () => {
+      const db = await pool();
+      await db.query(`SELECT ensure_predictions_partition('2026-03-01'::date)`);
+      await db.query(`SELECT ensure_predictions_partition('2026-03-01'::date)`);
+      await db.query(
+        `INSERT INTO predictions (at, request_id, model_name, version, role, served, inputs, score, latency_ms)
+         VALUES ('2026-03-01T23:59:59Z', 'r1', 'm', 1, 'champion', true, '{"x": 1}', 0.7, 1.5)`,
+      );
+      // No partition for that day yet: the insert is refused rather than landing somewhere unexpected.
+      await expect(
+        db.query(`INSERT INTO predictions (at, request_id, model_name, version, role, served, inputs, latency_ms) VALUES ('2026-03-02T00:00:00Z', 'r2', 'm', 1, 'champion', true, '{}', 1)`),
+      ).rejects.toThrow(/no partition/);
+      const { rows } = await db.query(`SELECT tableoid::regclass::text AS part FROM predictions WHERE request_id = 'r1'`);
+      expect(rows[0].part).toMatch(/predictions_20260301$/);
     });
   });
 }
