@@ -5,9 +5,35 @@ import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 const nodeBuiltins = [
-  'assert', 'async_hooks', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs',
-  'fs/promises', 'http', 'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream',
-  'timers', 'tls', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib',
+  'assert',
+  'async_hooks',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
 ];
 
 /** Imports that would break workflow determinism or drag I/O into the workflow sandbox. */
@@ -15,7 +41,10 @@ export const workflowRestrictedImports = {
   paths: [
     ...nodeBuiltins.flatMap((name) => [
       { name, message: 'Workflows are deterministic: no Node built-ins. Do I/O in an activity.' },
-      { name: `node:${name}`, message: 'Workflows are deterministic: no Node built-ins. Do I/O in an activity.' },
+      {
+        name: `node:${name}`,
+        message: 'Workflows are deterministic: no Node built-ins. Do I/O in an activity.',
+      },
     ]),
     { name: 'pg', message: 'Workflows must not touch the database. Use an activity.' },
     { name: 'pino', message: 'Use log from @temporalio/workflow in workflows.' },
@@ -35,12 +64,25 @@ export const workflowRestrictedImports = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.slipway/**', 'dist/**', 'coverage/**', 'test/fixtures/**', 'bench/.cache/**', 'cli/bin.js'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.slipway/**',
+      'dist/**',
+      'coverage/**',
+      'test/fixtures/**',
+      'bench/.cache/**',
+      'cli/bin.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'activities/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'activities/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     plugins: { 'import-x': importX },
     rules: {

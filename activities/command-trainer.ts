@@ -17,7 +17,13 @@ import { inheritedEnvironment } from '../platform/config.js';
 import { frameToCsv } from '../ml/frame-csv.js';
 import { decodeFrameFromArrow } from '../ml/ingest/arrow-codec.js';
 import { decodeSplit } from '../ml/split.js';
-import { storeCheckpoint, type TrainDeps, type TrainHeartbeat, type TrainInput, type TrainOutput } from './train-types.js';
+import {
+  storeCheckpoint,
+  type TrainDeps,
+  type TrainHeartbeat,
+  type TrainInput,
+  type TrainOutput,
+} from './train-types.js';
 
 const progressLine = z
   .object({
@@ -44,19 +50,23 @@ function parseProgress(text: string): z.infer<typeof progressLine> | undefined {
   }
 }
 
-export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resume: TrainHeartbeat | undefined): Promise<TrainOutput> {
+export async function runCommandTrainer(
+  deps: TrainDeps,
+  input: TrainInput,
+  resume: TrainHeartbeat | undefined,
+): Promise<TrainOutput> {
   const ctx = Context.current();
   const { spec } = input;
   if (spec.trainer.kind !== 'command') throw new Error('not a command trainer');
   const started = Date.now();
   const program = spec.trainer.command[0]!;
-    // Command trainers run programs on the worker: only the ones its operator allowed (SLIPWAY_COMMAND_TRAINERS).
-    if (!deps.commandTrainers?.includes(program)) {
-      throw ApplicationFailure.nonRetryable(
-        `trainer.command: "${program}" is not an allowed trainer program on this worker (allowed: ${deps.commandTrainers?.join(', ') || 'none'}; set SLIPWAY_COMMAND_TRAINERS)`,
-        'InvalidSpec',
-      );
-    }
+  // Command trainers run programs on the worker: only the ones its operator allowed (SLIPWAY_COMMAND_TRAINERS).
+  if (!deps.commandTrainers?.includes(program)) {
+    throw ApplicationFailure.nonRetryable(
+      `trainer.command: "${program}" is not an allowed trainer program on this worker (allowed: ${deps.commandTrainers?.join(', ') || 'none'}; set SLIPWAY_COMMAND_TRAINERS)`,
+      'InvalidSpec',
+    );
+  }
   const dir = await mkdtemp(join(tmpdir(), 'slipway-train-'));
   try {
     const [frameBytes, splitBytes] = await Promise.all([
@@ -69,13 +79,22 @@ export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resu
       ...(spec.positiveClass ? { positiveClass: spec.positiveClass } : {}),
     });
     const labelColumn = spec.target;
-    await pipeline(Readable.from(frameToCsv(train.features, [{ name: labelColumn, values: train.labels }])), createWriteStream(join(dir, 'train.csv')));
-    await pipeline(Readable.from(frameToCsv(test.features, [{ name: labelColumn, values: test.labels }])), createWriteStream(join(dir, 'test.csv')));
+    await pipeline(
+      Readable.from(frameToCsv(train.features, [{ name: labelColumn, values: train.labels }])),
+      createWriteStream(join(dir, 'train.csv')),
+    );
+    await pipeline(
+      Readable.from(frameToCsv(test.features, [{ name: labelColumn, values: test.labels }])),
+      createWriteStream(join(dir, 'test.csv')),
+    );
     await mkdir(join(dir, 'out', 'checkpoints'), { recursive: true });
     let resumeFrom: string | null = null;
     if (resume?.checkpointUri) {
       resumeFrom = join(dir, 'resume.ckpt');
-      await writeFile(resumeFrom, await deps.store.get(resume.checkpointUri, { expectSha256: resume.checkpointSha256 }));
+      await writeFile(
+        resumeFrom,
+        await deps.store.get(resume.checkpointUri, { expectSha256: resume.checkpointSha256 }),
+      );
     }
     const job = {
       target: labelColumn,
@@ -96,7 +115,13 @@ export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resu
       cwd: dir,
       // Its own process group, so cancellation kills whatever the program started too (shells, data loaders).
       detached: true,
-      env: { ...spec.trainer.env, PATH: inherited.PATH ?? '', HOME: inherited.HOME ?? '', SLIPWAY_JOB: join(dir, 'job.json'), PYTHONUNBUFFERED: '1' },
+      env: {
+        ...spec.trainer.env,
+        PATH: inherited.PATH ?? '',
+        HOME: inherited.HOME ?? '',
+        SLIPWAY_JOB: join(dir, 'job.json'),
+        PYTHONUNBUFFERED: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const kill = () => {
@@ -130,8 +155,12 @@ export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resu
         };
         if (p.checkpoint) {
           const path = normalize(isAbsolute(p.checkpoint) ? p.checkpoint : resolve(dir, p.checkpoint));
-          if (!path.startsWith(dir + sep)) throw new Error(`checkpoint ${p.checkpoint} is outside the job directory`);
-          next = { ...next, ...(await storeCheckpoint(deps.store, input.runId, await readFile(path), p.step)) };
+          if (!path.startsWith(dir + sep))
+            throw new Error(`checkpoint ${p.checkpoint} is outside the job directory`);
+          next = {
+            ...next,
+            ...(await storeCheckpoint(deps.store, input.runId, await readFile(path), p.step)),
+          };
         }
         latest = next;
         ctx.heartbeat(latest);
@@ -141,19 +170,35 @@ export async function runCommandTrainer(deps: TrainDeps, input: TrainInput, resu
     const keepAlive = setInterval(() => ctx.heartbeat(latest), keepAliveMs);
     // 'close', not 'exit': only then are stdout and stderr fully read (the last progress line, the refusal message).
     const code = await new Promise<number | null>((resolveExit, reject) => {
-      child.on('error', (e) => reject(ApplicationFailure.nonRetryable(`cannot run trainer command ${program}: ${e.message}`, 'InvalidSpec')));
+      child.on('error', (e) =>
+        reject(
+          ApplicationFailure.nonRetryable(
+            `cannot run trainer command ${program}: ${e.message}`,
+            'InvalidSpec',
+          ),
+        ),
+      );
       child.on('close', (c) => resolveExit(c));
     }).finally(() => clearInterval(keepAlive));
     ctx.cancellationSignal.removeEventListener('abort', kill);
     await chain;
     if (code === commandTrainerUsageExit) {
-      throw ApplicationFailure.nonRetryable(`trainer command refused its input: ${stderr.trim()}`, 'InvalidParams');
+      throw ApplicationFailure.nonRetryable(
+        `trainer command refused its input: ${stderr.trim()}`,
+        'InvalidParams',
+      );
     }
     if (code !== 0) throw new Error(`trainer command exited with code ${code}: ${stderr.trim()}`);
     const onnx = await readFile(join(dir, 'out', 'model.onnx')).catch(() => {
-      throw ApplicationFailure.nonRetryable('trainer command exited 0 but wrote no out/model.onnx', 'InvalidParams');
+      throw ApplicationFailure.nonRetryable(
+        'trainer command exited 0 but wrote no out/model.onnx',
+        'InvalidParams',
+      );
     });
-    const metrics = (await readFile(join(dir, 'out', 'metrics.json'), 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => ({})));
+    const metrics = await readFile(join(dir, 'out', 'metrics.json'), 'utf8').then(
+      (t) => JSON.parse(t) as Record<string, unknown>,
+      () => ({}),
+    );
     const model = await deps.store.putContent(onnx, { prefix: 'models', ext: 'onnx' });
     return {
       modelUri: model.uri,

@@ -40,7 +40,9 @@ export async function resolveSource(
     try {
       key = store.parseUri(source);
     } catch {
-      throw new SourceError(`dataset.source ${source}: only s3:// URIs in the configured artifact bucket can be read`);
+      throw new SourceError(
+        `dataset.source ${source}: only s3:// URIs in the configured artifact bucket can be read`,
+      );
     }
     const head = await store.head(key);
     if (!head) throw new SourceError(`dataset.source ${source}: no such object`);
@@ -62,11 +64,17 @@ export async function resolveSource(
   } catch {
     throw new SourceError(`dataset.source ${source}: not a valid file:// URI`);
   }
-  if (!isAbsolute(path)) throw new SourceError(`dataset.source ${source}: a path must be absolute here (resolve it against the spec file)`);
+  if (!isAbsolute(path))
+    throw new SourceError(
+      `dataset.source ${source}: a path must be absolute here (resolve it against the spec file)`,
+    );
   const real = await realpath(path).catch(() => undefined);
   if (!real) throw new SourceError(`dataset.source ${source}: file not found`);
   // The worker reads only under its data roots (when configured): a spec can't make it read /etc/passwd.
-  if (dataRoots && !dataRoots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : `${root}${sep}`))) {
+  if (
+    dataRoots &&
+    !dataRoots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : `${root}${sep}`))
+  ) {
     throw new SourceError(`dataset.source ${source}: not under an allowed data root (SLIPWAY_DATA_ROOTS)`);
   }
   path = real;

@@ -53,7 +53,9 @@ const bootstrapMetrics: BootstrapMetric[] = ['auc', 'logLoss', 'brier', 'accurac
 /** Trainer-reported importances, when they are a plain name -> number map. */
 function importancesOf(raw: unknown): { featureImportances?: Record<string, number> } {
   if (!raw || typeof raw !== 'object') return {};
-  const entries = Object.entries(raw as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === 'number');
+  const entries = Object.entries(raw as Record<string, unknown>).filter(
+    (e): e is [string, number] => typeof e[1] === 'number',
+  );
   return entries.length > 0 ? { featureImportances: Object.fromEntries(entries) } : {};
 }
 
@@ -61,7 +63,12 @@ function importancesOf(raw: unknown): { featureImportances?: Record<string, numb
  * The evaluate stage: scores the held-out split with onnxruntime (the exact graph that will be served, raw features
  * in), computes the metrics, scores the current champion on the same rows, and writes the report.
  */
-export function createEvaluateActivities(deps: { store: ArtifactStore; db: Pool; log: Logger; device: string }) {
+export function createEvaluateActivities(deps: {
+  store: ArtifactStore;
+  db: Pool;
+  log: Logger;
+  device: string;
+}) {
   return {
     async evaluateModel(input: EvaluateInput): Promise<EvaluateOutput> {
       const { spec } = input;
@@ -74,7 +81,11 @@ export function createEvaluateActivities(deps: { store: ArtifactStore; db: Pool;
           loadSplit(deps.store, input.splitUri, input.splitSha256),
           deps.store.get(input.modelUri, { expectSha256: input.modelSha256 }),
         ]);
-        const { test } = trainTestData(frame, split, { target: spec.target, drop: spec.drop, ...(spec.positiveClass ? { positiveClass: spec.positiveClass } : {}) });
+        const { test } = trainTestData(frame, split, {
+          target: spec.target,
+          drop: spec.drop,
+          ...(spec.positiveClass ? { positiveClass: spec.positiveClass } : {}),
+        });
         const model = await loadModel(modelBytes, { preferGpu: deps.device !== 'cpu' });
         sessions.push(model);
         const scores = await scoreFrame(model, test.features);
@@ -82,8 +93,12 @@ export function createEvaluateActivities(deps: { store: ArtifactStore; db: Pool;
         // null: the two could not be compared (row counts differ, or a score is NaN), which fails the run.
         let parityMaxAbsDiff: number | null | undefined;
         if (input.trainerPredictionsUri) {
-          const bytes = await deps.store.get(input.trainerPredictionsUri, { expectSha256: input.trainerPredictionsSha256 });
-          const own = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+          const bytes = await deps.store.get(input.trainerPredictionsUri, {
+            expectSha256: input.trainerPredictionsSha256,
+          });
+          const own = new Float64Array(
+            bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+          );
           parityMaxAbsDiff = own.length === scores.length ? 0 : null;
           for (let i = 0; parityMaxAbsDiff !== null && i < own.length; i++) {
             const d = Math.abs(own[i]! - scores[i]!);
@@ -98,13 +113,18 @@ export function createEvaluateActivities(deps: { store: ArtifactStore; db: Pool;
         let championNote: string | undefined;
         if (champion) {
           try {
-            const bytes = await deps.store.get(champion.artifactUri, { expectSha256: champion.artifactSha256 });
+            const bytes = await deps.store.get(champion.artifactUri, {
+              expectSha256: champion.artifactSha256,
+            });
             const championModel = await loadModel(bytes);
             sessions.push(championModel);
             championScores = await scoreFrame(championModel, test.features);
           } catch (error) {
             championNote = `champion v${champion.version} could not be scored on this data: ${(error as Error).message}`;
-            deps.log.warn({ model: spec.model, champion: champion.version, err: error }, 'champion not scored');
+            deps.log.warn(
+              { model: spec.model, champion: champion.version, err: error },
+              'champion not scored',
+            );
           }
         }
         const report = evaluateBinary(test.labels, scores, {
@@ -112,7 +132,11 @@ export function createEvaluateActivities(deps: { store: ArtifactStore; db: Pool;
           threshold: spec.evaluation.threshold,
           frame: test.features,
           sliceColumns: spec.evaluation.slices,
-          bootstrap: { iterations: spec.evaluation.bootstrap.iterations, seed: spec.evaluation.bootstrap.seed, metrics: bootstrapMetrics },
+          bootstrap: {
+            iterations: spec.evaluation.bootstrap.iterations,
+            seed: spec.evaluation.bootstrap.seed,
+            metrics: bootstrapMetrics,
+          },
           ...(championScores ? { championScores } : {}),
         });
         const metrics: Metrics = {};
@@ -125,7 +149,8 @@ export function createEvaluateActivities(deps: { store: ArtifactStore; db: Pool;
           versusChampion = {};
           for (const c of report.champion?.comparison ?? []) {
             const name = metricKeys.find(([, key]) => key === c.metric)?.[0];
-            if (name && c.diff !== null && c.ciLow !== null && c.ciHigh !== null) versusChampion[name] = { mean: c.diff, low: c.ciLow, high: c.ciHigh };
+            if (name && c.diff !== null && c.ciLow !== null && c.ciHigh !== null)
+              versusChampion[name] = { mean: c.diff, low: c.ciLow, high: c.ciHigh };
           }
         }
         const { signature, opset } = modelSignature(model, modelBytes);
@@ -140,8 +165,15 @@ export function createEvaluateActivities(deps: { store: ArtifactStore; db: Pool;
           featureImportances: input.featureImportances,
         };
         const [json, page] = await Promise.all([
-          deps.store.putContent(Buffer.from(JSON.stringify(stored)), { prefix: 'reports/evaluation', ext: 'json', contentType: 'application/json' }),
-          deps.store.putContent(Buffer.from(renderEvaluationReportHtml(report, importancesOf(input.featureImportances))), { prefix: 'reports/evaluation', ext: 'html', contentType: 'text/html; charset=utf-8' }),
+          deps.store.putContent(Buffer.from(JSON.stringify(stored)), {
+            prefix: 'reports/evaluation',
+            ext: 'json',
+            contentType: 'application/json',
+          }),
+          deps.store.putContent(
+            Buffer.from(renderEvaluationReportHtml(report, importancesOf(input.featureImportances))),
+            { prefix: 'reports/evaluation', ext: 'html', contentType: 'text/html; charset=utf-8' },
+          ),
         ]);
         return {
           metrics,

@@ -34,42 +34,70 @@ export interface IngestOutput {
 
 /** Bad data is the user's to fix: fail the run at once, with the message naming the row or column. */
 export function dataFailure(error: unknown): unknown {
-  if (error instanceof DataError || error instanceof SourceError || (error instanceof Error && error.name === 'ModelInputError')) {
+  if (
+    error instanceof DataError ||
+    error instanceof SourceError ||
+    (error instanceof Error && error.name === 'ModelInputError')
+  ) {
     return ApplicationFailure.create({
       message: error.message,
       type: 'DataError',
       nonRetryable: true,
-      details: [{ code: (error as DataError).code ?? 'source', row: (error as DataError).row, column: (error as DataError).column }],
+      details: [
+        {
+          code: (error as DataError).code ?? 'source',
+          row: (error as DataError).row,
+          column: (error as DataError).column,
+        },
+      ],
     });
   }
   return error;
 }
 
 /** The ingest stage: stream the source twice (infer, build), store the typed columns, record the dataset. */
-export function createIngestActivities(deps: { store: ArtifactStore; db: Pool; log: Logger; dataRoots?: readonly string[] }) {
+export function createIngestActivities(deps: {
+  store: ArtifactStore;
+  db: Pool;
+  log: Logger;
+  dataRoots?: readonly string[];
+}) {
   return {
     async ingestDataset(input: IngestInput): Promise<IngestOutput> {
       const { spec } = input;
       let stage = 'reading';
       const stopHeartbeats = keepHeartbeating(Context.current(), () => ({ stage }));
       try {
-        const source = await resolveSource(spec.dataset.source, spec.dataset.format, deps.store, deps.dataRoots);
+        const source = await resolveSource(
+          spec.dataset.source,
+          spec.dataset.format,
+          deps.store,
+          deps.dataRoots,
+        );
         const result = await readDataset(() => source.open(), {
           format: source.format,
           ...(spec.dataset.delimiter ? { delimiter: spec.dataset.delimiter } : {}),
           ...(spec.dataset.maxLineBytes ? { maxLineBytes: spec.dataset.maxLineBytes } : {}),
           ...(spec.dataset.maxRows ? { maxRows: spec.dataset.maxRows } : {}),
           ...(spec.dataset.missingTokens ? { missingTokens: spec.dataset.missingTokens } : {}),
-          ...(spec.dataset.maxTypeErrorRate !== undefined ? { maxTypeErrorRate: spec.dataset.maxTypeErrorRate } : {}),
+          ...(spec.dataset.maxTypeErrorRate !== undefined
+            ? { maxTypeErrorRate: spec.dataset.maxTypeErrorRate }
+            : {}),
           ...(spec.schema ? { schema: spec.schema } : {}),
         });
         const { frame, stats } = result;
         if (!frame.columns.some((c) => c.name === spec.target)) {
-          throw new DataError('missing_column', `target column "${spec.target}" is not in the data; columns are: ${frame.columns.map((c) => c.name).join(', ')}`, { column: spec.target });
+          throw new DataError(
+            'missing_column',
+            `target column "${spec.target}" is not in the data; columns are: ${frame.columns.map((c) => c.name).join(', ')}`,
+            { column: spec.target },
+          );
         }
         for (const name of spec.drop) {
           if (!frame.columns.some((c) => c.name === name)) {
-            throw new DataError('missing_column', `drop: column "${name}" is not in the data`, { column: name });
+            throw new DataError('missing_column', `drop: column "${name}" is not in the data`, {
+              column: name,
+            });
           }
         }
         stage = 'storing';

@@ -13,7 +13,12 @@ export function createRegisterActivities(deps: { db: Pool; codeVersion: string }
   return {
     /** Allocates the next version under the model's row lock; a retry of the same run gets the same version. */
     async registerModel(input: RegisterInput): Promise<{ version: number; created: boolean }> {
-      return registerVersion(deps.db, input.model, { ...input.lineage, codeVersion: deps.codeVersion }, input.actor);
+      return registerVersion(
+        deps.db,
+        input.model,
+        { ...input.lineage, codeVersion: deps.codeVersion },
+        input.actor,
+      );
     },
 
     async recordTrainingRun(run: Parameters<typeof recordRun>[1]): Promise<void> {

@@ -37,7 +37,14 @@ export function createSkeletonActivities(deps: SkeletonDeps) {
       await deps.db.query(
         `INSERT INTO skeleton_runs (run_key, workflow_id, cpu_worker, gpu_worker, artifact_uri, artifact_sha256)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_key) DO NOTHING`,
-        [input.runKey, input.workflowId, input.cpuWorker, input.gpuWorker, input.artifactUri, input.artifactSha256],
+        [
+          input.runKey,
+          input.workflowId,
+          input.cpuWorker,
+          input.gpuWorker,
+          input.artifactUri,
+          input.artifactSha256,
+        ],
       );
     },
   };

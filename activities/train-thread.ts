@@ -67,7 +67,11 @@ try {
     checkpointEvery: input.checkpointEvery,
     ...(input.resumeFrom ? { resumeFrom: input.resumeFrom } : {}),
     onProgress: (progress, checkpoint) => {
-      const message: TrainThreadMessage = { type: 'progress', progress, ...(checkpoint ? { checkpoint } : {}) };
+      const message: TrainThreadMessage = {
+        type: 'progress',
+        progress,
+        ...(checkpoint ? { checkpoint } : {}),
+      };
       port.postMessage(message);
     },
   });

@@ -55,7 +55,10 @@ export async function storeCheckpoint(
   bytes: Uint8Array,
   step: number,
 ): Promise<Pick<TrainHeartbeat, 'checkpointUri' | 'checkpointSha256' | 'checkpointStep'>> {
-  const put = await store.putContent(bytes, { prefix: `checkpoints/${checkpointSegment(runId)}`, ext: 'ckpt' });
+  const put = await store.putContent(bytes, {
+    prefix: `checkpoints/${checkpointSegment(runId)}`,
+    ext: 'ckpt',
+  });
   return { checkpointUri: put.uri, checkpointSha256: put.sha256, checkpointStep: step };
 }
 
@@ -63,4 +66,3 @@ export async function storeCheckpoint(
 export function checkpointSegment(runId: string): string {
   return runId.replace(/[^A-Za-z0-9_\-=+,@~.]/g, '_');
 }
-

@@ -2,7 +2,13 @@ import { Worker } from 'node:worker_threads';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { runCommandTrainer } from './command-trainer.js';
 import { keepHeartbeating } from './heartbeat.js';
-import { storeCheckpoint, type TrainDeps, type TrainHeartbeat, type TrainInput, type TrainOutput } from './train-types.js';
+import {
+  storeCheckpoint,
+  type TrainDeps,
+  type TrainHeartbeat,
+  type TrainInput,
+  type TrainOutput,
+} from './train-types.js';
 import type { TrainThreadInput, TrainThreadMessage } from './train-thread.js';
 
 const threadBoot = new URL('./thread-boot.mjs', import.meta.url);
@@ -10,11 +16,17 @@ const threadEntry = new URL('./train-thread.ts', import.meta.url).href;
 
 /** The bytes in an ArrayBuffer of their own (a Buffer may be a slice of a shared pool, which can't be transferred). */
 function ownBuffer(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : new Uint8Array(bytes);
 }
 
 /** Runs a built-in trainer in a worker thread; heartbeats every step and saves checkpoints as artifacts. */
-async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHeartbeat | undefined): Promise<TrainOutput> {
+async function trainBuiltIn(
+  deps: TrainDeps,
+  input: TrainInput,
+  resume: TrainHeartbeat | undefined,
+): Promise<TrainOutput> {
   const ctx = Context.current();
   const { spec } = input;
   if (spec.trainer.kind !== 'builtin') throw new Error('not a built-in trainer');
@@ -23,7 +35,9 @@ async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHea
   const [frameBytes, splitBytes, resumeBytes] = await Promise.all([
     deps.store.get(input.frameUri, { expectSha256: input.frameSha256 }),
     deps.store.get(input.splitUri, { expectSha256: input.splitSha256 }),
-    resume?.checkpointUri ? deps.store.get(resume.checkpointUri, { expectSha256: resume.checkpointSha256 }) : undefined,
+    resume?.checkpointUri
+      ? deps.store.get(resume.checkpointUri, { expectSha256: resume.checkpointSha256 })
+      : undefined,
   ]);
   const workerData: TrainThreadInput = {
     entry: threadEntry,
@@ -40,7 +54,10 @@ async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHea
   };
   stopEarly();
   // The frame's bytes move to the thread instead of being copied (they can be hundreds of MB).
-  const thread = new Worker(threadBoot, { workerData, transferList: [workerData.frameBytes.buffer as ArrayBuffer] });
+  const thread = new Worker(threadBoot, {
+    workerData,
+    transferList: [workerData.frameBytes.buffer as ArrayBuffer],
+  });
   const abort = () => void thread.terminate();
   ctx.cancellationSignal.addEventListener('abort', abort, { once: true });
 
@@ -62,7 +79,10 @@ async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHea
               ...(progress.validLoss !== undefined ? { validLoss: progress.validLoss } : {}),
             };
             if (checkpoint) {
-              next = { ...next, ...(await storeCheckpoint(deps.store, input.runId, checkpoint, progress.step)) };
+              next = {
+                ...next,
+                ...(await storeCheckpoint(deps.store, input.runId, checkpoint, progress.step)),
+              };
             }
             latest = next;
             ctx.heartbeat(latest);
@@ -80,15 +100,24 @@ async function trainBuiltIn(deps: TrainDeps, input: TrainInput, resume: TrainHea
         }
       });
       thread.on('error', reject);
-      thread.on('exit', (code) => reject(new Error(`training thread exited (code ${code}) before it finished`)));
+      thread.on('exit', (code) =>
+        reject(new Error(`training thread exited (code ${code}) before it finished`)),
+      );
     });
     await chain;
     const [model, predictions] = await Promise.all([
       deps.store.putContent(done.onnx, { prefix: 'models', ext: 'onnx' }),
-      deps.store.putContent(new Uint8Array(done.testPredictions.buffer, done.testPredictions.byteOffset, done.testPredictions.byteLength), {
-        prefix: 'predictions',
-        ext: 'f64',
-      }),
+      deps.store.putContent(
+        new Uint8Array(
+          done.testPredictions.buffer,
+          done.testPredictions.byteOffset,
+          done.testPredictions.byteLength,
+        ),
+        {
+          prefix: 'predictions',
+          ext: 'f64',
+        },
+      ),
     ]);
     return {
       modelUri: model.uri,

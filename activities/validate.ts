@@ -31,7 +31,14 @@ export interface ValidateOutput {
   readonly profileUri: string;
   readonly splitUri: string;
   readonly splitSha256: string;
-  readonly split: { kind: string; seed: number; testFraction: number; trainRows: number; testRows: number; orderBy?: string };
+  readonly split: {
+    kind: string;
+    seed: number;
+    testFraction: number;
+    trainRows: number;
+    testRows: number;
+    orderBy?: string;
+  };
 }
 
 /**
@@ -45,60 +52,87 @@ export function createValidateActivities(deps: { store: ArtifactStore }) {
       const { spec } = input;
       const stopHeartbeats = keepHeartbeating(Context.current(), () => ({ stage: 'validating' }));
       try {
-      const frame = await loadFrame(deps.store, input.frameUri, input.frameSha256);
-      const stats = JSON.parse((await deps.store.get(input.statsUri)).toString('utf8')) as IngestStats;
-      const { failOnWarnings, ...rules } = spec.validation;
-      const report = validateFrame(frame, {
-        target: spec.target,
-        rules,
-        ingest: stats,
-        ...(spec.positiveClass ? { positiveLabel: spec.positiveClass } : {}),
-        ...(spec.schema ? { schema: spec.schema } : {}),
-      });
-      const blocking = report.results.filter((r) => r.severity === 'error' || (failOnWarnings && r.severity === 'warning'));
-      const errors = blocking.map((r) => `${r.column ? `column "${r.column}": ` : ''}${r.message}`);
-      const ok = errors.length === 0;
-
-      let splitInfo: Omit<ValidateOutput, 'ok' | 'errors' | 'warnings' | 'reportUri' | 'reportHtmlUri'> = {
-        profileUri: '',
-        splitUri: '',
-        splitSha256: '',
-        split: { kind: spec.split.kind, seed: spec.split.seed, testFraction: spec.split.testFraction, trainRows: 0, testRows: 0 },
-      };
-      let profile;
-      if (ok) {
-        const data = featuresAndLabels(frame, { target: spec.target, drop: spec.drop, ...(spec.positiveClass ? { positiveClass: spec.positiveClass } : {}) });
-        const split = splitRows(frame, data.labels, {
-          kind: spec.split.kind,
-          testFraction: spec.split.testFraction,
-          seed: spec.split.seed,
-          ...(spec.split.kind === 'time' && spec.split.orderBy ? { orderBy: spec.split.orderBy } : {}),
+        const frame = await loadFrame(deps.store, input.frameUri, input.frameSha256);
+        const stats = JSON.parse((await deps.store.get(input.statsUri)).toString('utf8')) as IngestStats;
+        const { failOnWarnings, ...rules } = spec.validation;
+        const report = validateFrame(frame, {
+          target: spec.target,
+          rules,
+          ingest: stats,
+          ...(spec.positiveClass ? { positiveLabel: spec.positiveClass } : {}),
+          ...(spec.schema ? { schema: spec.schema } : {}),
         });
-        profile = buildReferenceProfile(subset(data, split.train).features);
-        const [splitObject, profileObject] = await Promise.all([
-          deps.store.putContent(encodeSplit(split), { prefix: 'splits', ext: 'bin' }),
-          deps.store.putContent(Buffer.from(JSON.stringify(profile)), { prefix: 'profiles', ext: 'json' }),
-        ]);
-        splitInfo = {
-          profileUri: profileObject.uri,
-          splitUri: splitObject.uri,
-          splitSha256: splitObject.sha256,
+        const blocking = report.results.filter(
+          (r) => r.severity === 'error' || (failOnWarnings && r.severity === 'warning'),
+        );
+        const errors = blocking.map((r) => `${r.column ? `column "${r.column}": ` : ''}${r.message}`);
+        const ok = errors.length === 0;
+
+        let splitInfo: Omit<ValidateOutput, 'ok' | 'errors' | 'warnings' | 'reportUri' | 'reportHtmlUri'> = {
+          profileUri: '',
+          splitUri: '',
+          splitSha256: '',
           split: {
             kind: spec.split.kind,
             seed: spec.split.seed,
             testFraction: spec.split.testFraction,
-            trainRows: split.train.length,
-            testRows: split.test.length,
-            ...(spec.split.kind === 'time' && spec.split.orderBy ? { orderBy: spec.split.orderBy } : {}),
+            trainRows: 0,
+            testRows: 0,
           },
         };
-      }
-      const html = renderValidationReportHtml(report, profile, { title: `Data validation: ${spec.model}` });
-      const [json, page] = await Promise.all([
-        deps.store.putContent(Buffer.from(JSON.stringify(report)), { prefix: 'reports/validation', ext: 'json', contentType: 'application/json' }),
-        deps.store.putContent(Buffer.from(html), { prefix: 'reports/validation', ext: 'html', contentType: 'text/html; charset=utf-8' }),
-      ]);
-      return { ok, errors, warnings: report.counts.warning, reportUri: json.uri, reportHtmlUri: page.uri, ...splitInfo };
+        let profile;
+        if (ok) {
+          const data = featuresAndLabels(frame, {
+            target: spec.target,
+            drop: spec.drop,
+            ...(spec.positiveClass ? { positiveClass: spec.positiveClass } : {}),
+          });
+          const split = splitRows(frame, data.labels, {
+            kind: spec.split.kind,
+            testFraction: spec.split.testFraction,
+            seed: spec.split.seed,
+            ...(spec.split.kind === 'time' && spec.split.orderBy ? { orderBy: spec.split.orderBy } : {}),
+          });
+          profile = buildReferenceProfile(subset(data, split.train).features);
+          const [splitObject, profileObject] = await Promise.all([
+            deps.store.putContent(encodeSplit(split), { prefix: 'splits', ext: 'bin' }),
+            deps.store.putContent(Buffer.from(JSON.stringify(profile)), { prefix: 'profiles', ext: 'json' }),
+          ]);
+          splitInfo = {
+            profileUri: profileObject.uri,
+            splitUri: splitObject.uri,
+            splitSha256: splitObject.sha256,
+            split: {
+              kind: spec.split.kind,
+              seed: spec.split.seed,
+              testFraction: spec.split.testFraction,
+              trainRows: split.train.length,
+              testRows: split.test.length,
+              ...(spec.split.kind === 'time' && spec.split.orderBy ? { orderBy: spec.split.orderBy } : {}),
+            },
+          };
+        }
+        const html = renderValidationReportHtml(report, profile, { title: `Data validation: ${spec.model}` });
+        const [json, page] = await Promise.all([
+          deps.store.putContent(Buffer.from(JSON.stringify(report)), {
+            prefix: 'reports/validation',
+            ext: 'json',
+            contentType: 'application/json',
+          }),
+          deps.store.putContent(Buffer.from(html), {
+            prefix: 'reports/validation',
+            ext: 'html',
+            contentType: 'text/html; charset=utf-8',
+          }),
+        ]);
+        return {
+          ok,
+          errors,
+          warnings: report.counts.warning,
+          reportUri: json.uri,
+          reportHtmlUri: page.uri,
+          ...splitInfo,
+        };
       } catch (error) {
         throw dataFailure(error);
       } finally {

@@ -1,6 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { roleAllows, type ApiKey, type Role } from '../domain/auth.js';
+import { createKeyring } from '../platform/keyring.js';
 import { HttpProblem } from './problem.js';
 
 declare module 'fastify' {
@@ -17,33 +17,32 @@ function presented(request: FastifyRequest): string | undefined {
   return typeof key === 'string' ? key : undefined;
 }
 
-function matches(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /**
  * API-key authentication with roles: reads need `viewer`, writes need `operator`. With no keys configured the API is
  * open (local development: `npm start`), and says so at start. /health is always open.
  */
 export function registerAuth(app: FastifyInstance, keys: readonly ApiKey[]): void {
+  const keyring = createKeyring(keys);
   app.decorateRequest('actor', '');
   app.addHook('onRequest', (request, _reply, done) => {
     if (request.url === '/health') {
       request.actor = 'health';
       return done();
     }
-    if (keys.length === 0) {
+    if (keyring.open) {
       request.actor = 'local';
       return done();
     }
-    const secret = presented(request);
-    const key = secret === undefined ? undefined : keys.find((k) => matches(k.secret, secret));
-    if (!key) return done(new HttpProblem(401, 'Unauthorized', 'a valid API key is required (Authorization: Bearer <key>)'));
+    const key = keyring.authenticate(presented(request));
+    if (!key)
+      return done(
+        new HttpProblem(401, 'Unauthorized', 'a valid API key is required (Authorization: Bearer <key>)'),
+      );
     const needed: Role = request.method === 'GET' || request.method === 'HEAD' ? 'viewer' : 'operator';
     if (!roleAllows(key.role, needed)) {
-      return done(new HttpProblem(403, 'Forbidden', `API key "${key.name}" has role ${key.role}; this needs ${needed}`));
+      return done(
+        new HttpProblem(403, 'Forbidden', `API key "${key.name}" has role ${key.role}; this needs ${needed}`),
+      );
     }
     request.actor = key.name;
     done();

@@ -11,12 +11,18 @@ async function main(): Promise<void> {
   const config = loadConfig(inheritedEnvironment());
   const log = createLogger({ level: config.LOG_LEVEL });
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for the API');
-  const db = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX, log });
+  const db = createPool({
+    url: config.DATABASE_URL,
+    schema: config.DATABASE_SCHEMA,
+    max: config.DATABASE_POOL_MAX,
+    log,
+  });
   await migrate(db, config.DATABASE_SCHEMA, log);
   const store = createArtifactStore(artifactStoreSettings(config));
   const client = await connectClient(temporalTarget(config));
   const apiKeys = parseApiKeys(config.SLIPWAY_API_KEYS);
-  if (apiKeys.length === 0) log.warn('SLIPWAY_API_KEYS is empty: the API accepts unauthenticated requests (local use only)');
+  if (apiKeys.length === 0)
+    log.warn('SLIPWAY_API_KEYS is empty: the API accepts unauthenticated requests (local use only)');
   const app = await buildApi({ client, db, store, log, queuePrefix: config.TASK_QUEUE_PREFIX, apiKeys });
   await app.listen({ host: config.API_HOST, port: config.API_PORT });
   const shutdown = async (signal: string) => {

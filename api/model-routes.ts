@@ -7,7 +7,9 @@ import { HttpProblem } from './problem.js';
 
 const modelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected a model name');
 /** A version number (`3`) or an alias (`champion`). */
-const versionRef = z.string().regex(/^([1-9][0-9]{0,8}|[a-z][a-z0-9_-]{0,31})$/, 'expected a version number or an alias');
+const versionRef = z
+  .string()
+  .regex(/^([1-9][0-9]{0,8}|[a-z][a-z0-9_-]{0,31})$/, 'expected a version number or an alias');
 
 /** Registry reads: models, their versions, one version by number or alias. */
 export function registerModelRoutes(app: FastifyInstance, deps: { db: Pool }): void {
@@ -17,7 +19,8 @@ export function registerModelRoutes(app: FastifyInstance, deps: { db: Pool }): v
 
   api.get('/v1/models/:model', { schema: { params: z.object({ model: modelName }) } }, async (request) => {
     const versions = await listVersions(deps.db, request.params.model);
-    if (versions.length === 0) throw new HttpProblem(404, 'Not found', `no model "${request.params.model}" with any version`);
+    if (versions.length === 0)
+      throw new HttpProblem(404, 'Not found', `no model "${request.params.model}" with any version`);
     return { model: request.params.model, versions };
   });
 
@@ -27,7 +30,12 @@ export function registerModelRoutes(app: FastifyInstance, deps: { db: Pool }): v
     async (request) => {
       const { model, ref } = request.params;
       const version = await findVersion(deps.db, model, /^\d+$/.test(ref) ? Number(ref) : { alias: ref });
-      if (!version) throw new HttpProblem(404, 'Not found', `${model} has no version ${/^\d+$/.test(ref) ? ref : `aliased "${ref}"`}`);
+      if (!version)
+        throw new HttpProblem(
+          404,
+          'Not found',
+          `${model} has no version ${/^\d+$/.test(ref) ? ref : `aliased "${ref}"`}`,
+        );
       return version;
     },
   );

@@ -38,7 +38,8 @@ function toProblem(error: unknown): Problem {
       extra: { errors },
     };
   }
-  if (error instanceof WorkflowNotFoundError) return { status: 404, title: 'Not found', detail: error.message };
+  if (error instanceof WorkflowNotFoundError)
+    return { status: 404, title: 'Not found', detail: error.message };
   const named = error as Partial<FastifyError> & { name?: string };
   if (named.name === 'InvalidSpec' || named.name === 'ZodError') {
     return { status: 400, title: 'Invalid request', detail: named.message ?? 'invalid' };
@@ -56,6 +57,12 @@ export function problemHandler(log: Logger) {
     return reply
       .status(problem.status)
       .type('application/problem+json')
-      .send({ type: 'about:blank', title: problem.title, status: problem.status, detail: problem.detail, ...problem.extra });
+      .send({
+        type: 'about:blank',
+        title: problem.title,
+        status: problem.status,
+        detail: problem.detail,
+        ...problem.extra,
+      });
   };
 }

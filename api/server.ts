@@ -2,7 +2,12 @@ import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { skeletonInputSchema } from '../domain/skeleton.js';
 import { workflowTaskQueue } from '../domain/task-queues.js';
@@ -38,7 +43,11 @@ async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; erro
     ]);
     return { ok: true, ms: Date.now() - started };
   } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message : String(error), ms: Date.now() - started };
+    return {
+      ok: false,
+      error: error instanceof Error ? error.message : String(error),
+      ms: Date.now() - started,
+    };
   }
 }
 
@@ -73,7 +82,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       check(() => deps.store.head('health/probe')),
     ]);
     const ok = temporal.ok && database.ok && artifactStore.ok;
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', temporal, database, artifactStore });
+    return reply
+      .status(ok ? 200 : 503)
+      .send({ status: ok ? 'ok' : 'degraded', temporal, database, artifactStore });
   });
 
   api.post(
@@ -92,7 +103,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   api.get(
     '/v1/skeleton-runs/:workflowId',
-    { schema: { params: z.object({ workflowId: z.string().regex(/^skeleton-[0-9a-f-]{36}$/, 'expected skeleton-<uuid>') }) } },
+    {
+      schema: {
+        params: z.object({
+          workflowId: z.string().regex(/^skeleton-[0-9a-f-]{36}$/, 'expected skeleton-<uuid>'),
+        }),
+      },
+    },
     async (request) => {
       const handle = deps.client.workflow.getHandle(request.params.workflowId);
       const description = await handle.describe();

@@ -12,10 +12,18 @@ import { training, trainingStatusQuery } from '../workflows/training.js';
 import { HttpProblem } from './problem.js';
 
 const workflowIdParam = z.object({
-  workflowId: z.string().regex(/^training-[a-z0-9_-]{1,63}-[0-9a-f]{8}$/, 'expected training-<model>-<8 hex>'),
+  workflowId: z
+    .string()
+    .regex(/^training-[a-z0-9_-]{1,63}-[0-9a-f]{8}$/, 'expected training-<model>-<8 hex>'),
 });
 
-const activityStates: Record<number, string> = { 1: 'scheduled', 2: 'started', 3: 'cancel_requested', 4: 'paused', 5: 'pause_requested' };
+const activityStates: Record<number, string> = {
+  1: 'scheduled',
+  2: 'started',
+  3: 'cancel_requested',
+  4: 'paused',
+  5: 'pause_requested',
+};
 
 /** Pending activities with their decoded heartbeat details: progress and checkpoint of a running stage. */
 function pendingActivities(raw: unknown) {
@@ -43,34 +51,46 @@ function pendingActivities(raw: unknown) {
 }
 
 /** Training runs: start one from a spec, follow its stage and progress, read its result. */
-export function registerTrainingRoutes(app: FastifyInstance, deps: { client: Client; queuePrefix: string }): void {
+export function registerTrainingRoutes(
+  app: FastifyInstance,
+  deps: { client: Client; queuePrefix: string },
+): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
-  api.post('/v1/training-runs', { schema: { body: z.object({ spec: z.unknown() }).strict() } }, async (request, reply) => {
-    let spec;
-    try {
-      spec = parsePipelineSpec(request.body.spec);
-    } catch (error) {
-      if (error instanceof InvalidSpecError) {
-        throw new HttpProblem(400, 'Invalid pipeline spec', error.message, { errors: error.problems });
+  api.post(
+    '/v1/training-runs',
+    { schema: { body: z.object({ spec: z.unknown() }).strict() } },
+    async (request, reply) => {
+      let spec;
+      try {
+        spec = parsePipelineSpec(request.body.spec);
+      } catch (error) {
+        if (error instanceof InvalidSpecError) {
+          throw new HttpProblem(400, 'Invalid pipeline spec', error.message, { errors: error.problems });
+        }
+        throw error;
       }
-      throw error;
-    }
-    const source = spec.dataset.source;
-    if (!/^(s3|file):\/\//.test(source) && !isAbsolute(source)) {
-      throw new HttpProblem(400, 'Invalid pipeline spec', 'dataset.source: an API request needs an absolute path or an s3:// URI', {
-        errors: [{ path: 'dataset.source', message: 'expected an absolute path or an s3:// URI' }],
+      const source = spec.dataset.source;
+      if (!/^(s3|file):\/\//.test(source) && !isAbsolute(source)) {
+        throw new HttpProblem(
+          400,
+          'Invalid pipeline spec',
+          'dataset.source: an API request needs an absolute path or an s3:// URI',
+          {
+            errors: [{ path: 'dataset.source', message: 'expected an absolute path or an s3:// URI' }],
+          },
+        );
+      }
+      const workflowId = `training-${spec.model}-${randomBytes(4).toString('hex')}`;
+      await deps.client.workflow.start(training, {
+        workflowId,
+        taskQueue: workflowTaskQueue(deps.queuePrefix),
+        args: [{ spec, specHash: specHash(spec), queuePrefix: deps.queuePrefix, requestedBy: request.actor }],
+        searchAttributes: { ModelName: [spec.model] },
       });
-    }
-    const workflowId = `training-${spec.model}-${randomBytes(4).toString('hex')}`;
-    await deps.client.workflow.start(training, {
-      workflowId,
-      taskQueue: workflowTaskQueue(deps.queuePrefix),
-      args: [{ spec, specHash: specHash(spec), queuePrefix: deps.queuePrefix, requestedBy: request.actor }],
-      searchAttributes: { ModelName: [spec.model] },
-    });
-    return reply.status(202).send({ workflowId, statusUrl: `/v1/training-runs/${workflowId}` });
-  });
+      return reply.status(202).send({ workflowId, statusUrl: `/v1/training-runs/${workflowId}` });
+    },
+  );
 
   api.get('/v1/training-runs/:workflowId', { schema: { params: workflowIdParam } }, async (request) => {
     const handle = deps.client.workflow.getHandle(request.params.workflowId);

@@ -24,8 +24,12 @@ export interface BenchDataset {
   readonly target: string;
 }
 
-
-function loadCsv(path: string, target: string, positive: string, drop: string[]): { frame: Frame; labels: Uint8Array } {
+function loadCsv(
+  path: string,
+  target: string,
+  positive: string,
+  drop: string[],
+): { frame: Frame; labels: Uint8Array } {
   const records: string[][] = parse(readFileSync(path), { skip_empty_lines: true });
   const header = records[0]!;
   const rows = records.slice(1);
@@ -37,7 +41,11 @@ function loadCsv(path: string, target: string, positive: string, drop: string[])
     if (j === targetIndex || drop.includes(name)) return;
     const numeric = rows.every((r) => r[j] === '' || Number.isFinite(Number(r[j])));
     if (numeric) {
-      columns.push({ name, kind: 'numeric', values: Float64Array.from(rows, (r) => (r[j] === '' ? NaN : Number(r[j]))) });
+      columns.push({
+        name,
+        kind: 'numeric',
+        values: Float64Array.from(rows, (r) => (r[j] === '' ? NaN : Number(r[j]))),
+      });
     } else {
       const categories = [...new Set(rows.map((r) => r[j]!))].filter((v) => v !== '').sort();
       const index = new Map(categories.map((c, k) => [c, k]));

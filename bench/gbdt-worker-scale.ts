@@ -32,28 +32,45 @@ if (process.argv.includes('--prepare')) {
   const data = synthetic(rows, 7);
   const frame: Frame = {
     rowCount: rows,
-    columns: [...data.features.columns, { name: 'y', kind: 'numeric', values: Float64Array.from(data.labels) }],
+    columns: [
+      ...data.features.columns,
+      { name: 'y', kind: 'numeric', values: Float64Array.from(data.labels) },
+    ],
   };
   mkdirSync(cacheDir, { recursive: true });
   writeFileSync(file, encodeFrameToArrow(frame));
   process.exit(0);
 }
 if (!existsSync(file)) {
-  const made = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), String(rows), '--prepare'], { stdio: 'inherit' });
+  const made = spawnSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), String(rows), '--prepare'],
+    { stdio: 'inherit' },
+  );
   if (made.status !== 0) throw new Error('could not prepare the data');
 }
 const t0 = performance.now();
 const frameBytes: Uint8Array = readFileSync(file);
 const order = permutation(rows, createRng(3));
 const testRows = Math.round(rows * 0.2);
-const splitBytes = encodeSplit({ train: order.slice(testRows).sort(), test: order.slice(0, testRows).sort() });
+const splitBytes = encodeSplit({
+  train: order.slice(testRows).sort(),
+  test: order.slice(0, testRows).sort(),
+});
 sample();
-process.stdout.write(`data: ${rows} rows, ${mib(frameBytes.byteLength)} of Arrow read in ${((performance.now() - t0) / 1000).toFixed(1)} s, rss ${mib(peakRss)}\n`);
+process.stdout.write(
+  `data: ${rows} rows, ${mib(frameBytes.byteLength)} of Arrow read in ${((performance.now() - t0) / 1000).toFixed(1)} s, rss ${mib(peakRss)}\n`,
+);
 
 const workerData: TrainThreadInput = {
   entry: new URL('../activities/train-thread.ts', import.meta.url).href,
   trainer: 'gbdt',
-  params: { maxIter: Number(process.env.GBDT_TREES ?? 100), maxLeafNodes: 31, learningRate: 0.1, earlyStopping: false },
+  params: {
+    maxIter: Number(process.env.GBDT_TREES ?? 100),
+    maxLeafNodes: 31,
+    learningRate: 0.1,
+    earlyStopping: false,
+  },
   seed: 1,
   checkpointEvery: 10,
   frameBytes,

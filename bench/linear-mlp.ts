@@ -78,7 +78,8 @@ async function onnxMaxDiff(bytes: Uint8Array, frame: Frame, ours: Float64Array):
   const probabilities = (await session.run(feedsFor(session, frame))).probabilities!.data as Float32Array;
   await session.release();
   let max = 0;
-  for (let i = 0; i < frame.rowCount; i++) max = Math.max(max, Math.abs(probabilities[2 * i + 1]! - ours[i]!));
+  for (let i = 0; i < frame.rowCount; i++)
+    max = Math.max(max, Math.abs(probabilities[2 * i + 1]! - ours[i]!));
   return max;
 }
 

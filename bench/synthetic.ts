@@ -47,4 +47,3 @@ export function synthetic(n: number, seed: number): { features: Frame; labels: U
   }
   return { features: { rowCount: n, columns }, labels };
 }
-

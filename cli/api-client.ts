@@ -23,7 +23,11 @@ export function apiClient(baseUrl: string, apiKey?: string) {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
-      throw new ApiError(0, `cannot reach the Slipway API at ${baseUrl} (is \`npm start\` running, or SLIPWAY_API_URL set?): ${(error as Error).message}`, undefined);
+      throw new ApiError(
+        0,
+        `cannot reach the Slipway API at ${baseUrl} (is \`npm start\` running, or SLIPWAY_API_URL set?): ${(error as Error).message}`,
+        undefined,
+      );
     }
     const text = await response.text();
     const parsed: unknown = text ? JSON.parse(text) : undefined;

@@ -10,7 +10,7 @@ import { up } from './up.js';
 const env = inheritedEnvironment();
 const program = new Command('slipway').description('ML models from raw data to production, on Temporal');
 program.option('--api <url>', 'control API URL (default: SLIPWAY_API_URL or http://127.0.0.1:8080)');
-const apiUrl = () => (program.opts<{ api?: string }>().api ?? loadConfig(env).SLIPWAY_API_URL);
+const apiUrl = () => program.opts<{ api?: string }>().api ?? loadConfig(env).SLIPWAY_API_URL;
 const apiKey = () => loadConfig(env).SLIPWAY_API_KEY;
 
 program
@@ -25,7 +25,9 @@ program
   .command('train')
   .argument('<spec>', 'pipeline spec file (YAML or JSON)')
   .option('--json', 'print the result as JSON')
-  .description('train, evaluate and register a model from a pipeline spec; exit 0 when a version is registered')
+  .description(
+    'train, evaluate and register a model from a pipeline spec; exit 0 when a version is registered',
+  )
   .action(async (spec: string, opts: { json?: boolean }) => {
     process.exitCode = await trainCommand(spec, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
   });

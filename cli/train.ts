@@ -6,18 +6,29 @@ import { apiClient } from './api-client.js';
 
 interface RunStatus extends Partial<TrainingStatus> {
   state: string;
-  pending?: { activity: string; state: string; attempt: number; heartbeat?: { step?: number; totalSteps?: number; trainLoss?: number } }[];
+  pending?: {
+    activity: string;
+    state: string;
+    attempt: number;
+    heartbeat?: { step?: number; totalSteps?: number; trainLoss?: number };
+  }[];
   waiting?: string[];
   failure?: string;
 }
 
 function summary(result: TrainingResult): string {
   const lines = [
-    result.outcome === 'registered' ? `registered ${result.model} version ${result.version}` : `not registered: rejected at ${result.rejectedAt}`,
+    result.outcome === 'registered'
+      ? `registered ${result.model} version ${result.version}`
+      : `not registered: rejected at ${result.rejectedAt}`,
   ];
   for (const reason of result.reasons ?? []) lines.push(`  - ${reason}`);
   if (result.metrics) {
-    lines.push(`  metrics: ${Object.entries(result.metrics).map(([k, v]) => `${k}=${(v).toFixed(4)}`).join(' ')}`);
+    lines.push(
+      `  metrics: ${Object.entries(result.metrics)
+        .map(([k, v]) => `${k}=${v.toFixed(4)}`)
+        .join(' ')}`,
+    );
   }
   if (result.datasetSha256) lines.push(`  dataset sha256: ${result.datasetSha256}`);
   if (result.artifactUri) lines.push(`  model: ${result.artifactUri} (sha256 ${result.artifactSha256})`);
@@ -29,7 +40,10 @@ function summary(result: TrainingResult): string {
  * `slipway train <spec>`: starts a training run through the API, shows each stage and the training progress while it
  * waits, prints the result. Exit code 0 when a version was registered; 1 when rejected or failed; 2 for a bad spec.
  */
-export async function trainCommand(specPath: string, options: { json?: boolean; apiUrl: string; apiKey?: string; pollMs?: number }): Promise<number> {
+export async function trainCommand(
+  specPath: string,
+  options: { json?: boolean; apiUrl: string; apiKey?: string; pollMs?: number },
+): Promise<number> {
   let spec;
   try {
     spec = await loadSpecFile(resolve(specPath));
@@ -47,17 +61,24 @@ export async function trainCommand(specPath: string, options: { json?: boolean; 
   for (;;) {
     const status = await api.get<RunStatus>(started.statusUrl);
     const train = status.pending?.find((p) => p.activity === 'trainModel')?.heartbeat;
-    const progress = train?.totalSteps ? ` ${train.step}/${train.totalSteps}${train.trainLoss !== undefined ? ` loss ${train.trainLoss.toFixed(4)}` : ''}` : '';
+    const progress = train?.totalSteps
+      ? ` ${train.step}/${train.totalSteps}${train.trainLoss !== undefined ? ` loss ${train.trainLoss.toFixed(4)}` : ''}`
+      : '';
     const line = `[${status.stage ?? status.state}]${progress}${status.waiting?.length ? ` (${status.waiting.join('; ')})` : ''}`;
     if (line !== lastLine && !options.json) process.stderr.write(`${line}\n`);
     lastLine = line;
     if (status.state !== 'RUNNING') {
       if (status.result) {
-        process.stdout.write(options.json ? `${JSON.stringify(status.result, null, 2)}\n` : `${summary(status.result)}\n`);
+        process.stdout.write(
+          options.json ? `${JSON.stringify(status.result, null, 2)}\n` : `${summary(status.result)}\n`,
+        );
         return status.result.outcome === 'registered' ? 0 : 1;
       }
       process.stderr.write(`run ${status.state.toLowerCase()}: ${status.failure ?? 'no result'}\n`);
-      if (options.json) process.stdout.write(`${JSON.stringify({ outcome: 'failed', state: status.state, failure: status.failure }, null, 2)}\n`);
+      if (options.json)
+        process.stdout.write(
+          `${JSON.stringify({ outcome: 'failed', state: status.state, failure: status.failure }, null, 2)}\n`,
+        );
       return 1;
     }
     await new Promise((r) => setTimeout(r, options.pollMs ?? 1000));

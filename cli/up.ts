@@ -18,7 +18,11 @@ type Stop = () => Promise<void>;
  * PGlite in .slipway/pgdata), the workers and the API as child processes, runs the skeleton workflow once, and
  * keeps everything up until SIGINT/SIGTERM, then shuts it all down in reverse order.
  */
-export async function up(config: Config, env: Record<string, string | undefined>, log: Logger): Promise<void> {
+export async function up(
+  config: Config,
+  env: Record<string, string | undefined>,
+  log: Logger,
+): Promise<void> {
   const paths = localPaths(config);
   const home = resolve(paths.home);
   const stops: Stop[] = [];
@@ -56,7 +60,11 @@ export async function up(config: Config, env: Record<string, string | undefined>
 
     let databaseUrl = config.DATABASE_URL;
     if (!databaseUrl) {
-      const pg = await startEmbeddedPostgres({ dataDir: resolve(paths.pgData), port: config.EMBEDDED_DB_PORT, schema: config.DATABASE_SCHEMA });
+      const pg = await startEmbeddedPostgres({
+        dataDir: resolve(paths.pgData),
+        port: config.EMBEDDED_DB_PORT,
+        schema: config.DATABASE_SCHEMA,
+      });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
       log.info({ dataDir: paths.pgData }, 'embedded PostgreSQL (PGlite) ready');

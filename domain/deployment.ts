@@ -29,7 +29,10 @@ export const deploymentStateSchema = z
 export type DeploymentState = z.infer<typeof deploymentStateSchema>;
 
 /** The part of a deployment a writer sets; the rest (revision, who, when) the store fills in. */
-export type DeploymentTarget = Pick<DeploymentState, 'champion' | 'challenger' | 'challengerWeight' | 'shadow' | 'stickyKey' | 'rolloutWorkflowId'>;
+export type DeploymentTarget = Pick<
+  DeploymentState,
+  'champion' | 'challenger' | 'challengerWeight' | 'shadow' | 'stickyKey' | 'rolloutWorkflowId'
+>;
 
 /** A model with no deployment row serves nothing. */
 export function emptyDeployment(model: string): DeploymentState {

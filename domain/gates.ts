@@ -43,19 +43,41 @@ export function decideGates(
   };
   for (const [m, bound] of Object.entries(gates.min) as [MetricName, number][]) {
     const v = value(m);
-    if (v === undefined) failures.push({ metric: m, gate: 'missing', value: null, bound, message: `${m} is missing` });
-    else if (v < bound) failures.push({ metric: m, gate: 'min', value: v, bound, message: `${m} ${v.toFixed(4)} < minimum ${bound}` });
+    if (v === undefined)
+      failures.push({ metric: m, gate: 'missing', value: null, bound, message: `${m} is missing` });
+    else if (v < bound)
+      failures.push({
+        metric: m,
+        gate: 'min',
+        value: v,
+        bound,
+        message: `${m} ${v.toFixed(4)} < minimum ${bound}`,
+      });
   }
   for (const [m, bound] of Object.entries(gates.max) as [MetricName, number][]) {
     const v = value(m);
-    if (v === undefined) failures.push({ metric: m, gate: 'missing', value: null, bound, message: `${m} is missing` });
-    else if (v > bound) failures.push({ metric: m, gate: 'max', value: v, bound, message: `${m} ${v.toFixed(4)} > maximum ${bound}` });
+    if (v === undefined)
+      failures.push({ metric: m, gate: 'missing', value: null, bound, message: `${m} is missing` });
+    else if (v > bound)
+      failures.push({
+        metric: m,
+        gate: 'max',
+        value: v,
+        bound,
+        message: `${m} ${v.toFixed(4)} > maximum ${bound}`,
+      });
   }
   if (versusChampion) {
     for (const [m, allowed] of Object.entries(gates.maxRegression) as [MetricName, number][]) {
       const diff = versusChampion[m];
       if (!diff || !Number.isFinite(diff.mean)) {
-        failures.push({ metric: m, gate: 'missing', value: null, bound: allowed, message: `${m} difference to the champion is missing` });
+        failures.push({
+          metric: m,
+          gate: 'missing',
+          value: null,
+          bound: allowed,
+          message: `${m} difference to the champion is missing`,
+        });
         continue;
       }
       const drop = lowerIsBetter.has(m) ? diff.mean : -diff.mean;

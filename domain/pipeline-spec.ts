@@ -5,10 +5,16 @@ import { resourcesSchema } from './task-queues.js';
 
 const identifier = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected 1-63 lower-case letters, digits, _ and -, starting with a letter or digit');
+  .regex(
+    /^[a-z0-9][a-z0-9_-]{0,62}$/,
+    'expected 1-63 lower-case letters, digits, _ and -, starting with a letter or digit',
+  );
 
 const fraction = (what: string) =>
-  z.number({ message: `${what}: expected a number` }).gt(0, `${what} must be > 0`).lt(1, `${what} must be < 1`);
+  z
+    .number({ message: `${what}: expected a number` })
+    .gt(0, `${what} must be > 0`)
+    .lt(1, `${what} must be < 1`);
 
 export const datasetSourceSchema = z
   .object({
@@ -25,10 +31,23 @@ export const datasetSourceSchema = z
   })
   .strict();
 
-export const splitSchema = z
-  .discriminatedUnion('kind', [
-    z.object({ kind: z.literal('random'), testFraction: fraction('testFraction').default(0.2), seed: z.number().int().default(42) }).strict(),
-    z.object({ kind: z.literal('stratified'), testFraction: fraction('testFraction').default(0.2), seed: z.number().int().default(42) }).strict(),
+export const splitSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z
+      .object({
+        kind: z.literal('random'),
+        testFraction: fraction('testFraction').default(0.2),
+        seed: z.number().int().default(42),
+      })
+      .strict(),
+    z
+      .object({
+        kind: z.literal('stratified'),
+        testFraction: fraction('testFraction').default(0.2),
+        seed: z.number().int().default(42),
+      })
+      .strict(),
     z
       .object({
         kind: z.literal('time'),
@@ -38,7 +57,9 @@ export const splitSchema = z
         seed: z.number().int().default(42),
       })
       .strict(),
-  ], { message: 'expected split.kind to be random, stratified or time' });
+  ],
+  { message: 'expected split.kind to be random, stratified or time' },
+);
 
 /** Validation thresholds (see ml/validation/rules.ts for each one's meaning and default) and the run's policy. */
 export const validationSpecSchema = validationRulesSchema
@@ -50,25 +71,31 @@ export const validationSpecSchema = validationRulesSchema
 
 export const builtInTrainerNameSchema = z.enum(['logistic_regression', 'mlp', 'gbdt']);
 
-export const trainerSpecSchema = z.discriminatedUnion('kind', [
-  z
-    .object({
-      kind: z.literal('builtin'),
-      name: builtInTrainerNameSchema,
-      params: z.record(z.string(), z.unknown()).default({}),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal('command'),
-      /** argv of the program; see docs/trainer-contract.md. Relative paths resolve against the spec's folder. */
-      command: z.array(z.string().min(1)).min(1, 'expected at least the program to run'),
-      params: z.record(z.string(), z.unknown()).default({}),
-      /** Extra environment for the program (no secrets: specs are stored in the registry). */
-      env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
-    })
-    .strict(),
-], { message: 'expected trainer.kind to be builtin or command' });
+export const trainerSpecSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z
+      .object({
+        kind: z.literal('builtin'),
+        name: builtInTrainerNameSchema,
+        params: z.record(z.string(), z.unknown()).default({}),
+      })
+      .strict(),
+    z
+      .object({
+        kind: z.literal('command'),
+        /** argv of the program; see docs/trainer-contract.md. Relative paths resolve against the spec's folder. */
+        command: z.array(z.string().min(1)).min(1, 'expected at least the program to run'),
+        params: z.record(z.string(), z.unknown()).default({}),
+        /** Extra environment for the program (no secrets: specs are stored in the registry). */
+        env: z
+          .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name'), z.string())
+          .default({}),
+      })
+      .strict(),
+  ],
+  { message: 'expected trainer.kind to be builtin or command' },
+);
 
 const metricName = z.enum(['auc', 'accuracy', 'precision', 'recall', 'f1', 'log_loss', 'brier']);
 export type MetricName = z.infer<typeof metricName>;
@@ -89,7 +116,10 @@ export const evaluationSpecSchema = z
       .strict()
       .default({ min: {}, max: {}, maxRegression: {} }),
     bootstrap: z
-      .object({ iterations: z.number().int().min(100).max(10_000).default(1000), seed: z.number().int().default(7) })
+      .object({
+        iterations: z.number().int().min(100).max(10_000).default(1000),
+        seed: z.number().int().default(7),
+      })
       .strict()
       .default({ iterations: 1000, seed: 7 }),
   })
@@ -124,10 +154,18 @@ export const pipelineSpecSchema = z
   .strict()
   .superRefine((spec, ctx) => {
     if (spec.drop.includes(spec.target)) {
-      ctx.addIssue({ code: 'custom', path: ['drop'], message: `the target "${spec.target}" cannot also be dropped` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['drop'],
+        message: `the target "${spec.target}" cannot also be dropped`,
+      });
     }
     if (spec.schema && !spec.schema.columns.some((c) => c.name === spec.target)) {
-      ctx.addIssue({ code: 'custom', path: ['schema', 'columns'], message: `the schema has no column for the target "${spec.target}"` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schema', 'columns'],
+        message: `the schema has no column for the target "${spec.target}"`,
+      });
     }
   });
 

@@ -3,7 +3,10 @@ import { z } from 'zod';
 /** A worker's resource tag: `cpu`, `gpu`, or `gpu:<class>` (e.g. `gpu:a100`). */
 export const resourceTagSchema = z
   .string()
-  .regex(/^(cpu|gpu|gpu:[a-z0-9_-]+)$/, 'expected cpu, gpu or gpu:<class> (lower-case letters, digits, _ and -)');
+  .regex(
+    /^(cpu|gpu|gpu:[a-z0-9_-]+)$/,
+    'expected cpu, gpu or gpu:<class> (lower-case letters, digits, _ and -)',
+  );
 export type ResourceTag = z.infer<typeof resourceTagSchema>;
 
 /** What a pipeline stage asks for. */
@@ -32,10 +35,15 @@ export function taskQueueForTag(tag: ResourceTag, prefix: string = defaultQueueP
 }
 
 /** The task queue for work needing `resources`: the CPU queue, the generic GPU queue, or a GPU class's queue. */
-export function taskQueueFor(resources: Partial<Resources> | undefined, prefix: string = defaultQueuePrefix): string {
+export function taskQueueFor(
+  resources: Partial<Resources> | undefined,
+  prefix: string = defaultQueuePrefix,
+): string {
   const gpu = resources?.gpu ?? 0;
   if (gpu <= 0) return taskQueueForTag('cpu', prefix);
-  return resources?.gpuClass ? taskQueueForTag(`gpu:${resources.gpuClass}`, prefix) : taskQueueForTag('gpu', prefix);
+  return resources?.gpuClass
+    ? taskQueueForTag(`gpu:${resources.gpuClass}`, prefix)
+    : taskQueueForTag('gpu', prefix);
 }
 
 /** Parses a comma-separated tag list, dropping duplicates; throws naming the bad tag. */
@@ -47,7 +55,8 @@ export function parseResourceTags(list: string): ResourceTag[] {
   if (tags.length === 0) throw new Error('worker tags: expected at least one of cpu, gpu, gpu:<class>');
   for (const tag of tags) {
     const parsed = resourceTagSchema.safeParse(tag);
-    if (!parsed.success) throw new Error(`worker tag "${tag}": ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    if (!parsed.success)
+      throw new Error(`worker tag "${tag}": ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   }
   return [...new Set(tags)];
 }

@@ -45,7 +45,12 @@ export interface TrainingResult {
     readonly evaluationHtml?: string;
     readonly referenceProfile?: string;
   };
-  readonly training?: { readonly worker: string; readonly device: string; readonly resumedFromStep?: number; readonly seconds: number };
+  readonly training?: {
+    readonly worker: string;
+    readonly device: string;
+    readonly resumedFromStep?: number;
+    readonly seconds: number;
+  };
 }
 
 export interface TrainingStatus {

@@ -15,7 +15,10 @@ export interface LabelSpec {
 export function featuresAndLabels(frame: Frame, spec: LabelSpec): TrainingData {
   const { features, labels } = splitTarget(frame, spec.target, spec.positiveClass);
   const dropped = new Set(spec.drop);
-  return { features: { rowCount: features.rowCount, columns: features.columns.filter((c) => !dropped.has(c.name)) }, labels };
+  return {
+    features: { rowCount: features.rowCount, columns: features.columns.filter((c) => !dropped.has(c.name)) },
+    labels,
+  };
 }
 
 /** The rows of `data` listed in `rows`. */
@@ -24,7 +27,11 @@ export function subset(data: TrainingData, rows: Int32Array): TrainingData {
 }
 
 /** Train and test parts of a frame for a recorded split. */
-export function trainTestData(frame: Frame, split: Split, spec: LabelSpec): { train: TrainingData; test: TrainingData } {
+export function trainTestData(
+  frame: Frame,
+  split: Split,
+  spec: LabelSpec,
+): { train: TrainingData; test: TrainingData } {
   const all = featuresAndLabels(frame, spec);
   return { train: subset(all, split.train), test: subset(all, split.test) };
 }

@@ -8,7 +8,11 @@ function quote(text: string): string {
  * Writes a frame (plus optional extra columns) as RFC 4180 CSV text, in chunks of rows so a large frame never
  * becomes one giant string. Missing values are empty fields.
  */
-export function* frameToCsv(frame: Frame, extra: { name: string; values: ArrayLike<number> }[] = [], rowsPerChunk = 5000): Generator<string> {
+export function* frameToCsv(
+  frame: Frame,
+  extra: { name: string; values: ArrayLike<number> }[] = [],
+  rowsPerChunk = 5000,
+): Generator<string> {
   const header = [...frame.columns.map((c) => c.name), ...extra.map((e) => e.name)].map(quote).join(',');
   yield `${header}\r\n`;
   let chunk: string[] = [];

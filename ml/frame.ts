@@ -27,7 +27,9 @@ export interface Frame {
 export function columnOf(frame: Frame, name: string): Column {
   const column = frame.columns.find((c) => c.name === name);
   if (!column) {
-    throw new Error(`column "${name}" not found; columns are: ${frame.columns.map((c) => c.name).join(', ')}`);
+    throw new Error(
+      `column "${name}" not found; columns are: ${frame.columns.map((c) => c.name).join(', ')}`,
+    );
   }
   return column;
 }

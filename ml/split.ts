@@ -29,7 +29,9 @@ export function splitRows(frame: Frame, labels: Uint8Array, plan: SplitPlan): Sp
   const n = frame.rowCount;
   const testCount = Math.round(n * plan.testFraction);
   if (testCount < 1 || testCount >= n) {
-    throw new Error(`split: testFraction ${plan.testFraction} of ${n} rows leaves an empty train or test set`);
+    throw new Error(
+      `split: testFraction ${plan.testFraction} of ${n} rows leaves an empty train or test set`,
+    );
   }
   if (plan.kind === 'stratified') {
     const { train, holdout } = stratifiedHoldout(labels, plan.testFraction, createRng(plan.seed));
@@ -42,7 +44,8 @@ export function splitRows(frame: Frame, labels: Uint8Array, plan: SplitPlan): Sp
   let order = Int32Array.from({ length: n }, (_, i) => i);
   if (plan.orderBy) {
     const column = columnOf(frame, plan.orderBy);
-    if (column.kind !== 'numeric') throw new Error(`split.orderBy: column "${plan.orderBy}" must be numeric (a time)`);
+    if (column.kind !== 'numeric')
+      throw new Error(`split.orderBy: column "${plan.orderBy}" must be numeric (a time)`);
     const t = column.values;
     // Stable: ties keep file order. Missing times sort first (they can't be placed later than anything).
     order = order.sort((a, b) => {
@@ -70,6 +73,7 @@ export function decodeSplit(bytes: Uint8Array): Split {
   const copy = new Int32Array(new Uint8Array(bytes).buffer);
   const trainCount = copy[0]!;
   const testCount = copy[1]!;
-  if (2 + trainCount + testCount !== copy.length) throw new Error('split bytes are malformed: counts do not match');
+  if (2 + trainCount + testCount !== copy.length)
+    throw new Error('split bytes are malformed: counts do not match');
   return { train: copy.slice(2, 2 + trainCount), test: copy.slice(2 + trainCount) };
 }

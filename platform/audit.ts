@@ -12,11 +12,8 @@ export interface AuditEntry {
 
 /** Appends to the audit log; inside the caller's transaction when given a client. */
 export async function audit(db: Pool | PoolClient, entry: AuditEntry): Promise<void> {
-  await db.query('INSERT INTO audit_log (actor, action, subject, source, details) VALUES ($1, $2, $3, $4, $5)', [
-    entry.actor,
-    entry.action,
-    entry.subject,
-    entry.source ?? null,
-    JSON.stringify(entry.details),
-  ]);
+  await db.query(
+    'INSERT INTO audit_log (actor, action, subject, source, details) VALUES ($1, $2, $3, $4, $5)',
+    [entry.actor, entry.action, entry.subject, entry.source ?? null, JSON.stringify(entry.details)],
+  );
 }

@@ -4,7 +4,13 @@ import { z } from 'zod';
  * Every environment setting Slipway reads, declared once and parsed once at start-up by an entrypoint.
  * Nothing else reads `process.env`.
  */
-const secretNames = new Set(['DATABASE_URL', 'S3_SECRET_ACCESS_KEY', 'SLIPWAY_API_KEYS', 'SLIPWAY_API_KEY', 'TEMPORAL_API_KEY']);
+const secretNames = new Set([
+  'DATABASE_URL',
+  'S3_SECRET_ACCESS_KEY',
+  'SLIPWAY_API_KEYS',
+  'SLIPWAY_API_KEY',
+  'TEMPORAL_API_KEY',
+]);
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z
@@ -46,7 +52,10 @@ export const configSchema = z.object({
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_BUCKET: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 lower-case letters, digits, . and -)')
+    .regex(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      'expected an S3 bucket name (3-63 lower-case letters, digits, . and -)',
+    )
     .optional(),
   S3_PREFIX: z.string().default(''),
   S3_ACCESS_KEY_ID: z.string().min(1).optional(),
@@ -56,7 +65,9 @@ export const configSchema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(8080),
   /** Where the CLI finds the control API (the one `npm start` runs, by default). */
-  SLIPWAY_API_URL: z.url({ message: 'expected a URL such as http://127.0.0.1:8080' }).default('http://127.0.0.1:8080'),
+  SLIPWAY_API_URL: z
+    .url({ message: 'expected a URL such as http://127.0.0.1:8080' })
+    .default('http://127.0.0.1:8080'),
   /** Comma-separated `name:role:secret` entries (roles viewer, operator, approver, admin); empty: an open API. */
   SLIPWAY_API_KEYS: z.string().default(''),
   /** The key the CLI presents to the API. */
@@ -69,7 +80,10 @@ export const configSchema = z.object({
     .pipe(
       z
         .string()
-        .regex(/^(cpu|gpu|gpu:[a-z0-9_-]+)(,(cpu|gpu|gpu:[a-z0-9_-]+))*$/, 'expected tags like cpu,gpu,gpu:a100'),
+        .regex(
+          /^(cpu|gpu|gpu:[a-z0-9_-]+)(,(cpu|gpu|gpu:[a-z0-9_-]+))*$/,
+          'expected tags like cpu,gpu,gpu:a100',
+        ),
     ),
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(1000).optional(),
   /** Comma-separated directories datasets may be read from; unset: anywhere the worker can read (local use). */
@@ -133,7 +147,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 }
 
 /** The resolved local-state paths under SLIPWAY_HOME. */
-export function localPaths(config: Config): { home: string; temporalDb: string; pgData: string; artifacts: string } {
+export function localPaths(config: Config): {
+  home: string;
+  temporalDb: string;
+  pgData: string;
+  artifacts: string;
+} {
   const home = config.SLIPWAY_HOME;
   return {
     home,

@@ -41,7 +41,9 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     return result;
   } catch (error) {
     // A connection that can't even roll back is discarded rather than handed to the next caller.
-    await client.query('ROLLBACK').catch((e: unknown) => (broken = e instanceof Error ? e : new Error(String(e))));
+    await client
+      .query('ROLLBACK')
+      .catch((e: unknown) => (broken = e instanceof Error ? e : new Error(String(e))));
     throw error;
   } finally {
     client.release(broken);
@@ -128,7 +130,10 @@ export async function migrate(pool: Pool, schema: string, log?: Logger): Promise
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw new MigrationError(`migration ${m.version}_${m.name} failed: ${(error as Error).message}`, m.version);
+        throw new MigrationError(
+          `migration ${m.version}_${m.name} failed: ${(error as Error).message}`,
+          m.version,
+        );
       }
       log?.info({ version: m.version, name: m.name }, 'migration applied');
       done.push(m.version);

@@ -36,7 +36,10 @@ function toState(row: DeploymentRow): DeploymentState {
 
 /** The model's deployment; a model never deployed serves nothing (revision 0). */
 export async function readDeployment(pool: Pool | PoolClient, model: string): Promise<DeploymentState> {
-  const { rows } = await pool.query<DeploymentRow>(`SELECT ${columns} FROM deployments WHERE model_name = $1`, [model]);
+  const { rows } = await pool.query<DeploymentRow>(
+    `SELECT ${columns} FROM deployments WHERE model_name = $1`,
+    [model],
+  );
   return rows[0] ? toState(rows[0]) : emptyDeployment(model);
 }
 
@@ -48,7 +51,9 @@ export async function listDeployments(pool: Pool): Promise<DeploymentState[]> {
 
 /** A change of `revision` anywhere: gateways poll this one cheap number to know when to reload their routing. */
 export async function deploymentsVersion(pool: Pool): Promise<string> {
-  const { rows } = await pool.query<{ v: string | null }>('SELECT sum(revision)::text || \':\' || count(*) AS v FROM deployments');
+  const { rows } = await pool.query<{ v: string | null }>(
+    "SELECT sum(revision)::text || ':' || count(*) AS v FROM deployments",
+  );
   return rows[0]?.v ?? '0:0';
 }
 
@@ -86,29 +91,55 @@ export async function writeDeployment(
         [model, wanted],
       );
       const missing = wanted.filter((v) => !rows.some((r) => r.version === v));
-      if (missing.length > 0) throw new DeploymentVersionError(`${model}: no registered version ${missing.join(', ')}`);
+      if (missing.length > 0)
+        throw new DeploymentVersionError(`${model}: no registered version ${missing.join(', ')}`);
     }
     // The row lock serialises writers; a writer that read an older revision loses.
     await client.query(
       `INSERT INTO deployments (model_name, revision, updated_by) VALUES ($1, 0, $2) ON CONFLICT (model_name) DO NOTHING`,
       [model, write.actor],
     );
-    const { rows } = await client.query<DeploymentRow>(`SELECT ${columns} FROM deployments WHERE model_name = $1 FOR UPDATE`, [model]);
+    const { rows } = await client.query<DeploymentRow>(
+      `SELECT ${columns} FROM deployments WHERE model_name = $1 FOR UPDATE`,
+      [model],
+    );
     const current = toState(rows[0]!);
-    if (write.requestId !== undefined && rows[0]!.request_id === write.requestId) return { written: true, state: current };
+    if (write.requestId !== undefined && rows[0]!.request_id === write.requestId)
+      return { written: true, state: current };
     if (current.revision !== write.expectedRevision) return { written: false, state: current };
     const updated = await client.query<DeploymentRow>(
       `UPDATE deployments SET champion_version = $2, challenger_version = $3, challenger_weight = $4, shadow = $5,
          sticky_key = $6, rollout_workflow_id = $7, revision = revision + 1, updated_by = $8, updated_at = now(), request_id = $9
        WHERE model_name = $1 RETURNING ${columns}`,
-      [model, target.champion, target.challenger, target.challengerWeight, target.shadow, target.stickyKey, target.rolloutWorkflowId, write.actor, write.requestId ?? null],
+      [
+        model,
+        target.champion,
+        target.challenger,
+        target.challengerWeight,
+        target.shadow,
+        target.stickyKey,
+        target.rolloutWorkflowId,
+        write.actor,
+        write.requestId ?? null,
+      ],
     );
     const state = toState(updated.rows[0]!);
     await client.query(
       `INSERT INTO deployment_history (model_name, revision, champion_version, challenger_version, challenger_weight, shadow,
          sticky_key, rollout_workflow_id, reason, updated_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [model, state.revision, state.champion, state.challenger, state.challengerWeight, state.shadow, state.stickyKey, state.rolloutWorkflowId, write.reason, write.actor],
+      [
+        model,
+        state.revision,
+        state.champion,
+        state.challenger,
+        state.challengerWeight,
+        state.shadow,
+        state.stickyKey,
+        state.rolloutWorkflowId,
+        write.reason,
+        write.actor,
+      ],
     );
     await audit(client, {
       actor: write.actor,

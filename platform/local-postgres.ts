@@ -39,7 +39,9 @@ export async function startLocalPostgres(options: {
 }): Promise<LocalPostgres> {
   const asRoot = process.getuid?.() === 0;
   const wrap = (bin: string, args: string[]): [string, string[]] =>
-    asRoot ? ['runuser', ['-u', 'postgres', '--', join(options.binDir, bin), ...args]] : [join(options.binDir, bin), args];
+    asRoot
+      ? ['runuser', ['-u', 'postgres', '--', join(options.binDir, bin), ...args]]
+      : [join(options.binDir, bin), args];
   await mkdir(options.dataDir, { recursive: true });
   if (asRoot) {
     const { stdout } = await run('id', ['-u', 'postgres']);
@@ -51,11 +53,31 @@ export async function startLocalPostgres(options: {
     () => false,
   );
   if (!initialized) {
-    const [cmd, args] = wrap('initdb', ['-D', options.dataDir, '-U', 'slipway', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    const [cmd, args] = wrap('initdb', [
+      '-D',
+      options.dataDir,
+      '-U',
+      'slipway',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ]);
     await run(cmd, args, { env: options.env });
   }
   const serverOptions = `-p ${options.port} -k ${options.dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
-  const [cmd, args] = wrap('pg_ctl', ['-D', options.dataDir, '-o', serverOptions, '-l', join(options.dataDir, 'server.log'), '-w', '-t', '180', 'start']);
+  const [cmd, args] = wrap('pg_ctl', [
+    '-D',
+    options.dataDir,
+    '-o',
+    serverOptions,
+    '-l',
+    join(options.dataDir, 'server.log'),
+    '-w',
+    '-t',
+    '180',
+    'start',
+  ]);
   await run(cmd, args, { env: options.env });
   return {
     url: `postgresql://slipway@127.0.0.1:${options.port}/postgres`,

@@ -12,7 +12,10 @@ export interface LoadedModel {
  * Loads ONNX bytes into an inference session. With `preferGpu`, tries onnxruntime's CUDA execution provider first
  * and falls back to CPU when it is not there (no GPU, no CUDA libraries): GPU paths degrade, never fail.
  */
-export async function loadModel(bytes: Uint8Array, options: { preferGpu?: boolean } = {}): Promise<LoadedModel> {
+export async function loadModel(
+  bytes: Uint8Array,
+  options: { preferGpu?: boolean } = {},
+): Promise<LoadedModel> {
   if (options.preferGpu) {
     try {
       const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cuda'] });
@@ -21,7 +24,10 @@ export async function loadModel(bytes: Uint8Array, options: { preferGpu?: boolea
       // No CUDA provider here: fall through to CPU.
     }
   }
-  return { session: await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] }), provider: 'cpu' };
+  return {
+    session: await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] }),
+    provider: 'cpu',
+  };
 }
 
 /** Thrown when a frame lacks a column the model takes as input. */
@@ -46,7 +52,11 @@ export function feedsFor(session: ort.InferenceSession, frame: Frame): Record<st
 }
 
 /** P(class 1) for every row of `frame`, from the model's `probabilities` output (scored in batches). */
-export async function scoreFrame(model: LoadedModel, frame: Frame, batchRows = 50_000): Promise<Float64Array> {
+export async function scoreFrame(
+  model: LoadedModel,
+  frame: Frame,
+  batchRows = 50_000,
+): Promise<Float64Array> {
   const out = new Float64Array(frame.rowCount);
   for (let start = 0; start < frame.rowCount; start += batchRows) {
     const end = Math.min(frame.rowCount, start + batchRows);
@@ -54,7 +64,9 @@ export async function scoreFrame(model: LoadedModel, frame: Frame, batchRows = 5
     const batch: Frame = {
       rowCount: rows.length,
       columns: frame.columns.map((c) =>
-        c.kind === 'numeric' ? { ...c, values: c.values.subarray(start, end) } : { ...c, codes: c.codes.subarray(start, end) },
+        c.kind === 'numeric'
+          ? { ...c, values: c.values.subarray(start, end) }
+          : { ...c, codes: c.codes.subarray(start, end) },
       ),
     };
     const result = await model.session.run(feedsFor(model.session, batch));
@@ -68,14 +80,22 @@ export async function scoreFrame(model: LoadedModel, frame: Frame, batchRows = 5
 }
 
 /** The model's input/output signature and opset imports, for the registry. JSON-safe. */
-export function modelSignature(model: LoadedModel, bytes: Uint8Array): { signature: Record<string, unknown>; opset: Record<string, unknown> } {
+export function modelSignature(
+  model: LoadedModel,
+  bytes: Uint8Array,
+): { signature: Record<string, unknown>; opset: Record<string, unknown> } {
   const describe = (m: ort.InferenceSession.ValueMetadata) =>
-    m.isTensor ? { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' ? d : -1)) } : { name: m.name, type: 'non-tensor' };
+    m.isTensor
+      ? { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' ? d : -1)) }
+      : { name: m.name, type: 'non-tensor' };
   const decoded = onnxProto.onnx.ModelProto.decode(bytes);
   const opset: Record<string, unknown> = {};
   for (const o of decoded.opsetImport ?? []) opset[o.domain || 'ai.onnx'] = Number(o.version);
   return {
-    signature: { inputs: model.session.inputMetadata.map(describe), outputs: model.session.outputMetadata.map(describe) },
+    signature: {
+      inputs: model.session.inputMetadata.map(describe),
+      outputs: model.session.outputMetadata.map(describe),
+    },
     opset,
   };
 }

@@ -37,7 +37,9 @@ export class RegistryNotFoundError extends Error {
 /** Locks the model's row (creating the model if needed) and returns its id. */
 async function lockModel(client: PoolClient, name: string): Promise<number> {
   await client.query('INSERT INTO models (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [name]);
-  const { rows } = await client.query<{ id: string }>('SELECT id FROM models WHERE name = $1 FOR UPDATE', [name]);
+  const { rows } = await client.query<{ id: string }>('SELECT id FROM models WHERE name = $1 FOR UPDATE', [
+    name,
+  ]);
   return Number(rows[0]!.id);
 }
 
@@ -90,7 +92,12 @@ export async function registerVersion(
         JSON.stringify(lineage.metadata),
       ],
     );
-    await audit(client, { actor, action: 'version.register', subject: `${model}:${version}`, details: { runId: lineage.runId } });
+    await audit(client, {
+      actor,
+      action: 'version.register',
+      subject: `${model}:${version}`,
+      details: { runId: lineage.runId },
+    });
     return { version, created: true };
   });
 }
@@ -125,13 +132,10 @@ export async function moveAlias(
     }
     if (current !== move.expected) return { moved: false, current };
     if (current === null) {
-      await client.query('INSERT INTO aliases (model_id, alias, version, updated_by, request_id) VALUES ($1, $2, $3, $4, $5)', [
-        modelId,
-        move.alias,
-        move.version,
-        move.actor,
-        move.requestId ?? null,
-      ]);
+      await client.query(
+        'INSERT INTO aliases (model_id, alias, version, updated_by, request_id) VALUES ($1, $2, $3, $4, $5)',
+        [modelId, move.alias, move.version, move.actor, move.requestId ?? null],
+      );
     } else {
       await client.query(
         'UPDATE aliases SET version = $3, revision = revision + 1, updated_by = $4, updated_at = now(), request_id = $5 WHERE model_id = $1 AND alias = $2',
@@ -151,12 +155,28 @@ export async function moveAlias(
 
 export async function upsertDataset(
   pool: Pool,
-  dataset: { sha256: string; source: string; format: string; rowCount: number; frameUri: string; frameSha256: string; schema: unknown },
+  dataset: {
+    sha256: string;
+    source: string;
+    format: string;
+    rowCount: number;
+    frameUri: string;
+    frameSha256: string;
+    schema: unknown;
+  },
 ): Promise<void> {
   await pool.query(
     `INSERT INTO datasets (sha256, source, format, row_count, frame_uri, frame_sha256, schema)
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sha256) DO NOTHING`,
-    [dataset.sha256, dataset.source, dataset.format, dataset.rowCount, dataset.frameUri, dataset.frameSha256, JSON.stringify(dataset.schema)],
+    [
+      dataset.sha256,
+      dataset.source,
+      dataset.format,
+      dataset.rowCount,
+      dataset.frameUri,
+      dataset.frameSha256,
+      JSON.stringify(dataset.schema),
+    ],
   );
 }
 
@@ -251,7 +271,11 @@ function toVersion(row: VersionRow): ModelVersion {
 }
 
 /** A version by number or by alias (`champion`); undefined when there is none. */
-export async function findVersion(pool: Pool, model: string, ref: number | { alias: string }): Promise<ModelVersion | undefined> {
+export async function findVersion(
+  pool: Pool,
+  model: string,
+  ref: number | { alias: string },
+): Promise<ModelVersion | undefined> {
   const { rows } =
     typeof ref === 'number'
       ? await pool.query<VersionRow>(`${versionSelect} WHERE m.name = $1 AND v.version = $2`, [model, ref])
@@ -264,7 +288,10 @@ export async function findVersion(pool: Pool, model: string, ref: number | { ali
 }
 
 export async function listVersions(pool: Pool, model: string): Promise<ModelVersion[]> {
-  const { rows } = await pool.query<VersionRow>(`${versionSelect} WHERE m.name = $1 ORDER BY v.version DESC`, [model]);
+  const { rows } = await pool.query<VersionRow>(
+    `${versionSelect} WHERE m.name = $1 ORDER BY v.version DESC`,
+    [model],
+  );
   return rows.map(toVersion);
 }
 
@@ -276,12 +303,22 @@ export interface ModelSummary {
 }
 
 export async function listModels(pool: Pool): Promise<ModelSummary[]> {
-  const { rows } = await pool.query<{ name: string; last_version: number; created_at: Date; aliases: Record<string, number> | null }>(
+  const { rows } = await pool.query<{
+    name: string;
+    last_version: number;
+    created_at: Date;
+    aliases: Record<string, number> | null;
+  }>(
     `SELECT m.name, m.last_version, m.created_at,
             (SELECT jsonb_object_agg(a.alias, a.version) FROM aliases a WHERE a.model_id = m.id) AS aliases
      FROM models m ORDER BY m.name`,
   );
-  return rows.map((r) => ({ name: r.name, latestVersion: r.last_version, aliases: r.aliases ?? {}, createdAt: r.created_at.toISOString() }));
+  return rows.map((r) => ({
+    name: r.name,
+    latestVersion: r.last_version,
+    aliases: r.aliases ?? {},
+    createdAt: r.created_at.toISOString(),
+  }));
 }
 
 export async function findRun(pool: Pool, runId: string) {

@@ -47,13 +47,20 @@ export async function loadSpecFile(path: string): Promise<PipelineSpec> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new InvalidSpecError([{ path: '(file)', message: `cannot read ${path}: ${(error as Error).message}` }]);
+    throw new InvalidSpecError([
+      { path: '(file)', message: `cannot read ${path}: ${(error as Error).message}` },
+    ]);
   }
   let raw: unknown;
   try {
     raw = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new InvalidSpecError([{ path: '(file)', message: `${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message}` }]);
+    throw new InvalidSpecError([
+      {
+        path: '(file)',
+        message: `${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+      },
+    ]);
   }
   return resolveSpecPaths(parsePipelineSpec(raw), dirname(resolve(path)));
 }

@@ -6,7 +6,11 @@ import type { Logger } from './logger.js';
 import { findExecutable, goInstall } from './tool-cache.js';
 
 /** The search attributes Slipway's workflows set; registered when the dev server starts. */
-export const slipwaySearchAttributes = { ModelName: 'Keyword', Stage: 'Keyword', ChampionVersion: 'Int' } as const;
+export const slipwaySearchAttributes = {
+  ModelName: 'Keyword',
+  Stage: 'Keyword',
+  ChampionVersion: 'Int',
+} as const;
 
 export const temporalCliPackage = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 
@@ -44,7 +48,11 @@ export async function findTemporalCli(options: Pick<DevServerOptions, 'cliPath' 
 }
 
 /** Waits until the frontend's gRPC health check answers, or the process dies, or the (long) deadline passes. */
-async function waitUntilServing(address: string, child: ChildProcess | undefined, timeoutMs: number): Promise<void> {
+async function waitUntilServing(
+  address: string,
+  child: ChildProcess | undefined,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -66,7 +74,9 @@ async function waitUntilServing(address: string, child: ChildProcess | undefined
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  throw new Error(`temporal dev server at ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+  throw new Error(
+    `temporal dev server at ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`,
+  );
 }
 
 /** Stops a child: SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
@@ -88,7 +98,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const address = `127.0.0.1:${options.port}`;
   const log = options.log?.child({ component: 'temporal-dev-server' });
   const cli = await findTemporalCli(options);
-  const searchAttributeArgs = Object.entries(slipwaySearchAttributes).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]);
+  const searchAttributeArgs = Object.entries(slipwaySearchAttributes).flatMap(([k, v]) => [
+    '--search-attribute',
+    `${k}=${v}`,
+  ]);
   if (!cli) {
     log?.warn('no temporal CLI on PATH, in the tool cache or buildable with Go; using the SDK download');
     const { TestWorkflowEnvironment } = await import('@temporalio/testing');
@@ -100,7 +113,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
         ui: options.uiPort !== undefined,
         ...(options.uiPort !== undefined ? { uiPort: options.uiPort } : {}),
-        searchAttributes: Object.entries(slipwaySearchAttributes).map(([name, type]) => ({ name, type })) as never,
+        searchAttributes: Object.entries(slipwaySearchAttributes).map(([name, type]) => ({
+          name,
+          type,
+        })) as never,
       },
     });
     return {
@@ -125,7 +141,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     ...(options.uiPort !== undefined ? ['--ui-port', String(options.uiPort)] : ['--headless']),
     ...searchAttributeArgs,
   ];
-  log?.info({ cli, port: options.port, uiPort: options.uiPort, dbFile: options.dbFile }, 'starting temporal dev server');
+  log?.info(
+    { cli, port: options.port, uiPort: options.uiPort, dbFile: options.dbFile },
+    'starting temporal dev server',
+  );
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env });
   let output = '';
   child.once('error', (error) => (output += `\ncannot run ${cli}: ${error.message}`));

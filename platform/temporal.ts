@@ -9,7 +9,8 @@ const levelMap = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', E
 /** Adapts the pino root logger to Temporal's Logger interface. */
 export function temporalLogger(log: Logger): TemporalLogger {
   const child = log.child({ component: 'temporal' });
-  const write = (level: LogLevel, message: string, meta?: LogMetadata) => child[levelMap[level]](meta ?? {}, message);
+  const write = (level: LogLevel, message: string, meta?: LogMetadata) =>
+    child[levelMap[level]](meta ?? {}, message);
   return {
     log: write,
     trace: (m, meta) => write('TRACE', m, meta),

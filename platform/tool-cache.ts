@@ -20,7 +20,10 @@ async function isExecutable(path: string): Promise<boolean> {
 }
 
 /** Finds `name` on `searchPath` (a PATH-style list) or in the tool cache. */
-export async function findExecutable(name: string, searchPath: string | undefined): Promise<string | undefined> {
+export async function findExecutable(
+  name: string,
+  searchPath: string | undefined,
+): Promise<string | undefined> {
   const dirs = [...(searchPath ?? '').split(delimiter).filter(Boolean), toolCacheDir()];
   for (const dir of dirs) {
     const candidate = join(dir, name);

@@ -5,9 +5,7 @@ export function createSlots(size: number) {
   let free = size;
   const waiting: (() => void)[] = [];
   const acquire = () =>
-    free > 0
-      ? (free--, Promise.resolve())
-      : new Promise<void>((resolve) => waiting.push(resolve));
+    free > 0 ? (free--, Promise.resolve()) : new Promise<void>((resolve) => waiting.push(resolve));
   const release = () => {
     const next = waiting.shift();
     if (next) next();
@@ -33,7 +31,10 @@ export type Slots = ReturnType<typeof createSlots>;
  * Wraps an activity so it runs in a GPU slot. While it waits it keeps heartbeating the details it started with, so
  * the wait neither looks like a dead worker nor loses the checkpoint a retry resumes from.
  */
-export function inGpuSlot<A extends unknown[], R>(slots: Slots, activity: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+export function inGpuSlot<A extends unknown[], R>(
+  slots: Slots,
+  activity: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
   return async (...args: A) => {
     const ctx = Context.current();
     const details: unknown = ctx.info.heartbeatDetails;

@@ -11,7 +11,9 @@ export interface GpuInfo {
 /** Asks nvidia-smi for the GPUs; no driver or no GPU means count 0 (and GPU paths fall back to CPU). */
 export async function detectGpus(): Promise<GpuInfo> {
   try {
-    const { stdout } = await run('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { timeout: 10_000 });
+    const { stdout } = await run('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], {
+      timeout: 10_000,
+    });
     const names = stdout
       .split('\n')
       .map((l) => l.trim())

@@ -12,7 +12,10 @@ import { detectGpus } from './gpu.js';
 import { bundleWorkflows, createWorkerSet, runWorkerSet } from './worker.js';
 
 function splitList(list: string): string[] {
-  return list.split(',').map((s) => s.trim()).filter(Boolean);
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Real paths of the data roots, so symlinks can't lead a dataset path out of them. */
@@ -30,7 +33,12 @@ async function main(): Promise<void> {
   if (tags.some((t) => t !== 'cpu') && gpus.count === 0) {
     log.warn({ tags }, 'GPU tags without a detected GPU: GPU work will run on the CPU fallback');
   }
-  const db = createPool({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, max: config.DATABASE_POOL_MAX, log });
+  const db = createPool({
+    url: config.DATABASE_URL,
+    schema: config.DATABASE_SCHEMA,
+    max: config.DATABASE_POOL_MAX,
+    log,
+  });
   await migrate(db, config.DATABASE_SCHEMA, log);
   const store = createArtifactStore(artifactStoreSettings(config));
   const target = temporalTarget(config);
@@ -50,8 +58,13 @@ async function main(): Promise<void> {
       workerIdentity: `${hostname()}:${process.pid}`,
       device: gpus.names[0] ?? 'cpu',
       ...(config.SLIPWAY_DATA_ROOTS ? { dataRoots: await resolveDataRoots(config.SLIPWAY_DATA_ROOTS) } : {}),
-      ...(config.SLIPWAY_COMMAND_TRAINERS ? { commandTrainers: splitList(config.SLIPWAY_COMMAND_TRAINERS) } : {}),
-      codeVersion: await resolveCodeVersion(config.SLIPWAY_CODE_VERSION, new URL('..', import.meta.url).pathname),
+      ...(config.SLIPWAY_COMMAND_TRAINERS
+        ? { commandTrainers: splitList(config.SLIPWAY_COMMAND_TRAINERS) }
+        : {}),
+      codeVersion: await resolveCodeVersion(
+        config.SLIPWAY_CODE_VERSION,
+        new URL('..', import.meta.url).pathname,
+      ),
     },
   });
   const abort = new AbortController();

@@ -1,5 +1,10 @@
 import { createRequire } from 'node:module';
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  Worker,
+  type NativeConnection,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { taskQueueForTag, type ResourceTag } from '../domain/task-queues.js';
 import type { Logger } from '../platform/logger.js';
@@ -49,7 +54,11 @@ export async function createWorkerSet(options: WorkerSetOptions): Promise<Worker
       const identity = `${options.deps.workerIdentity}/${tag}`;
       const all = createActivities({ ...options.deps, workerIdentity: identity });
       const activities = gpu
-        ? { ...all, trainModel: inGpuSlot(gpuSlots, all.trainModel.bind(all)), evaluateModel: inGpuSlot(gpuSlots, all.evaluateModel.bind(all)) }
+        ? {
+            ...all,
+            trainModel: inGpuSlot(gpuSlots, all.trainModel.bind(all)),
+            evaluateModel: inGpuSlot(gpuSlots, all.evaluateModel.bind(all)),
+          }
         : all;
       return Worker.create({
         connection: options.connection,
@@ -58,7 +67,9 @@ export async function createWorkerSet(options: WorkerSetOptions): Promise<Worker
         identity,
         activities,
         ...(gpu ? {} : { workflowBundle: options.bundle }),
-        maxConcurrentActivityTaskExecutions: gpu ? Math.max(1, options.gpuCount) : (options.maxCpuActivities ?? 4),
+        maxConcurrentActivityTaskExecutions: gpu
+          ? Math.max(1, options.gpuCount)
+          : (options.maxCpuActivities ?? 4),
         shutdownGraceTime: '10 seconds',
         // Progress (epoch, loss, checkpoint) reaches the status endpoint within a second or two, not every 24 s.
         maxHeartbeatThrottleInterval: '2 seconds',
@@ -73,10 +84,14 @@ export async function runWorkerSet(workers: readonly Worker[], signal: AbortSign
   signal.addEventListener('abort', stop, { once: true });
   try {
     // One worker failing stops the others too: a process half-polling its queues is worse than a restart.
-    const results = await Promise.allSettled(workers.map((w) => w.run().catch((error: unknown) => {
+    const results = await Promise.allSettled(
+      workers.map((w) =>
+        w.run().catch((error: unknown) => {
           stop();
           throw error;
-        })));
+        }),
+      ),
+    );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   } finally {

@@ -15,8 +15,14 @@ export async function skeleton(input: SkeletonInput): Promise<SkeletonResult> {
   setHandler(skeletonStatusQuery, () => ({ stage, ...(result ? { result } : {}) }));
 
   const options = { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } } as const;
-  const cpu = proxyActivities<SkeletonActivities>({ ...options, taskQueue: taskQueueFor({ gpu: 0 }, input.queuePrefix) });
-  const gpu = proxyActivities<SkeletonActivities>({ ...options, taskQueue: taskQueueFor({ gpu: 1 }, input.queuePrefix) });
+  const cpu = proxyActivities<SkeletonActivities>({
+    ...options,
+    taskQueue: taskQueueFor({ gpu: 0 }, input.queuePrefix),
+  });
+  const gpu = proxyActivities<SkeletonActivities>({
+    ...options,
+    taskQueue: taskQueueFor({ gpu: 1 }, input.queuePrefix),
+  });
   const { workflowId } = workflowInfo();
 
   stage = 'cpu';

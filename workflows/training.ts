@@ -16,7 +16,13 @@ import type { ValidateActivities } from '../activities/validate.js';
 import { nonRetryableErrorTypes } from '../domain/errors.js';
 import { decideGates } from '../domain/gates.js';
 import { taskQueueFor } from '../domain/task-queues.js';
-import type { StageState, TrainingInput, TrainingResult, TrainingStage, TrainingStatus } from '../domain/training.js';
+import type {
+  StageState,
+  TrainingInput,
+  TrainingResult,
+  TrainingStage,
+  TrainingStatus,
+} from '../domain/training.js';
 import { trainingStages } from '../domain/training.js';
 
 export const trainingStatusQuery = defineQuery<TrainingStatus>('status');
@@ -30,10 +36,16 @@ const rejectionTypes = new Set(['DataError', 'InvalidParams', 'InvalidSpec']);
 /** The message of an activity failure caused by bad input, or undefined for any other error. */
 function rejectionMessage(error: unknown): string | undefined {
   const cause = (error as { cause?: unknown }).cause;
-  return cause instanceof ApplicationFailure && cause.type && rejectionTypes.has(cause.type) ? cause.message : undefined;
+  return cause instanceof ApplicationFailure && cause.type && rejectionTypes.has(cause.type)
+    ? cause.message
+    : undefined;
 }
 
-const retry = { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: [...nonRetryableErrorTypes] };
+const retry = {
+  maximumAttempts: 5,
+  initialInterval: '1 second',
+  nonRetryableErrorTypes: [...nonRetryableErrorTypes],
+};
 
 /**
  * ingest -> validate -> train -> evaluate -> register. Bad data and failed gates end the run as `rejected` with
@@ -68,7 +80,13 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     retry,
   });
 
-  const stages: Record<TrainingStage, StageState['state']> = { ingest: 'pending', validate: 'pending', train: 'pending', evaluate: 'pending', register: 'pending' };
+  const stages: Record<TrainingStage, StageState['state']> = {
+    ingest: 'pending',
+    validate: 'pending',
+    train: 'pending',
+    evaluate: 'pending',
+    register: 'pending',
+  };
   let current: TrainingStage | 'done' = 'ingest';
   let result: TrainingResult | undefined;
   setHandler(trainingStatusQuery, () => ({
@@ -103,26 +121,60 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
   };
   const reject = (stage: TrainingStage, reasons: string[], extra: Partial<TrainingResult> = {}) => {
     stages[stage] = 'failed';
-    return finish({ outcome: 'rejected', model: spec.model, runId, rejectedAt: stage, reasons, reports: {}, ...extra });
+    return finish({
+      outcome: 'rejected',
+      model: spec.model,
+      runId,
+      rejectedAt: stage,
+      reasons,
+      reports: {},
+      ...extra,
+    });
   };
 
   upsertSearchAttributes({ ModelName: [spec.model] });
-  await cpu.recordTrainingRun({ runId, workflowId: info.workflowId, model: spec.model, status: 'running', specHash: input.specHash, spec });
+  await cpu.recordTrainingRun({
+    runId,
+    workflowId: info.workflowId,
+    model: spec.model,
+    status: 'running',
+    specHash: input.specHash,
+    spec,
+  });
   try {
     enter('ingest');
     const ingested = await cpu.ingestDataset({ runId, spec });
     stages.ingest = 'done';
 
     enter('validate');
-    const validated = await cpu.validateDataset({ runId, spec, frameUri: ingested.frameUri, frameSha256: ingested.frameSha256, statsUri: ingested.statsUri });
-    const validationReports = { validationJson: validated.reportUri, validationHtml: validated.reportHtmlUri };
+    const validated = await cpu.validateDataset({
+      runId,
+      spec,
+      frameUri: ingested.frameUri,
+      frameSha256: ingested.frameSha256,
+      statsUri: ingested.statsUri,
+    });
+    const validationReports = {
+      validationJson: validated.reportUri,
+      validationHtml: validated.reportHtmlUri,
+    };
     if (!validated.ok) {
-      return await reject('validate', validated.errors, { datasetSha256: ingested.datasetSha256, reports: validationReports });
+      return await reject('validate', validated.errors, {
+        datasetSha256: ingested.datasetSha256,
+        reports: validationReports,
+      });
     }
     stages.validate = 'done';
 
     enter('train');
-    const trained = await trainer.trainModel({ runId, spec, frameUri: ingested.frameUri, frameSha256: ingested.frameSha256, splitUri: validated.splitUri, splitSha256: validated.splitSha256 });
+    const trained = await trainer.trainModel({
+      runId,
+      spec,
+      frameUri: ingested.frameUri,
+      frameSha256: ingested.frameSha256,
+      splitUri: validated.splitUri,
+      splitSha256: validated.splitSha256,
+    });
     stages.train = 'done';
 
     enter('evaluate');
@@ -135,14 +187,21 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
       splitSha256: validated.splitSha256,
       modelUri: trained.modelUri,
       modelSha256: trained.modelSha256,
-      ...(trained.trainerPredictionsUri ? { trainerPredictionsUri: trained.trainerPredictionsUri, trainerPredictionsSha256: trained.trainerPredictionsSha256! } : {}),
+      ...(trained.trainerPredictionsUri
+        ? {
+            trainerPredictionsUri: trained.trainerPredictionsUri,
+            trainerPredictionsSha256: trained.trainerPredictionsSha256!,
+          }
+        : {}),
       featureImportances: trained.metadata.featureImportanceGain ?? null,
     });
     const gates = decideGates(evaluated.metrics, spec.evaluation.gates, evaluated.versusChampion);
     const reasons = gates.failures.map((f) => f.message);
     const parity = evaluated.parityMaxAbsDiff;
     if (parity !== undefined && !(typeof parity === 'number' && parity <= onnxParityTolerance)) {
-      reasons.push(`the exported ONNX graph disagrees with the trainer's own scores (max difference ${parity ?? 'not comparable'}, allowed ${onnxParityTolerance})`);
+      reasons.push(
+        `the exported ONNX graph disagrees with the trainer's own scores (max difference ${parity ?? 'not comparable'}, allowed ${onnxParityTolerance})`,
+      );
     }
     const common = {
       datasetSha256: ingested.datasetSha256,
@@ -152,8 +211,18 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
       ...(evaluated.championVersion !== undefined ? { championVersion: evaluated.championVersion } : {}),
       artifactUri: trained.modelUri,
       artifactSha256: trained.modelSha256,
-      reports: { ...validationReports, evaluationJson: evaluated.reportUri, evaluationHtml: evaluated.reportHtmlUri, referenceProfile: validated.profileUri },
-      training: { worker: trained.worker, device: trained.device, seconds: trained.seconds, ...(trained.resumedFromStep !== undefined ? { resumedFromStep: trained.resumedFromStep } : {}) },
+      reports: {
+        ...validationReports,
+        evaluationJson: evaluated.reportUri,
+        evaluationHtml: evaluated.reportHtmlUri,
+        referenceProfile: validated.profileUri,
+      },
+      training: {
+        worker: trained.worker,
+        device: trained.device,
+        seconds: trained.seconds,
+        ...(trained.resumedFromStep !== undefined ? { resumedFromStep: trained.resumedFromStep } : {}),
+      },
     };
     if (reasons.length > 0) return await reject('evaluate', reasons, common);
     stages.evaluate = 'done';
@@ -173,16 +242,29 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
         specHash: input.specHash,
         trainer: trained.trainer,
         params: trained.params,
-        metrics: { ...evaluated.metrics, ...(typeof parity === 'number' ? { onnxParityMaxAbsDiff: parity } : {}) },
+        metrics: {
+          ...evaluated.metrics,
+          ...(typeof parity === 'number' ? { onnxParityMaxAbsDiff: parity } : {}),
+        },
         artifactUri: trained.modelUri,
         artifactSha256: trained.modelSha256,
         onnxSignature: evaluated.signature,
         onnxOpset: evaluated.opset,
-        metadata: { ...trained.metadata, training: common.training, ingest: { rows: ingested.rowCount, bytes: ingested.bytes, source: ingested.source } },
+        metadata: {
+          ...trained.metadata,
+          training: common.training,
+          ingest: { rows: ingested.rowCount, bytes: ingested.bytes, source: ingested.source },
+        },
       },
     });
     stages.register = 'done';
-    return await finish({ outcome: 'registered', model: spec.model, runId, version: registered.version, ...common });
+    return await finish({
+      outcome: 'registered',
+      model: spec.model,
+      runId,
+      version: registered.version,
+      ...common,
+    });
   } catch (error) {
     const failedAt = current as TrainingStage | 'done';
     // Bad input at any stage (data, params, a model that can't read its data): rejected, with the message.
@@ -190,15 +272,16 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     if (message !== undefined && failedAt !== 'done') return await reject(failedAt, [message]);
     if (failedAt !== 'done') stages[failedAt] = 'failed';
     // A cancelled run is recorded as failed (in a scope cancellation can't reach) and stays cancelled.
-    const record = () => cpu.recordTrainingRun({
-      runId,
-      workflowId: info.workflowId,
-      model: spec.model,
-      status: 'failed',
-      specHash: input.specHash,
-      spec,
-      reason: isCancellation(error) ? 'cancelled' : error instanceof Error ? error.message : String(error),
-    });
+    const record = () =>
+      cpu.recordTrainingRun({
+        runId,
+        workflowId: info.workflowId,
+        model: spec.model,
+        status: 'failed',
+        specHash: input.specHash,
+        spec,
+        reason: isCancellation(error) ? 'cancelled' : error instanceof Error ? error.message : String(error),
+      });
     await CancellationScope.nonCancellable(record).catch(() => undefined);
     if (isCancellation(error) || error instanceof ApplicationFailure) throw error;
     throw ApplicationFailure.fromError(error);

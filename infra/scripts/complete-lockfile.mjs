@@ -8,8 +8,30 @@ const path = new URL('../../package-lock.json', import.meta.url);
 const lock = JSON.parse(readFileSync(path, 'utf8'));
 const packages = lock.packages;
 
-const osNames = ['darwin', 'linux', 'win32', 'android', 'freebsd', 'openharmony', 'sunos', 'aix', 'netbsd', 'openbsd'];
-const cpuNames = ['arm64', 'x64', 'ia32', 'arm', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el', 'wasm32'];
+const osNames = [
+  'darwin',
+  'linux',
+  'win32',
+  'android',
+  'freebsd',
+  'openharmony',
+  'sunos',
+  'aix',
+  'netbsd',
+  'openbsd',
+];
+const cpuNames = [
+  'arm64',
+  'x64',
+  'ia32',
+  'arm',
+  'ppc64',
+  's390x',
+  'riscv64',
+  'loong64',
+  'mips64el',
+  'wasm32',
+];
 
 /** `@swc/core-linux-arm-gnueabihf` -> { os: linux, cpu: arm }, from the name's dash-separated parts. */
 function platformOf(name) {
@@ -22,7 +44,10 @@ function platformOf(name) {
 let added = 0;
 for (const [location, entry] of Object.entries(packages)) {
   for (const [dep, version] of Object.entries(entry.optionalDependencies ?? {})) {
-    const target = `${location ? `${location}/` : ''}node_modules/${dep}`.replace(/^node_modules\/(.*\/)?node_modules\//, (m) => m);
+    const target = `${location ? `${location}/` : ''}node_modules/${dep}`.replace(
+      /^node_modules\/(.*\/)?node_modules\//,
+      (m) => m,
+    );
     const hoisted = `node_modules/${dep}`;
     if (packages[target] || packages[hoisted]) continue;
     const platform = platformOf(dep);
@@ -31,7 +56,9 @@ for (const [location, entry] of Object.entries(packages)) {
     added++;
   }
 }
-const sorted = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : a > b ? 1 : 0)));
+const sorted = Object.fromEntries(
+  Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : a > b ? 1 : 0)),
+);
 lock.packages = sorted;
 writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`added ${added} platform entries`);

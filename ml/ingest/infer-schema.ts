@@ -2,7 +2,12 @@ import type { ByteSource } from './byte-source.js';
 import { cellToBoolean, cellToNumber, MISSING, normalizeCell } from './cells.js';
 import { typeErrorRateError, type BadValue } from './column-builder.js';
 import { openReader } from './open-reader.js';
-import { resolveReadOptions, type ColumnType, type DatasetSchema, type ReadOptions } from '../../domain/dataset-schema.js';
+import {
+  resolveReadOptions,
+  type ColumnType,
+  type DatasetSchema,
+  type ReadOptions,
+} from '../../domain/dataset-schema.js';
 
 /** Per-column facts from the inference pass. JSON-safe. */
 export interface InferredColumn {

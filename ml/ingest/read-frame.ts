@@ -4,7 +4,12 @@ import { createColumnBuilder, typeErrorRateError, type ColumnReadStats } from '.
 import { DataError } from './data-error.js';
 import { inferSchema, type InferredSchema } from './infer-schema.js';
 import { openReader } from './open-reader.js';
-import { datasetSchemaSchema, resolveReadOptions, type DatasetSchema, type ReadOptions } from '../../domain/dataset-schema.js';
+import {
+  datasetSchemaSchema,
+  resolveReadOptions,
+  type DatasetSchema,
+  type ReadOptions,
+} from '../../domain/dataset-schema.js';
 
 /** Something that did not stop the read but that the validation report should show. JSON-safe. */
 export interface ReadWarning {

@@ -11,8 +11,10 @@ import {
 } from './classification.js';
 
 /** Metrics of the rows of one slice. `auc` is null when the slice holds one class only. */
-export interface SliceMetrics
-  extends Pick<BinaryMetrics, 'count' | 'positives' | 'auc' | 'accuracy' | 'precision' | 'recall' | 'f1' | 'logLoss' | 'brier'> {
+export interface SliceMetrics extends Pick<
+  BinaryMetrics,
+  'count' | 'positives' | 'auc' | 'accuracy' | 'precision' | 'recall' | 'f1' | 'logLoss' | 'brier'
+> {
   /** Category label, '(missing)', '(other)', or an interval such as '(0.25, 0.5]'. */
   readonly slice: string;
 }

@@ -22,7 +22,9 @@ async function processesMentioning(marker: string): Promise<number[]> {
 }
 
 /** Runs `slipway up` in its own process group, waits until it is ready, then sends Ctrl-C (SIGINT) to the group. */
-async function upThenCtrlC(env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
+async function upThenCtrlC(
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'up'], {
     cwd: root,
     env,

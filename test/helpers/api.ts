@@ -11,14 +11,22 @@ import { testLog } from './workers.js';
 export const repoRoot = join(import.meta.dirname, '..', '..');
 
 /** The control API listening on a free loopback port. */
-export async function startTestApi(deps: { client: Client; db: Pool; store: ArtifactStore; queuePrefix: string }): Promise<{ app: FastifyInstance; url: string }> {
+export async function startTestApi(deps: {
+  client: Client;
+  db: Pool;
+  store: ArtifactStore;
+  queuePrefix: string;
+}): Promise<{ app: FastifyInstance; url: string }> {
   const app = await buildApi({ ...deps, log: testLog });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url: address };
 }
 
 /** Runs the `slipway` CLI as a user would, and collects its exit code and output. */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
     cwd: repoRoot,
     env: { ...inheritedEnvironment(), LOG_LEVEL: 'warn', ...env },

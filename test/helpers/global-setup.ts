@@ -25,9 +25,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const say = (line: string) => process.stderr.write(`[stack] ${line}\n`);
   const needsTools = !env.TEMPORAL_ADDRESS || !env.DATABASE_URL || !env.S3_ENDPOINT;
   if (needsTools) {
-    const { stderr } = await run('bash', ['infra/scripts/provision.sh', 'install'], { env, maxBuffer: 1 << 24 }).catch(
-      (error: { stderr?: string; message?: string }) => ({ stderr: error.stderr ?? error.message ?? 'provisioning failed' }),
-    );
+    const { stderr } = await run('bash', ['infra/scripts/provision.sh', 'install'], {
+      env,
+      maxBuffer: 1 << 24,
+    }).catch((error: { stderr?: string; message?: string }) => ({
+      stderr: error.stderr ?? error.message ?? 'provisioning failed',
+    }));
     say(stderr.trim());
   }
   try {
@@ -42,7 +45,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     let databaseUrl = env.DATABASE_URL;
     if (!databaseUrl) {
       const binDir = await findPostgresBinDir(env.PATH);
-      if (!binDir) throw new Error('PostgreSQL not found: run `bash infra/scripts/provision.sh install` or set DATABASE_URL');
+      if (!binDir)
+        throw new Error(
+          'PostgreSQL not found: run `bash infra/scripts/provision.sh install` or set DATABASE_URL',
+        );
       const pg = await startLocalPostgres({ binDir, dataDir: join(dir, 'pg'), port: await freePort(), env });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;

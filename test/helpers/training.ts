@@ -10,7 +10,10 @@ import { training } from '../../workflows/training.js';
 export const examplesDir = join(import.meta.dirname, '..', '..', 'examples');
 
 /** An example spec, with a model name of its own so tests don't share registry rows. */
-export async function exampleSpec(file: string, overrides: Partial<PipelineSpec> = {}): Promise<PipelineSpec> {
+export async function exampleSpec(
+  file: string,
+  overrides: Partial<PipelineSpec> = {},
+): Promise<PipelineSpec> {
   const spec = await loadSpecFile(join(examplesDir, file));
   return { ...spec, model: `${spec.model}-${randomBytes(3).toString('hex')}`, ...overrides };
 }
@@ -24,6 +27,10 @@ export async function startTraining(client: Client, spec: PipelineSpec, prefix: 
   });
 }
 
-export async function runTraining(client: Client, spec: PipelineSpec, prefix: string): Promise<TrainingResult> {
+export async function runTraining(
+  client: Client,
+  spec: PipelineSpec,
+  prefix: string,
+): Promise<TrainingResult> {
   return (await startTraining(client, spec, prefix)).result();
 }

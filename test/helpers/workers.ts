@@ -39,7 +39,9 @@ export async function startTestWorkers(options: {
 }): Promise<RunningWorkers> {
   installTemporalRuntime(testLog);
   const stack = testStack();
-  const connection = options.connection ?? (await connectWorker({ address: stack.temporalAddress, namespace: stack.temporalNamespace }));
+  const connection =
+    options.connection ??
+    (await connectWorker({ address: stack.temporalAddress, namespace: stack.temporalNamespace }));
   const workers = await createWorkerSet({
     connection,
     namespace: stack.temporalNamespace,

@@ -11,7 +11,13 @@ import type { Pool } from '../../platform/db.js';
 import { runCli, startTestApi } from '../helpers/api.js';
 import { createTestDb, dropTestSchema } from '../helpers/db.js';
 import { testStack } from '../helpers/stack.js';
-import { startTestWorkers, testClient, testLog, uniquePrefix, type RunningWorkers } from '../helpers/workers.js';
+import {
+  startTestWorkers,
+  testClient,
+  testLog,
+  uniquePrefix,
+  type RunningWorkers,
+} from '../helpers/workers.js';
 
 describe('the slipway CLI and the training API', () => {
   let db: { pool: Pool; schema: string };
@@ -24,9 +30,25 @@ describe('the slipway CLI and the training API', () => {
 
   beforeAll(async () => {
     db = await createTestDb('cli');
-    store = createArtifactStore({ kind: 's3', ...testStack().s3, prefix: `cli-${randomBytes(4).toString('hex')}`, forcePathStyle: true });
+    store = createArtifactStore({
+      kind: 's3',
+      ...testStack().s3,
+      prefix: `cli-${randomBytes(4).toString('hex')}`,
+      forcePathStyle: true,
+    });
     client = await testClient();
-    workers = await startTestWorkers({ tags: ['cpu'], prefix, deps: { db: db.pool, store, log: testLog, workerIdentity: 'cpu-box', device: 'cpu', codeVersion: 'test' } });
+    workers = await startTestWorkers({
+      tags: ['cpu'],
+      prefix,
+      deps: {
+        db: db.pool,
+        store,
+        log: testLog,
+        workerIdentity: 'cpu-box',
+        device: 'cpu',
+        codeVersion: 'test',
+      },
+    });
     api = await startTestApi({ client, db: db.pool, store, queuePrefix: prefix });
     dir = await mkdtemp(join(tmpdir(), 'slipway-cli-'));
   });
@@ -49,15 +71,25 @@ describe('the slipway CLI and the training API', () => {
     expect(result.datasetSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(result.artifactUri).toMatch(/^s3:\/\//);
     expect(result.artifactSha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(result.reports).toMatchObject({ evaluationHtml: expect.stringMatching(/\.html$/), validationHtml: expect.stringMatching(/\.html$/) });
+    expect(result.reports).toMatchObject({
+      evaluationHtml: expect.stringMatching(/\.html$/),
+      validationHtml: expect.stringMatching(/\.html$/),
+    });
 
     const list = await runCli(['models', 'list', '--json', '--api', api.url]);
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: 'elec2-price', latestVersion: 1 })]);
+    expect(JSON.parse(list.stdout)).toEqual([
+      expect.objectContaining({ name: 'elec2-price', latestVersion: 1 }),
+    ]);
 
     const show = await runCli(['models', 'show', 'elec2-price:1', '--json', '--api', api.url]);
     expect(show.code).toBe(0);
-    expect(JSON.parse(show.stdout)).toMatchObject({ model: 'elec2-price', version: 1, datasetSha256: result.datasetSha256, codeVersion: 'test' });
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      model: 'elec2-price',
+      version: 1,
+      datasetSha256: result.datasetSha256,
+      codeVersion: 'test',
+    });
 
     const missing = await runCli(['models', 'show', 'elec2-price:9', '--api', api.url]);
     expect(missing.code).toBe(1);
@@ -66,16 +98,26 @@ describe('the slipway CLI and the training API', () => {
 
   it('refuses a bad spec before anything starts, listing every problem by field path', async () => {
     const bad = join(dir, 'bad.yaml');
-    await writeFile(bad, 'model: Bad Name\ndataset: {}\ntarget: y\nsplit: { kind: sideways }\ntrainer: { kind: builtin, name: xgboost }\nresources: { gpu: 0, gpuClass: a100 }\n');
+    await writeFile(
+      bad,
+      'model: Bad Name\ndataset: {}\ntarget: y\nsplit: { kind: sideways }\ntrainer: { kind: builtin, name: xgboost }\nresources: { gpu: 0, gpuClass: a100 }\n',
+    );
     const run = await runCli(['train', bad, '--api', api.url]);
     expect(run.code).toBe(2);
-    for (const path of ['model', 'dataset.source', 'split.kind', 'trainer.name', 'resources.gpuClass']) expect(run.stderr).toContain(`${path}:`);
+    for (const path of ['model', 'dataset.source', 'split.kind', 'trainer.name', 'resources.gpuClass'])
+      expect(run.stderr).toContain(`${path}:`);
 
-    const response = await api.app.inject({ method: 'POST', url: '/v1/training-runs', payload: { spec: { model: 'x' } } });
+    const response = await api.app.inject({
+      method: 'POST',
+      url: '/v1/training-runs',
+      payload: { spec: { model: 'x' } },
+    });
     expect(response.statusCode).toBe(400);
     expect(response.headers['content-type']).toContain('application/problem+json');
     const problem = response.json<{ errors: { path: string }[] }>();
-    expect(problem.errors.map((e) => e.path)).toEqual(expect.arrayContaining(['dataset', 'target', 'split', 'trainer']));
+    expect(problem.errors.map((e) => e.path)).toEqual(
+      expect.arrayContaining(['dataset', 'target', 'split', 'trainer']),
+    );
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM runs WHERE model_name = 'x'`);
     expect(rows[0].n).toBe(0);
   });
@@ -90,7 +132,9 @@ describe('the slipway CLI and the training API', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/rejected at evaluate/);
     expect(run.stdout).toMatch(/auc 0\.\d+ < minimum 0\.99/);
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM models m JOIN model_versions v ON v.model_id = m.id WHERE m.name = 'elec2-strict'`);
+    const { rows } = await db.pool.query(
+      `SELECT count(*)::int AS n FROM models m JOIN model_versions v ON v.model_id = m.id WHERE m.name = 'elec2-strict'`,
+    );
     expect(rows[0].n).toBe(0);
     const runs = await db.pool.query(`SELECT status, reason FROM runs WHERE model_name = 'elec2-strict'`);
     expect(runs.rows).toEqual([{ status: 'rejected', reason: expect.stringContaining('auc') }]);

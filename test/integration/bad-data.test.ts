@@ -10,12 +10,24 @@ import type { Pool } from '../../platform/db.js';
 import { createTestDb, dropTestSchema } from '../helpers/db.js';
 import { testStack } from '../helpers/stack.js';
 import { runTraining } from '../helpers/training.js';
-import { startTestWorkers, testClient, testLog, uniquePrefix, type RunningWorkers } from '../helpers/workers.js';
+import {
+  startTestWorkers,
+  testClient,
+  testLog,
+  uniquePrefix,
+  type RunningWorkers,
+} from '../helpers/workers.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'data');
 
 /** Each bad input, the stage that must refuse it, and what the message must say. */
-const cases: { file: string; target?: string; stage: string; message: RegExp; dataset?: Record<string, unknown> }[] = [
+const cases: {
+  file: string;
+  target?: string;
+  stage: string;
+  message: RegExp;
+  dataset?: Record<string, unknown>;
+}[] = [
   { file: 'empty.csv', stage: 'ingest', message: /empty/i },
   { file: 'header-only.csv', stage: 'ingest', message: /header.*no data rows|no data rows/i },
   { file: 'ragged.csv', stage: 'ingest', message: /row 2\b.*2 fields|row 2\b/i },
@@ -25,7 +37,13 @@ const cases: { file: string; target?: string; stage: string; message: RegExp; da
   { file: 'all-missing.csv', stage: 'validate', message: /"notes".*missing|notes/i },
   { file: 'nan-label.csv', stage: 'validate', message: /label/i },
   { file: 'duplicate-columns.csv', stage: 'ingest', message: /repeats column names: "age"/ },
-  { file: 'long-line.csv', target: 'id', stage: 'ingest', message: /row 3\b/, dataset: { maxLineBytes: 100 } },
+  {
+    file: 'long-line.csv',
+    target: 'id',
+    stage: 'ingest',
+    message: /row 3\b/,
+    dataset: { maxLineBytes: 100 },
+  },
   { file: 'image.png', stage: 'ingest', message: /not CSV|PNG/i },
   { file: 'json-document.json', stage: 'ingest', message: /not CSV|JSON/i, dataset: { format: 'csv' } },
 ];
@@ -39,12 +57,25 @@ describe('bad data is refused with a clear message and nothing is registered', (
 
   beforeAll(async () => {
     db = await createTestDb('bad');
-    store = createArtifactStore({ kind: 's3', ...testStack().s3, prefix: `bad-${randomBytes(4).toString('hex')}`, forcePathStyle: true });
+    store = createArtifactStore({
+      kind: 's3',
+      ...testStack().s3,
+      prefix: `bad-${randomBytes(4).toString('hex')}`,
+      forcePathStyle: true,
+    });
     client = await testClient();
     workers = await startTestWorkers({
       tags: ['cpu'],
       prefix,
-      deps: { db: db.pool, store, log: testLog, workerIdentity: 'cpu-box', device: 'cpu', codeVersion: 'test', dataRoots: [await realpath(fixtures)] },
+      deps: {
+        db: db.pool,
+        store,
+        log: testLog,
+        workerIdentity: 'cpu-box',
+        device: 'cpu',
+        codeVersion: 'test',
+        dataRoots: [await realpath(fixtures)],
+      },
     });
   });
 
@@ -70,7 +101,10 @@ describe('bad data is refused with a clear message and nothing is registered', (
     expect(result.rejectedAt).toBe(stage);
     expect(result.reasons?.join('\n')).toMatch(message);
     if (stage === 'validate') expect(result.reports.validationHtml).toMatch(/\.html$/);
-    const versions = await db.pool.query(`SELECT count(*)::int AS n FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.name = $1`, [model]);
+    const versions = await db.pool.query(
+      `SELECT count(*)::int AS n FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.name = $1`,
+      [model],
+    );
     expect(versions.rows[0].n).toBe(0);
     const runs = await db.pool.query(`SELECT status FROM runs WHERE model_name = $1`, [model]);
     expect(runs.rows).toEqual([{ status: 'rejected' }]);
@@ -84,7 +118,12 @@ describe('bad data is refused with a clear message and nothing is registered', (
     };
     const outside = await runTraining(
       client,
-      parsePipelineSpec({ ...base, model: 'bad-outside', dataset: { source: '/etc/hostname' }, trainer: { kind: 'builtin', name: 'logistic_regression' } }),
+      parsePipelineSpec({
+        ...base,
+        model: 'bad-outside',
+        dataset: { source: '/etc/hostname' },
+        trainer: { kind: 'builtin', name: 'logistic_regression' },
+      }),
       prefix,
     );
     expect(outside).toMatchObject({ outcome: 'rejected', rejectedAt: 'ingest' });
@@ -92,7 +131,12 @@ describe('bad data is refused with a clear message and nothing is registered', (
 
     const program = await runTraining(
       client,
-      parsePipelineSpec({ ...base, model: 'bad-program', dataset: { source: join(fixtures, 'text-in-numeric-few.csv') }, trainer: { kind: 'command', command: ['/bin/sh', '-c', 'echo pwned'] } }),
+      parsePipelineSpec({
+        ...base,
+        model: 'bad-program',
+        dataset: { source: join(fixtures, 'text-in-numeric-few.csv') },
+        trainer: { kind: 'command', command: ['/bin/sh', '-c', 'echo pwned'] },
+      }),
       prefix,
     );
     expect(program).toMatchObject({ outcome: 'rejected', rejectedAt: 'train' });

@@ -21,7 +21,9 @@ describe('migrations on a real PostgreSQL', () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => migrate(pool, schema)));
     expect(results.flat().sort()).toEqual(all);
     expect(await migrate(pool, schema)).toEqual([]);
-    const { rows } = await pool.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
+    const { rows } = await pool.query<{ version: string }>(
+      'SELECT version FROM schema_migrations ORDER BY version',
+    );
     expect(rows.map((r) => r.version)).toEqual(all);
   });
 

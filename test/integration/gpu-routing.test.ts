@@ -9,7 +9,13 @@ import { startTestApi } from '../helpers/api.js';
 import { createTestDb, dropTestSchema } from '../helpers/db.js';
 import { testStack } from '../helpers/stack.js';
 import { exampleSpec, startTraining } from '../helpers/training.js';
-import { startTestWorkers, testClient, testLog, uniquePrefix, type RunningWorkers } from '../helpers/workers.js';
+import {
+  startTestWorkers,
+  testClient,
+  testLog,
+  uniquePrefix,
+  type RunningWorkers,
+} from '../helpers/workers.js';
 
 interface Status {
   stage?: string;
@@ -25,11 +31,23 @@ describe('GPU routing by resource tags', () => {
   let api: { app: FastifyInstance; url: string };
   const running: RunningWorkers[] = [];
   const prefix = uniquePrefix('gpu');
-  const deps = (identity: string, device: string) => ({ db: db.pool, store, log: testLog, workerIdentity: identity, device, codeVersion: 'test' });
+  const deps = (identity: string, device: string) => ({
+    db: db.pool,
+    store,
+    log: testLog,
+    workerIdentity: identity,
+    device,
+    codeVersion: 'test',
+  });
 
   beforeAll(async () => {
     db = await createTestDb('gpu');
-    store = createArtifactStore({ kind: 's3', ...testStack().s3, prefix: `gpu-${randomBytes(4).toString('hex')}`, forcePathStyle: true });
+    store = createArtifactStore({
+      kind: 's3',
+      ...testStack().s3,
+      prefix: `gpu-${randomBytes(4).toString('hex')}`,
+      forcePathStyle: true,
+    });
     client = await testClient();
     api = await startTestApi({ client, db: db.pool, store, queuePrefix: prefix });
     running.push(await startTestWorkers({ tags: ['cpu'], prefix, deps: deps('cpu-box', 'cpu') }));
@@ -43,9 +61,14 @@ describe('GPU routing by resource tags', () => {
     if (db) await dropTestSchema(db.pool, db.schema);
   });
 
-  const status = async (workflowId: string) => (await api.app.inject({ method: 'GET', url: `/v1/training-runs/${workflowId}` })).json<Status>();
+  const status = async (workflowId: string) =>
+    (await api.app.inject({ method: 'GET', url: `/v1/training-runs/${workflowId}` })).json<Status>();
 
-  async function waitUntil(workflowId: string, ok: (s: Status) => boolean, timeoutMs = 120_000): Promise<Status> {
+  async function waitUntil(
+    workflowId: string,
+    ok: (s: Status) => boolean,
+    timeoutMs = 120_000,
+  ): Promise<Status> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const s = await status(workflowId);
@@ -58,7 +81,10 @@ describe('GPU routing by resource tags', () => {
   it('waits on the GPU queue while only a CPU worker runs, then trains on the GPU worker once one starts', async () => {
     const spec = await exampleSpec('elec2-logistic.yaml', { resources: { gpu: 1 } });
     const handle = await startTraining(client, spec, prefix);
-    const waiting = await waitUntil(handle.workflowId, (s) => s.stage === 'train' && (s.waiting?.length ?? 0) > 0);
+    const waiting = await waitUntil(
+      handle.workflowId,
+      (s) => s.stage === 'train' && (s.waiting?.length ?? 0) > 0,
+    );
     expect(waiting.trainQueue).toBe(`${prefix}.gpu`);
     expect(waiting.waiting?.[0]).toContain(`trainModel is waiting for a worker on ${prefix}.gpu`);
     // Still waiting a while later: the CPU worker never takes it.
@@ -74,7 +100,10 @@ describe('GPU routing by resource tags', () => {
   it('sends gpuClass work to that class queue only', async () => {
     const spec = await exampleSpec('elec2-logistic.yaml', { resources: { gpu: 1, gpuClass: 'a100' } });
     const handle = await startTraining(client, spec, prefix);
-    const waiting = await waitUntil(handle.workflowId, (s) => s.stage === 'train' && (s.waiting?.length ?? 0) > 0);
+    const waiting = await waitUntil(
+      handle.workflowId,
+      (s) => s.stage === 'train' && (s.waiting?.length ?? 0) > 0,
+    );
     // The generic GPU worker started above does not take a100 work.
     expect(waiting.trainQueue).toBe(`${prefix}.gpu.a100`);
     running.push(await startTestWorkers({ tags: ['gpu:a100'], prefix, deps: deps('a100-box', 'cpu') }));

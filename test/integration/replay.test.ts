@@ -23,6 +23,8 @@ describe('recorded workflow histories replay on the current code', async () => {
     installTemporalRuntime(testLog);
     const history: unknown = JSON.parse(await readFile(join(dir, file), 'utf8'));
     const workflowId = file.replace(/\.json$/, '');
-    await expect(Worker.runReplayHistory({ workflowBundle: await testBundle() }, history as never, workflowId)).resolves.toBeUndefined();
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await testBundle() }, history as never, workflowId),
+    ).resolves.toBeUndefined();
   });
 });

@@ -63,7 +63,11 @@ describe('a killed worker resumes training from its last checkpoint', () => {
       SLIPWAY_CODE_VERSION: 'test',
     };
     const spec = await exampleSpec('adult-mlp.yaml', {
-      trainer: { kind: 'builtin', name: 'mlp', params: { hiddenLayerSizes: [64], maxEpochs: 40, earlyStopping: false } },
+      trainer: {
+        kind: 'builtin',
+        name: 'mlp',
+        params: { hiddenLayerSizes: [64], maxEpochs: 40, earlyStopping: false },
+      },
       checkpointEvery: 1,
     });
     const first = spawnWorker(env);
@@ -74,9 +78,14 @@ describe('a killed worker resumes training from its last checkpoint', () => {
     let beat: Heartbeat | undefined;
     const deadline = Date.now() + 240_000;
     while (!(beat?.checkpointStep !== undefined && beat.checkpointStep >= 3)) {
-      if (Date.now() > deadline) throw new Error(`no checkpoint heartbeat in time: ${JSON.stringify(beat)} ${JSON.stringify(await handle.query(trainingStatusQuery).catch(String))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no checkpoint heartbeat in time: ${JSON.stringify(beat)} ${JSON.stringify(await handle.query(trainingStatusQuery).catch(String))}`,
+        );
       const description = await handle.describe();
-      const pending = (description.raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'trainModel');
+      const pending = (description.raw.pendingActivities ?? []).find(
+        (a) => a.activityType?.name === 'trainModel',
+      );
       const payload = pending?.heartbeatDetails?.payloads?.[0];
       beat = payload ? (JSON.parse(Buffer.from(payload.data!).toString()) as Heartbeat) : undefined;
       await new Promise((r) => setTimeout(r, 200));
@@ -91,6 +100,8 @@ describe('a killed worker resumes training from its last checkpoint', () => {
     expect(result.training?.resumedFromStep).toBeGreaterThanOrEqual(3);
     const versions = await listVersions(db.pool, spec.model);
     expect(versions).toHaveLength(1);
-    expect(versions[0]?.metadata).toMatchObject({ training: { resumedFromStep: result.training?.resumedFromStep } });
+    expect(versions[0]?.metadata).toMatchObject({
+      training: { resumedFromStep: result.training?.resumedFromStep },
+    });
   });
 });

@@ -14,7 +14,12 @@ function problemOf(env: Record<string, string>): ConfigError {
 describe('loadConfig', () => {
   it('fills defaults for an empty environment', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ TEMPORAL_NAMESPACE: 'default', API_PORT: 8080, WORKER_TAGS: 'cpu', ARTIFACT_STORE: 'local' });
+    expect(config).toMatchObject({
+      TEMPORAL_NAMESPACE: 'default',
+      API_PORT: 8080,
+      WORKER_TAGS: 'cpu',
+      ARTIFACT_STORE: 'local',
+    });
   });
 
   it('treats empty strings as unset', () => {

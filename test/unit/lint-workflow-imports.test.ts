@@ -23,7 +23,9 @@ afterEach(async () => {
 
 describe('the workflow import boundary', () => {
   it('rejects node:fs in a workflow file', async () => {
-    const hits = await lintWorkflowSource(`import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n`);
+    const hits = await lintWorkflowSource(
+      `import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n`,
+    );
     expect(hits.join('\n')).toMatch(/deterministic/);
   });
 

@@ -17,7 +17,10 @@ function capture() {
 describe('logger', () => {
   it('redacts secrets by key and passwords inside URLs', () => {
     const { lines, log } = capture();
-    log.info({ apiKey: 'k-123', s3: { secretAccessKey: 'abc' }, databaseUrl: 'postgres://u:pw@h/db' }, 'connecting to postgres://alice:hunter2@db:5432/x');
+    log.info(
+      { apiKey: 'k-123', s3: { secretAccessKey: 'abc' }, databaseUrl: 'postgres://u:pw@h/db' },
+      'connecting to postgres://alice:hunter2@db:5432/x',
+    );
     const text = JSON.stringify(lines);
     expect(text).not.toContain('k-123');
     expect(text).not.toContain('abc');
@@ -28,10 +31,17 @@ describe('logger', () => {
   it('forwards Temporal SDK logs with their level and a component', () => {
     const { lines, log } = capture();
     temporalLogger(log).warn('Activity failed', { activityType: 'train' });
-    expect(lines[0]).toMatchObject({ level: 40, component: 'temporal', activityType: 'train', msg: 'Activity failed' });
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      component: 'temporal',
+      activityType: 'train',
+      msg: 'Activity failed',
+    });
   });
 
   it('scrubs only the password part', () => {
-    expect(scrubUrlPasswords('s3://key:secret@host/b and http://plain/x')).toBe('s3://key:***@host/b and http://plain/x');
+    expect(scrubUrlPasswords('s3://key:secret@host/b and http://plain/x')).toBe(
+      's3://key:***@host/b and http://plain/x',
+    );
   });
 });

@@ -6,7 +6,6 @@ import { feedsFor } from '../../platform/onnx-scoring.js';
 import { createRng } from '../../ml/rng.js';
 import type { TrainingData } from '../../ml/trainer.js';
 
-
 export interface OnnxRun {
   readonly p1: Float64Array;
   readonly labels: number[];

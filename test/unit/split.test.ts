@@ -5,7 +5,9 @@ import { decodeSplit, encodeSplit, splitRows } from '../../ml/split.js';
 const n = 1000;
 const frame: Frame = {
   rowCount: n,
-  columns: [{ name: 't', kind: 'numeric', values: Float64Array.from({ length: n }, (_, i) => (i * 7919) % n) }],
+  columns: [
+    { name: 't', kind: 'numeric', values: Float64Array.from({ length: n }, (_, i) => (i * 7919) % n) },
+  ],
 };
 const labels = Uint8Array.from({ length: n }, (_, i) => (i % 10 === 0 ? 1 : 0));
 
@@ -39,7 +41,13 @@ describe('splitRows', () => {
   });
 
   it('refuses a fraction that leaves a part empty', () => {
-    expect(() => splitRows({ rowCount: 3, columns: [] }, new Uint8Array(3), { kind: 'random', testFraction: 0.1, seed: 0 })).toThrow(/empty/);
+    expect(() =>
+      splitRows({ rowCount: 3, columns: [] }, new Uint8Array(3), {
+        kind: 'random',
+        testFraction: 0.1,
+        seed: 0,
+      }),
+    ).toThrow(/empty/);
   });
 
   it('round-trips through bytes', () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseResourceTags, resourcesSchema, taskQueueFor, taskQueueForTag } from '../../domain/task-queues.js';
+import {
+  parseResourceTags,
+  resourcesSchema,
+  taskQueueFor,
+  taskQueueForTag,
+} from '../../domain/task-queues.js';
 
 describe('task queues', () => {
   it('names the queues of each tag', () => {
