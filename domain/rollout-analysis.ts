@@ -1,0 +1,399 @@
+import type { AnalysisPlan } from './rollout-plan.js';
+
+/** Score histograms have this many equal bins over [0, 1]; the divergence check merges them into `divergenceBins`. */
+export const histogramBins = 100;
+export const divergenceBins = 20;
+
+/**
+ * What one version did during a phase, aggregated from the prediction log (and the labels joined to it). Counts are
+ * rows: a request of N rows is N rows.
+ */
+export interface VersionStepMetrics {
+  readonly version: number;
+  /** Rows this version scored: answers, fallbacks and shadow scores. */
+  readonly samples: number;
+  /** Rows whose answer the client got from this version. */
+  readonly served: number;
+  /** Rows routed to this version to answer (for the champion, its own share including fallbacks). */
+  readonly routed: number;
+  /** Rows scored off the response path (the challenger shadowing the champion). */
+  readonly shadowed: number;
+  /** Rows where this version failed: an error, a NaN or a timeout. */
+  readonly errors: number;
+  /** Champion rows that answered because the challenger failed (0 for the challenger). */
+  readonly fallbacks: number;
+  readonly latencyP50Ms: number | null;
+  readonly latencyP99Ms: number | null;
+  /** Scored rows with a label, and how many of those the score got right at the plan's threshold. */
+  readonly labelled: number;
+  readonly correct: number;
+  /** Successful scores in `histogramBins` equal bins over [0, 1]. */
+  readonly scoreHistogram: readonly number[];
+  /** The same, for labelled rows by label: the online ROC curve. */
+  readonly positiveHistogram: readonly number[];
+  readonly negativeHistogram: readonly number[];
+}
+
+/** A phase's metrics, per version, over [from, to]. */
+export interface StepMetrics {
+  readonly from: string;
+  readonly to: string;
+  readonly champion: VersionStepMetrics;
+  readonly challenger: VersionStepMetrics;
+  /** Requests both versions scored successfully (champion answered, challenger shadowed): the same inputs. */
+  readonly paired: {
+    readonly samples: number;
+    readonly championHistogram: readonly number[];
+    readonly challengerHistogram: readonly number[];
+    readonly meanAbsDifference: number | null;
+  };
+}
+
+export type CheckName =
+  'samples' | 'error-rate' | 'fallback-rate' | 'latency-p99' | 'score-divergence' | 'accuracy' | 'auc';
+
+/**
+ * `pass` and `fail` are judgements; `missing`: the metric can't be judged yet (too few rows, no labels); `skipped`:
+ * it does not apply to this phase or plan.
+ */
+export interface Check {
+  readonly name: CheckName;
+  readonly status: 'pass' | 'fail' | 'missing' | 'skipped';
+  readonly value: number | null;
+  readonly limit: number | null;
+  readonly message: string;
+}
+
+export interface StepVerdict {
+  /** `pass`: the phase may end; `wait`: analyse again after the next interval; `fail`: roll back. */
+  readonly outcome: 'pass' | 'wait' | 'fail';
+  readonly reasons: readonly string[];
+  readonly checks: readonly Check[];
+}
+
+/** Where the phase being judged stands. */
+export interface PhaseContext {
+  /**
+   * `shadow`: the challenger answers nobody; `canary`: it answers a share; `watch`: a passed phase still being
+   * watched (at the approval gate), where only a breached threshold counts.
+   */
+  readonly kind: 'shadow' | 'canary' | 'watch';
+  readonly minSamples: number;
+  readonly bakeTimeMs: number;
+  readonly maxWaitMs: number;
+  /** Time in the phase so far, pauses excluded. */
+  readonly elapsedMs: number;
+}
+
+/** z of the one-sided 99.9 % Wilson bound that lets a clearly broken challenger fail before `minSamples`. */
+const earlyFailureZ = 3.09;
+
+/** Lower bound of the Wilson score interval of `k` successes in `n` trials. */
+export function wilsonLowerBound(k: number, n: number, z = earlyFailureZ): number {
+  if (n === 0) return 0;
+  const p = k / n;
+  const z2 = z * z;
+  const centre = p + z2 / (2 * n);
+  const spread = z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  return Math.max(0, (centre - spread) / (1 + z2 / n));
+}
+
+/** Merges equal-width bins into `bins` groups (the histogram's length must be a multiple of `bins`). */
+export function coarsen(histogram: readonly number[], bins: number): number[] {
+  const width = Math.max(1, Math.floor(histogram.length / bins));
+  const out = new Array<number>(Math.ceil(histogram.length / width)).fill(0);
+  histogram.forEach((count, i) => (out[Math.floor(i / width)]! += count));
+  return out;
+}
+
+/**
+ * Jensen-Shannon divergence of two histograms, in bits (0: identical, 1: disjoint). Null when either is empty.
+ * For two independent samples of n1 and n2 rows from one distribution over k bins it is about
+ * (k - 1) / (8 ln 2) * (1/n1 + 1/n2) by chance alone: 0.014 for 500 rows each over 20 bins.
+ */
+export function jensenShannon(a: readonly number[], b: readonly number[]): number | null {
+  const sa = a.reduce((s, x) => s + x, 0);
+  const sb = b.reduce((s, x) => s + x, 0);
+  if (sa === 0 || sb === 0) return null;
+  let divergence = 0;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const p = (a[i] ?? 0) / sa;
+    const q = (b[i] ?? 0) / sb;
+    const m = (p + q) / 2;
+    if (p > 0) divergence += 0.5 * p * Math.log2(p / m);
+    if (q > 0) divergence += 0.5 * q * Math.log2(q / m);
+  }
+  return Math.min(1, Math.max(0, divergence));
+}
+
+/**
+ * Area under the ROC curve from score histograms of the positive and negative rows (rows in the same bin count as
+ * ties, half each). Null without rows of both classes.
+ */
+export function aucFromHistograms(positive: readonly number[], negative: readonly number[]): number | null {
+  const p = positive.reduce((s, x) => s + x, 0);
+  const n = negative.reduce((s, x) => s + x, 0);
+  if (p === 0 || n === 0) return null;
+  let below = 0;
+  let wins = 0;
+  for (let i = 0; i < Math.max(positive.length, negative.length); i++) {
+    const pos = positive[i] ?? 0;
+    const neg = negative[i] ?? 0;
+    wins += pos * (below + neg / 2);
+    below += neg;
+  }
+  return wins / (p * n);
+}
+
+/** Above the limit beyond floating-point noise: 0.80 - 0.78 is a drop of exactly 0.02, not 0.020000000000000018. */
+const exceeds = (value: number, limit: number) => value > limit + 1e-9;
+
+const percent = (x: number) => `${(100 * x).toFixed(x < 0.001 && x > 0 ? 3 : 1)} %`;
+const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
+const fixed = (x: number) => x.toFixed(3);
+
+/**
+ * A rate check. With `judged` (enough rows) the point estimate decides; before that it fails only on clear evidence
+ * (the 99.9 % lower bound over the limit: every row a NaN, say), and with `passEarly` a rate within the limit passes.
+ */
+function rateCheck(
+  name: CheckName,
+  what: string,
+  k: number,
+  n: number,
+  limit: number,
+  judged: boolean,
+  passEarly = false,
+): Check {
+  if (n === 0) return { name, status: 'missing', value: null, limit, message: `${what}: no rows yet` };
+  const value = k / n;
+  const described = `${what} ${percent(value)} (${k} of ${n})`;
+  const fail = (message: string): Check => ({ name, status: 'fail', value, limit, message });
+  const pass: Check = {
+    name,
+    status: 'pass',
+    value,
+    limit,
+    message: `${described} within ${percent(limit)}`,
+  };
+  if (judged)
+    return exceeds(value, limit) ? fail(`${described} is above the ${percent(limit)} allowed`) : pass;
+  const lower = wilsonLowerBound(k, n);
+  if (lower > limit) {
+    return fail(
+      `${described} is above the ${percent(limit)} allowed beyond doubt (99.9 % lower bound ${percent(lower)})`,
+    );
+  }
+  if (passEarly && value <= limit) return pass;
+  return { name, status: 'missing', value, limit, message: `${described}: too few rows to judge yet` };
+}
+
+/**
+ * The verdict on one rollout phase from its metrics: pure, so every threshold, boundary and missing metric is unit
+ * tested. Fails closed: a breached threshold fails at once (a clearly broken challenger even before `minSamples`);
+ * too few rows or a metric that can't be computed fails once `maxWaitMs` has passed; a phase passes only when every
+ * check passes (or does not apply) and the bake time is over.
+ */
+export function decideStep(metrics: StepMetrics, analysis: AnalysisPlan, phase: PhaseContext): StepVerdict {
+  const { champion, challenger } = metrics;
+  const v = `v${challenger.version}`;
+  const c = `v${champion.version}`;
+  const checks: Check[] = [];
+  const enough = champion.samples >= phase.minSamples && challenger.samples >= phase.minSamples;
+  const fewest = Math.min(champion.samples, challenger.samples);
+  checks.push({
+    name: 'samples',
+    status: enough ? 'pass' : 'missing',
+    value: fewest,
+    limit: phase.minSamples,
+    message: `${c} scored ${champion.samples} rows and ${v} ${challenger.samples}; ${phase.minSamples} each needed`,
+  });
+
+  checks.push(
+    rateCheck(
+      'error-rate',
+      `error rate of ${v}`,
+      challenger.errors,
+      challenger.samples,
+      analysis.maxErrorRate,
+      challenger.samples >= phase.minSamples,
+    ),
+  );
+
+  if (phase.kind === 'shadow') {
+    checks.push({
+      name: 'fallback-rate',
+      status: 'skipped',
+      value: null,
+      limit: analysis.maxFallbackRate,
+      message: `${v} answers no request while it shadows`,
+    });
+  } else {
+    // A small canary routes few rows to the challenger: its fallback rate is judged on the point estimate once
+    // those reach minSamples; before that a clean record passes with the rest and a bad one waits for more rows.
+    checks.push(
+      rateCheck(
+        'fallback-rate',
+        `fallback rate of ${v}`,
+        champion.fallbacks,
+        challenger.routed,
+        analysis.maxFallbackRate,
+        challenger.routed >= phase.minSamples,
+        enough,
+      ),
+    );
+  }
+
+  const p99a = champion.latencyP99Ms;
+  const p99b = challenger.latencyP99Ms;
+  if (!enough || p99a === null || p99b === null) {
+    checks.push({
+      name: 'latency-p99',
+      status: 'missing',
+      value: p99a && p99b !== null ? p99b / p99a : null,
+      limit: analysis.maxLatencyRatio,
+      message: !enough
+        ? 'p99 latency: too few rows to judge yet'
+        : 'p99 latency: no successful rows to measure',
+    });
+  } else {
+    const limitMs = p99a * analysis.maxLatencyRatio + analysis.latencyToleranceMs;
+    const ratio = p99a > 0 ? p99b / p99a : p99b > 0 ? Infinity : 1;
+    const described = `p99 latency of ${v} ${ms(p99b)} against ${c}'s ${ms(p99a)}`;
+    checks.push(
+      exceeds(p99b, limitMs)
+        ? {
+            name: 'latency-p99',
+            status: 'fail',
+            value: ratio,
+            limit: analysis.maxLatencyRatio,
+            message: `${described} is above the ${ms(limitMs)} allowed (${analysis.maxLatencyRatio}x + ${analysis.latencyToleranceMs} ms)`,
+          }
+        : {
+            name: 'latency-p99',
+            status: 'pass',
+            value: ratio,
+            limit: analysis.maxLatencyRatio,
+            message: `${described} within ${ms(limitMs)}`,
+          },
+    );
+  }
+
+  // Paired scores (the same requests) when there are enough; otherwise the two versions' own traffic.
+  const paired = metrics.paired.samples >= phase.minSamples;
+  const divergence = paired
+    ? jensenShannon(
+        coarsen(metrics.paired.championHistogram, divergenceBins),
+        coarsen(metrics.paired.challengerHistogram, divergenceBins),
+      )
+    : jensenShannon(
+        coarsen(champion.scoreHistogram, divergenceBins),
+        coarsen(challenger.scoreHistogram, divergenceBins),
+      );
+  const basis = paired ? `${metrics.paired.samples} paired requests` : 'each version’s own requests';
+  if (!enough || divergence === null) {
+    checks.push({
+      name: 'score-divergence',
+      status: 'missing',
+      value: divergence,
+      limit: analysis.maxScoreDivergence,
+      message: !enough
+        ? 'score divergence: too few rows to judge yet'
+        : 'score divergence: a version has no successful scores',
+    });
+  } else {
+    const described = `score divergence of ${v} from ${c} ${fixed(divergence)} bits over ${basis}`;
+    checks.push(
+      exceeds(divergence, analysis.maxScoreDivergence)
+        ? {
+            name: 'score-divergence',
+            status: 'fail',
+            value: divergence,
+            limit: analysis.maxScoreDivergence,
+            message: `${described} is above the ${analysis.maxScoreDivergence} allowed`,
+          }
+        : {
+            name: 'score-divergence',
+            status: 'pass',
+            value: divergence,
+            limit: analysis.maxScoreDivergence,
+            message: `${described} within ${analysis.maxScoreDivergence}`,
+          },
+    );
+  }
+
+  checks.push(...labelChecks(metrics, analysis));
+
+  const failed = checks.filter((k) => k.status === 'fail');
+  if (failed.length > 0) return { outcome: 'fail', reasons: failed.map((k) => k.message), checks };
+  if (phase.kind === 'watch') return { outcome: 'wait', reasons: [], checks };
+  const missing = checks.filter((k) => k.status === 'missing');
+  if (missing.length > 0) {
+    if (phase.elapsedMs >= phase.maxWaitMs) {
+      const waited = `after the maximum wait of ${Math.round(phase.maxWaitMs / 1000)} s`;
+      const reasons = enough
+        ? missing.map((k) => `${k.message} ${waited}`)
+        : [`too few samples ${waited}: ${checks[0]!.message}`];
+      return { outcome: 'fail', reasons, checks };
+    }
+    return { outcome: 'wait', reasons: missing.map((k) => k.message), checks };
+  }
+  if (phase.elapsedMs < phase.bakeTimeMs) {
+    return {
+      outcome: 'wait',
+      reasons: [
+        `baking: ${Math.round(phase.elapsedMs / 1000)} s of ${Math.round(phase.bakeTimeMs / 1000)} s`,
+      ],
+      checks,
+    };
+  }
+  return { outcome: 'pass', reasons: [], checks };
+}
+
+/** Online accuracy and AUC against the champion, on the labels that arrived. */
+function labelChecks(metrics: StepMetrics, analysis: AnalysisPlan): Check[] {
+  const { champion, challenger } = metrics;
+  const v = `v${challenger.version}`;
+  const c = `v${champion.version}`;
+  const absent = analysis.labels === 'required' ? 'missing' : 'skipped';
+  const fewest = Math.min(champion.labelled, challenger.labelled);
+  if (fewest < analysis.minLabels) {
+    const message = `online accuracy and AUC: ${c} has ${champion.labelled} labelled rows and ${v} ${challenger.labelled}; ${analysis.minLabels} each needed`;
+    return [
+      { name: 'accuracy', status: absent, value: null, limit: analysis.maxAccuracyDrop, message },
+      { name: 'auc', status: absent, value: null, limit: analysis.maxAucDrop, message },
+    ];
+  }
+  const accA = champion.correct / champion.labelled;
+  const accB = challenger.correct / challenger.labelled;
+  const drop = accA - accB;
+  const accuracy: Check = {
+    name: 'accuracy',
+    status: exceeds(drop, analysis.maxAccuracyDrop) ? 'fail' : 'pass',
+    value: drop,
+    limit: analysis.maxAccuracyDrop,
+    message: `online accuracy of ${v} ${percent(accB)} against ${c}'s ${percent(accA)} on ${challenger.labelled} and ${champion.labelled} labels: ${drop > 0 ? `a drop of ${(100 * drop).toFixed(1)} points` : 'no drop'}, ${(100 * analysis.maxAccuracyDrop).toFixed(1)} allowed`,
+  };
+  const aucA = aucFromHistograms(champion.positiveHistogram, champion.negativeHistogram);
+  const aucB = aucFromHistograms(challenger.positiveHistogram, challenger.negativeHistogram);
+  let auc: Check;
+  if (aucA === null || aucB === null) {
+    auc = {
+      name: 'auc',
+      status: absent,
+      value: null,
+      limit: analysis.maxAucDrop,
+      message: 'online AUC: the labels so far are all of one class',
+    };
+  } else {
+    const aucDrop = aucA - aucB;
+    auc = {
+      name: 'auc',
+      status: exceeds(aucDrop, analysis.maxAucDrop) ? 'fail' : 'pass',
+      value: aucDrop,
+      limit: analysis.maxAucDrop,
+      message: `online AUC of ${v} ${fixed(aucB)} against ${c}'s ${fixed(aucA)}: ${aucDrop > 0 ? `a drop of ${fixed(aucDrop)}` : 'no drop'}, ${analysis.maxAucDrop} allowed`,
+    };
+  }
+  return [accuracy, auc];
+}
