@@ -2,10 +2,13 @@ import type { ArtifactStore } from '../platform/artifact-store.js';
 import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { createEvaluateActivities } from './evaluate.js';
+import { createExportTrafficActivities } from './export-traffic.js';
 import { createIngestActivities } from './ingest.js';
+import { createLifecycleActivities } from './lifecycle.js';
 import { createRegisterActivities } from './register.js';
 import { createSkeletonActivities } from './skeleton.js';
 import { createTrainActivities } from './train.js';
+import { createTrainingCacheActivities } from './training-cache.js';
 import { createValidateActivities } from './validate.js';
 
 /** What every activity may depend on; workers build it once. */
@@ -33,6 +36,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainActivities(deps),
     ...createEvaluateActivities(deps),
     ...createRegisterActivities(deps),
+    ...createTrainingCacheActivities(deps),
+    ...createLifecycleActivities(deps),
+    ...createExportTrafficActivities(deps),
   };
 }
 

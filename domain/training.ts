@@ -10,6 +10,19 @@ export interface TrainingInput {
   readonly queuePrefix: string;
   /** Who asked (API key owner, CLI user); recorded in the audit log. */
   readonly requestedBy: string;
+  /** Reuse a finished run with the same dataset, spec and code (default true); false trains again. */
+  readonly cache?: boolean;
+}
+
+/** Whether a run reused a finished run's outputs (step caching), and why it did or did not. */
+export interface TrainingCache {
+  readonly hit: boolean;
+  readonly reason: string;
+  /** What was looked up: the dataset's sha256, the spec's hash and the worker's code version. */
+  readonly key?: { readonly datasetSha256: string; readonly specHash: string; readonly codeVersion: string };
+  readonly fromRunId?: string;
+  readonly fromWorkflowId?: string;
+  readonly version?: number;
 }
 
 export const trainingStages = ['ingest', 'validate', 'train', 'evaluate', 'register'] as const;
@@ -17,7 +30,8 @@ export type TrainingStage = (typeof trainingStages)[number];
 
 export interface StageState {
   readonly stage: TrainingStage;
-  readonly state: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+  /** `cached`: its output was reused from an earlier run (step caching). */
+  readonly state: 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'cached';
 }
 
 export type TrainingOutcome = 'registered' | 'rejected';
@@ -45,6 +59,8 @@ export interface TrainingResult {
     readonly evaluationHtml?: string;
     readonly referenceProfile?: string;
   };
+  /** Step caching: whether this run reused a finished run's outputs, and why. */
+  readonly cache?: TrainingCache;
   readonly training?: {
     readonly worker: string;
     readonly device: string;
@@ -59,5 +75,6 @@ export interface TrainingStatus {
   readonly stage: TrainingStage | 'done';
   readonly stages: readonly StageState[];
   readonly trainQueue: string;
+  readonly cache?: TrainingCache;
   readonly result?: TrainingResult;
 }

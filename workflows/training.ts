@@ -3,6 +3,7 @@ import {
   CancellationScope,
   defineQuery,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -11,6 +12,7 @@ import {
 import type { EvaluateActivities } from '../activities/evaluate.js';
 import type { IngestActivities } from '../activities/ingest.js';
 import type { RegisterActivities } from '../activities/register.js';
+import type { TrainingCacheActivities } from '../activities/training-cache.js';
 import type { TrainActivities } from '../activities/train.js';
 import type { ValidateActivities } from '../activities/validate.js';
 import { nonRetryableErrorTypes } from '../domain/errors.js';
@@ -18,6 +20,7 @@ import { decideGates } from '../domain/gates.js';
 import { taskQueueFor } from '../domain/task-queues.js';
 import type {
   StageState,
+  TrainingCache,
   TrainingInput,
   TrainingResult,
   TrainingStage,
@@ -58,7 +61,9 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
   const cpuQueue = taskQueueFor({ gpu: 0 }, input.queuePrefix);
   const trainQueue = taskQueueFor(spec.resources, input.queuePrefix);
 
-  const cpu = proxyActivities<IngestActivities & ValidateActivities & RegisterActivities>({
+  const cpu = proxyActivities<
+    IngestActivities & ValidateActivities & RegisterActivities & TrainingCacheActivities
+  >({
     taskQueue: cpuQueue,
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout: '2 minutes',
@@ -89,12 +94,14 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
   };
   let current: TrainingStage | 'done' = 'ingest';
   let result: TrainingResult | undefined;
+  let cache: TrainingCache | undefined;
   setHandler(trainingStatusQuery, () => ({
     runId,
     model: spec.model,
     stage: current,
     stages: trainingStages.map((stage) => ({ stage, state: stages[stage] })),
     trainQueue,
+    ...(cache ? { cache } : {}),
     ...(result ? { result } : {}),
   }));
   const enter = (stage: TrainingStage) => {
@@ -102,7 +109,9 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     stages[stage] = 'running';
     upsertSearchAttributes({ Stage: [stage] });
   };
-  const finish = async (outcome: TrainingResult): Promise<TrainingResult> => {
+  const finish = async (ended: TrainingResult): Promise<TrainingResult> => {
+    // Every result past ingest says whether step caching hit, and why (or why not).
+    const outcome = cache && !ended.cache ? { ...ended, cache } : ended;
     result = outcome;
     current = 'done';
     for (const s of trainingStages) if (stages[s] === 'pending') stages[s] = 'skipped';
@@ -145,6 +154,25 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     enter('ingest');
     const ingested = await cpu.ingestDataset({ runId, spec });
     stages.ingest = 'done';
+
+    // Step caching: the same dataset, spec and code as a finished run give the same outputs; reuse them. (Runs
+    // started before caching existed replay without the lookup.)
+    if (patched('training-step-cache')) {
+      const lookup =
+        input.cache === false
+          ? { hit: false as const, reason: 'caching is off for this run (cache: false)' }
+          : await cpu.findReusableRun({
+              model: spec.model,
+              datasetSha256: ingested.datasetSha256,
+              specHash: input.specHash,
+            });
+      const { result: cached, ...cacheInfo } = 'result' in lookup ? lookup : { ...lookup, result: undefined };
+      cache = cacheInfo;
+      if (cached) {
+        for (const s of ['validate', 'train', 'evaluate', 'register'] as const) stages[s] = 'cached';
+        return await finish({ ...cached, runId, cache: cacheInfo });
+      }
+    }
 
     enter('validate');
     const validated = await cpu.validateDataset({

@@ -1,0 +1,166 @@
+import { resolve } from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { LifecycleEvent, LifecycleStart } from '../domain/lifecycle.js';
+import { InvalidLifecycleSpecError, type FloorMetric, type LifecycleSpec } from '../domain/lifecycle-spec.js';
+import type { SpecProblem } from '../domain/pipeline-spec.js';
+import { binaryMetrics, rocAuc } from '../ml/metrics/classification.js';
+import type { Pool } from '../platform/db.js';
+import { readDeployment, writeDeployment } from '../platform/deployments.js';
+import { selectLabelledScores } from '../platform/labelled-traffic.js';
+import { recordLifecycleEvents } from '../platform/lifecycle-store.js';
+import { loadLifecycleSpecFile, resolveLifecycleDocument } from '../platform/lifecycle-spec-file.js';
+import { findVersion, moveAlias } from '../platform/registry.js';
+import { specHash } from '../platform/spec-file.js';
+
+export type ResolvedLifecycle =
+  | { readonly ok: true; readonly spec: LifecycleSpec; readonly pipelineSpecHash: string }
+  | { readonly ok: false; readonly problems: readonly SpecProblem[] };
+
+/** The lifecycle's own side effects: its spec, its history, the champion rollback and its calls to other workflows. */
+export function createLifecycleActivities(deps: { db: Pool; specRoot?: string }) {
+  const specRoot = deps.specRoot ?? process.cwd();
+  return {
+    /**
+     * Validates and resolves a lifecycle spec (inline or a file under the worker's spec root). A bad spec is an
+     * answer, not a failure: the workflow ends as rejected with every problem by field path.
+     */
+    async resolveLifecycleSpec(input: LifecycleStart): Promise<ResolvedLifecycle> {
+      try {
+        const spec = input.specPath
+          ? await loadLifecycleSpecFile(resolve(specRoot, input.specPath))
+          : await resolveLifecycleDocument(input.spec, specRoot);
+        return { ok: true, spec, pipelineSpecHash: specHash(spec.pipeline) };
+      } catch (error) {
+        if (error instanceof InvalidLifecycleSpecError) return { ok: false, problems: error.problems };
+        throw error;
+      }
+    },
+
+    /** Appends events to the lifecycle's history in PostgreSQL (idempotent per workflow, chain and seq). */
+    async recordLifecycleEvents(input: {
+      workflowId: string;
+      chainId: string;
+      model: string;
+      events: readonly LifecycleEvent[];
+    }): Promise<void> {
+      await recordLifecycleEvents(deps.db, input);
+    },
+
+    /** The metric over a version's latest labelled, served predictions (for a performance floor). */
+    async labelledPerformance(input: {
+      model: string;
+      version: number;
+      metric: FloorMetric;
+      windowRows: number;
+      since?: string;
+    }): Promise<{ labels: number; value: number | null }> {
+      const { scores, labels } = await selectLabelledScores(deps.db, {
+        model: input.model,
+        version: input.version,
+        rows: input.windowRows,
+        ...(input.since ? { since: input.since } : {}),
+      });
+      if (labels.length === 0) return { labels: 0, value: null };
+      if (input.metric === 'auc') return { labels: labels.length, value: rocAuc(labels, scores) };
+      const metrics = binaryMetrics(labels, scores);
+      const value = metrics[input.metric];
+      return {
+        labels: labels.length,
+        value: typeof value === 'number' && Number.isFinite(value) ? value : null,
+      };
+    },
+
+    /**
+     * Sends an Update to another workflow (the active rollout) and returns its answer. A refusal by its validator or
+     * handler comes back as a non-retryable failure with the rollout's own message.
+     */
+    async forwardUpdate(input: { workflowId: string; update: string; arg: unknown }): Promise<unknown> {
+      const handle = Context.current().client.workflow.getHandle(input.workflowId);
+      try {
+        return await handle.executeUpdate(input.update, { args: [input.arg] });
+      } catch (error) {
+        if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) {
+          const cause = (error as { cause?: { message?: string } }).cause;
+          throw ApplicationFailure.create({
+            type: 'UpdateRefused',
+            message: cause?.message ?? error.message,
+            nonRetryable: true,
+          });
+        }
+        throw error;
+      }
+    },
+
+    /** Whether a workflow (the monitor) is still running. */
+    async workflowRunning(input: { workflowId: string }): Promise<boolean> {
+      try {
+        const description = await Context.current().client.workflow.getHandle(input.workflowId).describe();
+        return description.status.name === 'RUNNING';
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return false;
+        throw error;
+      }
+    },
+
+    /**
+     * Makes `to` the champion again: moves the champion alias by compare-and-set from `from`, and sends it all
+     * traffic. Idempotent per `requestId`; a champion that moved meanwhile is refused, naming where it is now.
+     */
+    async rollbackChampion(input: {
+      model: string;
+      from: number;
+      to: number;
+      actor: string;
+      requestId: string;
+      reason: string;
+    }): Promise<{ champion: number }> {
+      if (!(await findVersion(deps.db, input.model, input.to))) {
+        throw ApplicationFailure.create({
+          type: 'UpdateRefused',
+          message: `${input.model} has no version ${input.to}`,
+          nonRetryable: true,
+        });
+      }
+      const moved = await moveAlias(deps.db, {
+        model: input.model,
+        alias: 'champion',
+        version: input.to,
+        expected: input.from,
+        actor: input.actor,
+        source: 'lifecycle',
+        requestId: input.requestId,
+      });
+      if (!moved.moved) {
+        throw ApplicationFailure.create({
+          type: 'UpdateRefused',
+          message: `the champion of ${input.model} is version ${moved.current ?? 'none'}, not ${input.from}: it moved meanwhile`,
+          nonRetryable: true,
+        });
+      }
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const current = await readDeployment(deps.db, input.model);
+        const written = await writeDeployment(deps.db, {
+          model: input.model,
+          target: {
+            champion: input.to,
+            challenger: null,
+            challengerWeight: 0,
+            shadow: false,
+            stickyKey: current.stickyKey,
+            rolloutWorkflowId: null,
+          },
+          expectedRevision: current.revision,
+          actor: input.actor,
+          reason: input.reason,
+          requestId: input.requestId,
+          source: 'lifecycle',
+        });
+        if (written.written) return { champion: input.to };
+      }
+      throw new Error(`${input.model}: the deployment kept changing while rolling back; retrying`);
+    },
+  };
+}
+
+export type LifecycleActivities = ReturnType<typeof createLifecycleActivities>;
