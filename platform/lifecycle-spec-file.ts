@@ -9,7 +9,12 @@ import {
   type LifecycleSpec,
 } from '../domain/lifecycle-spec.js';
 import { InvalidSpecError, type SpecProblem } from '../domain/pipeline-spec.js';
-import { builtInRolloutDefaults, InvalidRolloutError, resolveRolloutPlan } from '../domain/rollout-plan.js';
+import {
+  builtInRolloutDefaults,
+  InvalidRolloutError,
+  resolveRolloutPlan,
+  rolloutPlanSpecSchema,
+} from '../domain/rollout-plan.js';
 import { loadSpecFile, resolveSpecPaths } from './spec-file.js';
 
 async function readDocument(path: string): Promise<unknown> {
@@ -69,9 +74,11 @@ export async function resolveLifecycleDocument(raw: unknown, baseDir: string): P
       );
     } else throw error;
   }
-  if (doc?.rollout) {
+  // The rollout plan's own cross-field rules, whenever the plan itself parses (whatever else is wrong).
+  const rollout = rolloutPlanSpecSchema.safeParse((raw as { rollout?: unknown } | null)?.rollout ?? {});
+  if (rollout.success) {
     try {
-      resolveRolloutPlan(doc.rollout, builtInRolloutDefaults, 'rollout');
+      resolveRolloutPlan(rollout.data, builtInRolloutDefaults, 'rollout');
     } catch (error) {
       if (error instanceof InvalidRolloutError) problems.push(...error.problems);
       else throw error;
