@@ -68,10 +68,6 @@ export const configSchema = z.object({
   SLIPWAY_API_URL: z
     .url({ message: 'expected a URL such as http://127.0.0.1:8080' })
     .default('http://127.0.0.1:8080'),
-  /** Where the CLI (`slipway replay`) finds the serving gateway. */
-  SLIPWAY_GATEWAY_URL: z
-    .url({ message: 'expected a URL such as http://127.0.0.1:8081' })
-    .default('http://127.0.0.1:8081'),
   /** Comma-separated `name:role:secret` entries (roles viewer, operator, approver, admin); empty: an open API. */
   SLIPWAY_API_KEYS: z.string().default(''),
   /** The key the CLI presents to the API. */
