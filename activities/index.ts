@@ -1,9 +1,11 @@
 import type { ArtifactStore } from '../platform/artifact-store.js';
 import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
+import type { RolloutDefaults } from '../domain/rollout-plan.js';
 import { createEvaluateActivities } from './evaluate.js';
 import { createIngestActivities } from './ingest.js';
 import { createRegisterActivities } from './register.js';
+import { createRolloutActivities } from './rollout.js';
 import { createSkeletonActivities } from './skeleton.js';
 import { createTrainActivities } from './train.js';
 import { createValidateActivities } from './validate.js';
@@ -22,6 +24,8 @@ export interface ActivityDeps {
   readonly dataRoots?: readonly string[];
   /** Programs `command` trainers may run (argv[0] exactly); absent or empty: none. */
   readonly commandTrainers?: readonly string[];
+  /** Rollout plan defaults from the settings (ROLLOUT_*); absent: the built-in ones. */
+  readonly rolloutDefaults?: RolloutDefaults;
 }
 
 /** All activities, composed from their per-stage factories. */
@@ -33,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainActivities(deps),
     ...createEvaluateActivities(deps),
     ...createRegisterActivities(deps),
+    ...createRolloutActivities(deps),
   };
 }
 
