@@ -1,11 +1,13 @@
 import type { ArtifactStore } from '../platform/artifact-store.js';
 import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
+import type { RolloutDefaults } from '../domain/rollout-plan.js';
 import { createEvaluateActivities } from './evaluate.js';
 import { createExportTrafficActivities } from './export-traffic.js';
 import { createIngestActivities } from './ingest.js';
 import { createLifecycleActivities } from './lifecycle.js';
 import { createRegisterActivities } from './register.js';
+import { createRolloutActivities } from './rollout.js';
 import { createSkeletonActivities } from './skeleton.js';
 import { createTrainActivities } from './train.js';
 import { createTrainingCacheActivities } from './training-cache.js';
@@ -25,6 +27,8 @@ export interface ActivityDeps {
   readonly dataRoots?: readonly string[];
   /** Programs `command` trainers may run (argv[0] exactly); absent or empty: none. */
   readonly commandTrainers?: readonly string[];
+  /** Rollout plan defaults from the settings (ROLLOUT_*); absent: the built-in ones. */
+  readonly rolloutDefaults?: RolloutDefaults;
 }
 
 /** All activities, composed from their per-stage factories. */
@@ -39,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainingCacheActivities(deps),
     ...createLifecycleActivities(deps),
     ...createExportTrafficActivities(deps),
+    ...createRolloutActivities(deps),
   };
 }
 

@@ -6,6 +6,7 @@ import {
   InvalidRolloutError,
   problemsOf,
   resolveRolloutPlan,
+  type RolloutProblem,
   rolloutPlanSpecSchema,
   type RolloutDefaults,
   type RolloutPlan,
@@ -35,14 +36,29 @@ export const rolloutRequestSchema = z
 
 export type RolloutRequest = z.infer<typeof rolloutRequestSchema>;
 
-/** Validates a rollout request and resolves its plan; throws InvalidRolloutError listing every problem by path. */
+/**
+ * Validates a rollout request and resolves its plan; throws InvalidRolloutError listing every problem by path, the
+ * plan's cross-field ones (step order, waits shorter than bake times) included even when other fields are wrong too.
+ */
 export function parseRolloutRequest(
   raw: unknown,
   defaults: RolloutDefaults,
 ): { request: RolloutRequest; plan: RolloutPlan } {
   const parsed = rolloutRequestSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new InvalidRolloutError(problemsOf(parsed.error));
-  return { request: parsed.data, plan: resolveRolloutPlan(parsed.data.plan ?? {}, defaults) };
+  const problems: RolloutProblem[] = parsed.success ? [] : problemsOf(parsed.error);
+  const rawPlan = (raw as { plan?: unknown } | null | undefined)?.plan;
+  const planSpec = rolloutPlanSpecSchema.safeParse(rawPlan ?? {});
+  let plan: RolloutPlan | undefined;
+  if (planSpec.success) {
+    try {
+      plan = resolveRolloutPlan(planSpec.data, defaults);
+    } catch (error) {
+      if (!(error instanceof InvalidRolloutError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  if (!parsed.success || !plan || problems.length > 0) throw new InvalidRolloutError(problems);
+  return { request: parsed.data, plan };
 }
 
 export type RolloutPhase =

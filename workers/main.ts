@@ -2,7 +2,12 @@
 import { realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseResourceTags } from '../domain/task-queues.js';
-import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../platform/config.js';
+import {
+  artifactStoreSettings,
+  inheritedEnvironment,
+  loadConfig,
+  rolloutDefaults,
+} from '../platform/config.js';
 import { createArtifactStore } from '../platform/create-artifact-store.js';
 import { createPool, migrate } from '../platform/db.js';
 import { createLogger } from '../platform/logger.js';
@@ -61,6 +66,7 @@ async function main(): Promise<void> {
       ...(config.SLIPWAY_COMMAND_TRAINERS
         ? { commandTrainers: splitList(config.SLIPWAY_COMMAND_TRAINERS) }
         : {}),
+      rolloutDefaults: rolloutDefaults(config),
       codeVersion: await resolveCodeVersion(
         config.SLIPWAY_CODE_VERSION,
         new URL('..', import.meta.url).pathname,

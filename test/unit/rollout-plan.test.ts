@@ -172,6 +172,13 @@ describe('rollout requests', () => {
     );
     expect(found.map((p) => p.path).sort()).toEqual(['(input)', 'model', 'plan.steps', 'version']);
     expect(problems(() => parseRolloutRequest(null, fast)).map((p) => p.path)).toEqual(['model', 'version']);
+    const both = problems(() =>
+      parseRolloutRequest(
+        { model: 'm', version: -1, plan: { steps: [{ weight: 50 }, { weight: 5 }] } },
+        fast,
+      ),
+    );
+    expect(both.map((p) => p.path)).toEqual(['version', 'plan.steps.1.weight']);
     expect(problems(() => parseRolloutRequest('elec2', fast))[0]?.path).toBe('(input)');
   });
 

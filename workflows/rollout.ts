@@ -1,0 +1,526 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  ContinueAsNew,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { PreparedRollout, RolloutActivities } from '../activities/rollout.js';
+import type { Caller } from '../domain/auth.js';
+import {
+  approvalSignalSchema,
+  decisionRequestSchema,
+  type ApprovalOutcome,
+  type ApprovalSignal,
+  type DecisionRequest,
+  type RolloutRequest,
+  type RolloutResult,
+  type RolloutStatus,
+} from '../domain/rollout.js';
+import { decideStep } from '../domain/rollout-analysis.js';
+import {
+  activeMs,
+  addApproval,
+  approvalRefusal,
+  approvalsNeeded,
+  approverNames,
+  initialState,
+  isFinished,
+  operatorRefusal,
+  plannedPhases,
+  rejectionRefusal,
+  statusOf,
+  type PlannedPhase,
+  type RolloutState,
+} from '../domain/rollout-state.js';
+import { championVersionKey, modelNameKey, stageKey } from '../domain/search-attributes.js';
+
+export const rolloutStatusQuery = defineQuery<RolloutStatus>('status');
+/** Approve at the gate; the validator refuses a caller without the approver role for the model. */
+export const approveUpdate = defineUpdate<ApprovalOutcome, [DecisionRequest]>('approve');
+/** Reject: roll back now (approver role). */
+export const rejectUpdate = defineUpdate<{ message: string }, [DecisionRequest]>('reject');
+/** Hold the rollout where it is (operator role); a breached threshold still rolls back. */
+export const pauseUpdate = defineUpdate<{ message: string }, [DecisionRequest]>('pause');
+export const resumeUpdate = defineUpdate<{ message: string }, [DecisionRequest]>('resume');
+/** Roll back now (operator role). */
+export const abortUpdate = defineUpdate<{ message: string }, [DecisionRequest]>('abort');
+/**
+ * Approve from the Temporal UI's "Send a Signal" or `temporal workflow signal --name approve --input
+ * '{"approver":"alice"}'`: counted when the name is among the plan's approvers, recorded as coming through Temporal
+ * (whose namespace permissions decide who may send it).
+ */
+export const approveSignal = defineSignal<[ApprovalSignal]>('approve');
+
+/** History length at which a long rollout continues as a new run (Temporal also suggests it on its own). */
+const historyLimit = 8000;
+
+/** Thrown by validators: the type tells the API which HTTP status to answer. */
+function refuse(type: 'Forbidden' | 'Conflict' | 'InvalidRequest', message: string): never {
+  throw ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+/** What a phase or the gate decided: go on, promote, or roll back and why. */
+type Decision = { next: 'pass' } | { next: 'promote' } | { next: 'roll-back'; reason: string };
+
+function parseDecision(raw: DecisionRequest): DecisionRequest & { caller: Caller } {
+  const parsed = decisionRequestSchema.safeParse(raw);
+  if (!parsed.success)
+    refuse(
+      'InvalidRequest',
+      `a decision needs { caller: { name, role }, comment? }: ${parsed.error.message}`,
+    );
+  return parsed.data;
+}
+
+/**
+ * Rolls a registered version out to production: an optional shadow phase, canary steps each judged from the
+ * prediction log by `decideStep`, an approval gate, then promotion (champion alias and all traffic, by
+ * compare-and-set) or roll back (all traffic to the champion; the alias never moves). One per model
+ * (`rollout-<model>`). Its input is what a person can type: `{ "model": "elec2-price", "version": 3 }`.
+ */
+export async function rollout(input: RolloutRequest, carried?: RolloutState): Promise<RolloutResult> {
+  const info = workflowInfo();
+  const rolloutId = `${info.workflowId}/${info.firstExecutionRunId}`;
+  // Activities run on the workflow's own (CPU) task queue.
+  const acts = proxyActivities<RolloutActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+  });
+  // Rolling back (and promoting once approved) must never give up: retried with backoff until the database takes
+  // the write. Only a lost compare-and-set, which no retry can win, stops a promotion.
+  const persistent = proxyActivities<RolloutActivities>({
+    startToCloseTimeout: '30 seconds',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      nonRetryableErrorTypes: ['PromotionConflict'],
+    },
+  });
+
+  let state: RolloutState | undefined = carried;
+  let phases: PlannedPhase[] = state ? plannedPhases(state.plan, state.champion) : [];
+  const subject = () => (state ? `${state.request.model}:${state.request.version}` : 'unknown');
+  const setStage = (stage: string) => {
+    if (state) state.stage = stage;
+    upsertSearchAttributes([{ key: stageKey, value: stage }]);
+  };
+  const record = (actor: string, action: string, source: string, details: unknown) =>
+    acts.recordRolloutEvent({ actor, action, subject: subject(), source, details });
+
+  setHandler(rolloutStatusQuery, () =>
+    state
+      ? statusOf(state, phases, Date.now())
+      : ({
+          model: input.model,
+          version: input.version,
+          champion: null,
+          phase: 'preparing',
+          stage: 'preparing',
+          step: null,
+          steps: [],
+          traffic: { champion: null, challenger: null, challengerWeight: 0, shadow: false },
+          paused: false,
+          approvals: [],
+          refusedApprovals: [],
+          approvalsNeeded: 1,
+          history: [],
+        } satisfies RolloutStatus),
+  );
+
+  setHandler(
+    approveUpdate,
+    async (request) => {
+      const outcome = addApproval(state!, {
+        approver: request.caller.name,
+        at: new Date().toISOString(),
+        source: request.source ?? 'api',
+        ...(request.comment ? { comment: request.comment } : {}),
+      });
+      await record(request.caller.name, 'rollout.approve', request.source ?? 'api', {
+        comment: request.comment,
+        counted: outcome.counted,
+        approvers: outcome.approvers,
+        needed: outcome.needed,
+      });
+      return outcome;
+    },
+    {
+      validator: (raw: DecisionRequest) => {
+        const request = parseDecision(raw);
+        const refusal = approvalRefusal(state, request.caller);
+        if (refusal) refuse(state?.phase === 'awaiting-approval' ? 'Forbidden' : 'Conflict', refusal);
+      },
+    },
+  );
+
+  setHandler(approveSignal, async (raw) => {
+    const parsed = approvalSignalSchema.safeParse(raw);
+    const approver = parsed.success
+      ? parsed.data.approver
+      : String((raw as { approver?: unknown })?.approver);
+    const comment = parsed.success ? parsed.data.comment : undefined;
+    const at = new Date().toISOString();
+    const refusal = parsed.success
+      ? approvalRefusal(state, { signal: approver })
+      : `a malformed approve Signal (expected {"approver": "<name>", "comment": "..."}): ${parsed.error.issues[0]?.message}`;
+    if (refusal) {
+      state?.refused.push({ approver, at, source: 'temporal-signal', reason: refusal });
+      log.warn('approve Signal refused', { approver, refusal });
+      await record(approver, 'rollout.approve.refused', 'temporal-signal', { comment, reason: refusal });
+      return;
+    }
+    const outcome = addApproval(state!, {
+      approver,
+      at,
+      source: 'temporal-signal',
+      ...(comment ? { comment } : {}),
+    });
+    await record(approver, 'rollout.approve', 'temporal-signal', {
+      comment,
+      counted: outcome.counted,
+      approvers: outcome.approvers,
+      needed: outcome.needed,
+      note: 'through Temporal: the namespace permissions decide who may send this Signal',
+    });
+  });
+
+  const stopHandler = (kind: 'reject' | 'abort') => async (request: DecisionRequest) => {
+    state!.stop = {
+      kind,
+      by: request.caller.name,
+      source: request.source ?? 'api',
+      ...(request.comment ? { comment: request.comment } : {}),
+    };
+    await record(request.caller.name, `rollout.${kind}`, request.source ?? 'api', {
+      comment: request.comment,
+    });
+    return {
+      message: `${kind === 'reject' ? 'rejected' : 'aborted'} by ${request.caller.name}: rolling back`,
+    };
+  };
+  setHandler(rejectUpdate, stopHandler('reject'), {
+    validator: (raw: DecisionRequest) => {
+      const refusal = rejectionRefusal(state, parseDecision(raw).caller);
+      if (refusal) refuse(isFinished(state) || !state ? 'Conflict' : 'Forbidden', refusal);
+    },
+  });
+  setHandler(abortUpdate, stopHandler('abort'), {
+    validator: (raw: DecisionRequest) => {
+      const refusal = operatorRefusal(state, parseDecision(raw).caller, 'abort');
+      if (refusal) refuse(/role/.test(refusal) ? 'Forbidden' : 'Conflict', refusal);
+    },
+  });
+  for (const [update, action] of [
+    [pauseUpdate, 'pause'],
+    [resumeUpdate, 'resume'],
+  ] as const) {
+    setHandler(
+      update,
+      async (request) => {
+        const s = state!;
+        if (action === 'pause') s.pausedSinceMs = Date.now();
+        else {
+          s.pausedMs += Date.now() - (s.pausedSinceMs ?? Date.now());
+          s.pausedSinceMs = null;
+        }
+        await record(request.caller.name, `rollout.${action}`, request.source ?? 'api', {
+          comment: request.comment,
+          stage: s.stage,
+        });
+        return {
+          message: `${action === 'pause' ? 'paused' : 'resumed'} at ${s.stage} by ${request.caller.name}`,
+        };
+      },
+      {
+        validator: (raw: DecisionRequest) => {
+          const refusal = operatorRefusal(state, parseDecision(raw).caller, action);
+          if (refusal) refuse(/role/.test(refusal) ? 'Forbidden' : 'Conflict', refusal);
+        },
+      },
+    );
+  }
+
+  if (!state) {
+    upsertSearchAttributes([
+      { key: modelNameKey, value: typeof input?.model === 'string' ? input.model : 'invalid' },
+      { key: stageKey, value: 'preparing' },
+    ]);
+    let prepared: PreparedRollout;
+    try {
+      prepared = await acts.prepareRollout(input);
+    } catch (error) {
+      upsertSearchAttributes([{ key: stageKey, value: 'invalid' }]);
+      const cause = (error as { cause?: unknown }).cause;
+      if (cause instanceof ApplicationFailure && cause.type === 'InvalidRolloutInput') {
+        throw ApplicationFailure.nonRetryable(cause.message, 'InvalidRolloutInput', ...(cause.details ?? []));
+      }
+      throw error;
+    }
+    state = initialState(prepared);
+    phases = plannedPhases(state.plan, state.champion);
+    if (state.champion !== null) upsertSearchAttributes([{ key: championVersionKey, value: state.champion }]);
+  }
+  const s = state;
+  const { plan, request } = { plan: s.plan, request: s.request };
+
+  /** Continues as a new run, state and all, once the history is long; only between steps of the loop. */
+  const maybeContinueAsNew = async () => {
+    const now = workflowInfo();
+    if (!now.continueAsNewSuggested && now.historyLength < historyLimit) return;
+    await condition(allHandlersFinished);
+    await continueAsNew<typeof rollout>(input, s);
+  };
+
+  const stopReason = (): Decision => ({ next: 'roll-back', reason: stopText() });
+  const stopText = () =>
+    s.stop!.kind === 'reject'
+      ? `rejected by ${s.stop!.by}${s.stop!.comment ? `: ${s.stop!.comment}` : ''}`
+      : `aborted by ${s.stop!.by}${s.stop!.comment ? `: ${s.stop!.comment}` : ''}`;
+
+  const enterPhase = async (phase: PlannedPhase | undefined) => {
+    const split = phase
+      ? {
+          champion: s.champion,
+          challenger: request.version,
+          challengerWeight: phase.weight / 100,
+          shadow: phase.shadow,
+        }
+      : s.traffic;
+    const written = await acts.setTraffic({
+      model: request.model,
+      workflowId: info.workflowId,
+      split,
+      stickyKey: plan.stickyKey,
+      expectedRevision: s.revision,
+      requestId: `${rolloutId}/${phase ? phase.stage : 'claim'}`,
+      reason: phase
+        ? `rollout of v${request.version}: ${phase.stage}`
+        : `rollout of v${request.version}: awaiting approval`,
+      actor: s.requestedBy,
+    });
+    s.revision = written.revision;
+    s.traffic = split;
+    s.startedAt = written.updatedAt;
+    s.startedAtMs = Date.now();
+    s.pausedMs = 0;
+    s.entered = true;
+    delete s.metrics;
+    delete s.verdict;
+  };
+
+  /** Judges the current phase every interval until it passes, fails, or someone stops it. */
+  const runPhase = async (phase: PlannedPhase): Promise<Decision> => {
+    s.phase = phase.kind;
+    setStage(phase.stage);
+    if (!s.entered) await enterPhase(phase);
+    for (;;) {
+      if (await condition(() => s.stop !== null, plan.analysis.intervalMs)) return stopReason();
+      await maybeContinueAsNew();
+      const metrics = await acts.measureStep({
+        model: request.model,
+        champion: s.champion!,
+        challenger: request.version,
+        from: s.startedAt,
+        threshold: plan.analysis.threshold,
+      });
+      const verdict = decideStep(metrics, plan.analysis, { ...phase, elapsedMs: activeMs(s, Date.now()) });
+      s.metrics = metrics;
+      s.verdict = verdict;
+      if (s.stop) return stopReason();
+      const ended = verdict.outcome === 'fail' || (verdict.outcome === 'pass' && s.pausedSinceMs === null);
+      if (ended) {
+        s.history.push({
+          stage: phase.stage,
+          weight: phase.weight,
+          shadow: phase.shadow,
+          startedAt: s.startedAt,
+          endedAt: metrics.to,
+          outcome: verdict.outcome === 'pass' ? 'pass' : 'fail',
+          verdict,
+        });
+        return verdict.outcome === 'pass'
+          ? { next: 'pass' }
+          : { next: 'roll-back', reason: `${phase.stage} failed: ${verdict.reasons.join('; ')}` };
+      }
+    }
+  };
+
+  /** Waits for approval, watching the last canary's metrics meanwhile; returns 'promote' or why to roll back. */
+  const approvalGate = async (): Promise<Decision> => {
+    const last = phases[phases.length - 1];
+    if (s.phase !== 'awaiting-approval') {
+      s.phase = 'awaiting-approval';
+      if (!last) await enterPhase(undefined);
+      else {
+        s.startedAtMs = Date.now();
+        s.pausedMs = 0;
+      }
+    }
+    setStage('awaiting-approval');
+    const needed = approvalsNeeded(plan);
+    const approved = () => approverNames(s).length >= needed && s.pausedSinceMs === null;
+    for (;;) {
+      if (s.stop) return stopReason();
+      if (approved()) return { next: 'promote' };
+      const paused = s.pausedSinceMs !== null;
+      const left = plan.approval.timeoutMs - activeMs(s, Date.now());
+      if (left <= 0 && !paused) {
+        if (plan.approval.onTimeout === 'promote') return { next: 'promote' };
+        const reason = `no approval within ${Math.round(plan.approval.timeoutMs / 1000)} s (${approverNames(s).length} of ${needed})`;
+        return { next: 'roll-back', reason };
+      }
+      // Wake on a decision, a pause or a resume, the timeout, and (with a challenger serving) the next analysis.
+      const woke = () => s.stop !== null || approved() || (s.pausedSinceMs !== null) !== paused;
+      const waitMs = last
+        ? paused
+          ? plan.analysis.intervalMs
+          : Math.min(plan.analysis.intervalMs, left)
+        : paused
+          ? undefined
+          : left;
+      if (waitMs === undefined) await condition(woke);
+      else await condition(woke, waitMs);
+      await maybeContinueAsNew();
+      if (last && !s.stop && !approved()) {
+        // Watched while it waits: a breached threshold rolls back even at the gate.
+        const metrics = await acts.measureStep({
+          model: request.model,
+          champion: s.champion!,
+          challenger: request.version,
+          from: s.history[s.history.length - 1]?.startedAt ?? s.startedAt,
+          threshold: plan.analysis.threshold,
+        });
+        const verdict = decideStep(metrics, plan.analysis, { ...last, kind: 'watch', elapsedMs: 0 });
+        s.metrics = metrics;
+        s.verdict = verdict;
+        if (verdict.outcome === 'fail') {
+          const reason = `at the approval gate, ${last.stage} traffic failed: ${verdict.reasons.join('; ')}`;
+          return { next: 'roll-back', reason };
+        }
+      }
+    }
+  };
+
+  const promote = async (): Promise<void> => {
+    s.phase = 'promoting';
+    setStage('promoting');
+    const approvers = approverNames(s);
+    const reason = approvers.length
+      ? `approved by ${approvers.join(', ')}`
+      : 'approval timed out with onTimeout: promote';
+    await persistent.promoteChallenger({
+      model: request.model,
+      version: request.version,
+      expectedChampion: s.champion,
+      workflowId: info.workflowId,
+      requestId: `${rolloutId}/promote`,
+      actor: approvers.join(',') || s.requestedBy,
+      reason: `rollout of v${request.version}: ${reason}`,
+    });
+    upsertSearchAttributes([{ key: championVersionKey, value: request.version }]);
+    s.traffic = { champion: request.version, challenger: null, challengerWeight: 0, shadow: false };
+    s.outcome = 'promoted';
+    s.reason = reason;
+    s.phase = 'promoted';
+    setStage('promoted');
+    await record(s.requestedBy, 'rollout.promoted', 'rollout', {
+      reason,
+      previousChampion: s.champion,
+      workflowId: info.workflowId,
+    });
+  };
+
+  const rollBack = async (reason: string): Promise<void> => {
+    const current = s.phase === 'shadow' || s.phase === 'canary' ? phases[s.step] : undefined;
+    if (current && s.history.every((h) => h.stage !== current.stage)) {
+      s.history.push({
+        stage: current.stage,
+        weight: current.weight,
+        shadow: current.shadow,
+        startedAt: s.startedAt,
+        endedAt: new Date().toISOString(),
+        outcome: 'aborted',
+        ...(s.verdict ? { verdict: s.verdict } : {}),
+      });
+    }
+    s.phase = 'rolling-back';
+    setStage('rolling-back');
+    s.reason = reason;
+    const restored = await persistent.restoreChampion({
+      model: request.model,
+      workflowId: info.workflowId,
+      requestId: `${rolloutId}/rollback`,
+      reason: `rollout of v${request.version} rolled back: ${reason}`,
+      actor: s.stop?.by ?? s.requestedBy,
+    });
+    s.traffic = { champion: restored.champion, challenger: null, challengerWeight: 0, shadow: false };
+    s.outcome = 'rolled-back';
+    s.phase = 'rolled-back';
+    setStage('rolled-back');
+    await persistent.recordRolloutEvent({
+      actor: s.stop?.by ?? 'rollout',
+      action: 'rollout.rolled-back',
+      subject: subject(),
+      source: 'rollout',
+      details: { reason, champion: restored.champion, workflowId: info.workflowId },
+    });
+  };
+
+  try {
+    let decision: Decision = { next: 'pass' };
+    while (s.step < phases.length && decision.next === 'pass') {
+      decision = await runPhase(phases[s.step]!);
+      if (decision.next === 'pass') {
+        s.step += 1;
+        s.entered = false;
+      }
+    }
+    if (decision.next === 'pass') decision = await approvalGate();
+    if (decision.next === 'promote') {
+      try {
+        await promote();
+      } catch (error) {
+        const cause = (error as { cause?: unknown }).cause;
+        if (!(cause instanceof ApplicationFailure && cause.type === 'PromotionConflict')) throw error;
+        await CancellationScope.nonCancellable(() => rollBack(`promotion refused: ${cause.message}`));
+      }
+    } else if (decision.next === 'roll-back') {
+      const { reason } = decision;
+      await CancellationScope.nonCancellable(() => rollBack(reason));
+    }
+  } catch (error) {
+    if (error instanceof ContinueAsNew) throw error;
+    // Cancelled or failed mid-way: traffic goes back to the champion before the run ends, whatever happened.
+    if (!isFinished(s)) {
+      const why = isCancellation(error)
+        ? 'the rollout was cancelled'
+        : `the rollout failed: ${(error as Error).message}`;
+      log.error('rolling back after an error', { error: String(error) });
+      await CancellationScope.nonCancellable(() => rollBack(why));
+    }
+    throw error;
+  }
+  await condition(allHandlersFinished);
+  return {
+    model: request.model,
+    version: request.version,
+    outcome: s.outcome!,
+    champion: s.traffic.champion,
+    previousChampion: s.champion,
+    reason: s.reason ?? '',
+    approvals: s.approvals,
+    history: s.history,
+  };
+}
