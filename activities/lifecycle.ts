@@ -4,13 +4,14 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { LifecycleEvent, LifecycleStart } from '../domain/lifecycle.js';
 import { InvalidLifecycleSpecError, type FloorMetric, type LifecycleSpec } from '../domain/lifecycle-spec.js';
 import type { SpecProblem } from '../domain/pipeline-spec.js';
+import type { RolloutDefaults } from '../domain/rollout-plan.js';
 import { binaryMetrics, rocAuc } from '../ml/metrics/classification.js';
 import type { Pool } from '../platform/db.js';
-import { readDeployment, writeDeployment } from '../platform/deployments.js';
 import { selectLabelledScores } from '../platform/labelled-traffic.js';
 import { recordLifecycleEvents } from '../platform/lifecycle-store.js';
 import { loadLifecycleSpecFile, resolveLifecycleDocument } from '../platform/lifecycle-spec-file.js';
-import { findVersion, moveAlias } from '../platform/registry.js';
+import { PromotionConflictError, promoteVersion } from '../platform/promotion.js';
+import { RegistryNotFoundError } from '../platform/registry.js';
 import { specHash } from '../platform/spec-file.js';
 
 export type ResolvedLifecycle =
@@ -18,7 +19,11 @@ export type ResolvedLifecycle =
   | { readonly ok: false; readonly problems: readonly SpecProblem[] };
 
 /** The lifecycle's own side effects: its spec, its history, the champion rollback and its calls to other workflows. */
-export function createLifecycleActivities(deps: { db: Pool; specRoot?: string }) {
+export function createLifecycleActivities(deps: {
+  db: Pool;
+  specRoot?: string;
+  rolloutDefaults?: RolloutDefaults;
+}) {
   const specRoot = deps.specRoot ?? process.cwd();
   return {
     /**
@@ -28,8 +33,8 @@ export function createLifecycleActivities(deps: { db: Pool; specRoot?: string })
     async resolveLifecycleSpec(input: LifecycleStart): Promise<ResolvedLifecycle> {
       try {
         const spec = input.specPath
-          ? await loadLifecycleSpecFile(resolve(specRoot, input.specPath))
-          : await resolveLifecycleDocument(input.spec, specRoot);
+          ? await loadLifecycleSpecFile(resolve(specRoot, input.specPath), deps.rolloutDefaults)
+          : await resolveLifecycleDocument(input.spec, specRoot, deps.rolloutDefaults);
         return { ok: true, spec, pipelineSpecHash: specHash(spec.pipeline) };
       } catch (error) {
         if (error instanceof InvalidLifecycleSpecError) return { ok: false, problems: error.problems };
@@ -80,11 +85,19 @@ export function createLifecycleActivities(deps: { db: Pool; specRoot?: string })
       try {
         return await handle.executeUpdate(input.update, { args: [input.arg] });
       } catch (error) {
-        if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) {
-          const cause = (error as { cause?: { message?: string } }).cause;
+        // The rollout's own refusal (Forbidden, Conflict, InvalidRequest) comes back with its type and message.
+        if (error instanceof WorkflowUpdateFailedError) {
+          const cause = error.cause;
           throw ApplicationFailure.create({
-            type: 'UpdateRefused',
+            type: cause instanceof ApplicationFailure && cause.type ? cause.type : 'Conflict',
             message: cause?.message ?? error.message,
+            nonRetryable: true,
+          });
+        }
+        if (error instanceof WorkflowNotFoundError) {
+          throw ApplicationFailure.create({
+            type: 'Conflict',
+            message: `${input.workflowId} is not running`,
             nonRetryable: true,
           });
         }
@@ -104,8 +117,9 @@ export function createLifecycleActivities(deps: { db: Pool; specRoot?: string })
     },
 
     /**
-     * Makes `to` the champion again: moves the champion alias by compare-and-set from `from`, and sends it all
-     * traffic. Idempotent per `requestId`; a champion that moved meanwhile is refused, naming where it is now.
+     * Makes `to` the champion again and sends it all traffic (alias and deployment by compare-and-set, audited, in
+     * one transaction). Idempotent per `requestId`; a champion that moved meanwhile, or a deployment a rollout owns,
+     * is refused naming why.
      */
     async rollbackChampion(input: {
       model: string;
@@ -115,50 +129,23 @@ export function createLifecycleActivities(deps: { db: Pool; specRoot?: string })
       requestId: string;
       reason: string;
     }): Promise<{ champion: number }> {
-      if (!(await findVersion(deps.db, input.model, input.to))) {
-        throw ApplicationFailure.create({
-          type: 'UpdateRefused',
-          message: `${input.model} has no version ${input.to}`,
-          nonRetryable: true,
-        });
-      }
-      const moved = await moveAlias(deps.db, {
-        model: input.model,
-        alias: 'champion',
-        version: input.to,
-        expected: input.from,
-        actor: input.actor,
-        source: 'lifecycle',
-        requestId: input.requestId,
-      });
-      if (!moved.moved) {
-        throw ApplicationFailure.create({
-          type: 'UpdateRefused',
-          message: `the champion of ${input.model} is version ${moved.current ?? 'none'}, not ${input.from}: it moved meanwhile`,
-          nonRetryable: true,
-        });
-      }
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const current = await readDeployment(deps.db, input.model);
-        const written = await writeDeployment(deps.db, {
+      try {
+        await promoteVersion(deps.db, {
           model: input.model,
-          target: {
-            champion: input.to,
-            challenger: null,
-            challengerWeight: 0,
-            shadow: false,
-            stickyKey: current.stickyKey,
-            rolloutWorkflowId: null,
-          },
-          expectedRevision: current.revision,
+          version: input.to,
+          expectedChampion: input.from,
           actor: input.actor,
+          source: 'lifecycle',
           reason: input.reason,
           requestId: input.requestId,
-          source: 'lifecycle',
         });
-        if (written.written) return { champion: input.to };
+        return { champion: input.to };
+      } catch (error) {
+        if (error instanceof PromotionConflictError || error instanceof RegistryNotFoundError) {
+          throw ApplicationFailure.create({ type: 'Conflict', message: error.message, nonRetryable: true });
+        }
+        throw error;
       }
-      throw new Error(`${input.model}: the deployment kept changing while rolling back; retrying`);
     },
   };
 }

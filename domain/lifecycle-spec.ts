@@ -116,8 +116,12 @@ export const lifecycleSpecSchema = z
     }),
     /** The rollout plan (docs/rollout.md) every new version goes through; absent: the defaults. */
     rollout: rolloutPlanSpecSchema.optional(),
-    /** The monitor policy (docs/monitoring.md), passed to the `monitor` workflow. */
-    monitor: z.record(z.string(), z.unknown()).optional(),
+    /** The monitor policy (docs/monitoring.md), passed to the `monitor` workflow; `false`: no monitor. */
+    monitor: z
+      .union([z.record(z.string(), z.unknown()), z.literal(false)], {
+        message: 'expected the monitor policy, or false for none',
+      })
+      .optional(),
     retrain: retrainPolicySchema.default({
       triggers: {},
       checkEvery: 60_000,
@@ -137,7 +141,8 @@ export interface LifecycleSpec {
   readonly pipeline: PipelineSpec;
   /** The rollout plan as written (durations in ms); the rollout workflow resolves it. */
   readonly rollout: z.infer<typeof rolloutPlanSpecSchema>;
-  readonly monitor: Record<string, unknown>;
+  /** The monitor policy; false: the lifecycle runs no monitor (drift triggers then never fire). */
+  readonly monitor: Record<string, unknown> | false;
   readonly retrain: RetrainPolicy;
 }
 
@@ -232,6 +237,12 @@ export function lifecycleProblems(doc: LifecycleSpecDocument, pipeline: Pipeline
     }
   });
   const drift = triggers.drift;
+  if (drift && doc.monitor === false) {
+    problems.push({
+      path: 'retrain.triggers.drift',
+      message: 'drift alerts come from the monitor, and this lifecycle has none (monitor: false)',
+    });
+  }
   if (drift && drift.minFeatures > drift.features.length) {
     problems.push({
       path: 'retrain.triggers.drift.minFeatures',

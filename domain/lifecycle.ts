@@ -120,6 +120,8 @@ export interface DeferredRetrain {
 export interface PendingTraining {
   readonly kind: 'initial' | 'retrain';
   readonly trigger?: RetrainTrigger;
+  /** The seq of the event that decided the retrain: the key of its data export. */
+  readonly decidedAt?: number;
   readonly workflowId?: string;
   readonly startedAt?: string;
 }

@@ -14,6 +14,7 @@ import {
   InvalidRolloutError,
   resolveRolloutPlan,
   rolloutPlanSpecSchema,
+  type RolloutDefaults,
 } from '../domain/rollout-plan.js';
 import { loadSpecFile, resolveSpecPaths } from './spec-file.js';
 
@@ -45,7 +46,11 @@ async function readDocument(path: string): Promise<unknown> {
  * cross-field rules. Throws InvalidLifecycleSpecError listing every problem by field path (a bad pipeline file's
  * problems under `pipeline.`).
  */
-export async function resolveLifecycleDocument(raw: unknown, baseDir: string): Promise<LifecycleSpec> {
+export async function resolveLifecycleDocument(
+  raw: unknown,
+  baseDir: string,
+  rolloutDefaults: RolloutDefaults = builtInRolloutDefaults,
+): Promise<LifecycleSpec> {
   const problems: SpecProblem[] = [];
   let doc;
   try {
@@ -78,7 +83,7 @@ export async function resolveLifecycleDocument(raw: unknown, baseDir: string): P
   const rollout = rolloutPlanSpecSchema.safeParse((raw as { rollout?: unknown } | null)?.rollout ?? {});
   if (rollout.success) {
     try {
-      resolveRolloutPlan(rollout.data, builtInRolloutDefaults, 'rollout');
+      resolveRolloutPlan(rollout.data, rolloutDefaults, 'rollout');
     } catch (error) {
       if (error instanceof InvalidRolloutError) problems.push(...error.problems);
       else throw error;
@@ -97,7 +102,10 @@ export async function resolveLifecycleDocument(raw: unknown, baseDir: string): P
 }
 
 /** Reads and resolves a lifecycle spec file (YAML or JSON); relative paths in it resolve against its folder. */
-export async function loadLifecycleSpecFile(path: string): Promise<LifecycleSpec> {
+export async function loadLifecycleSpecFile(
+  path: string,
+  rolloutDefaults?: RolloutDefaults,
+): Promise<LifecycleSpec> {
   const full = resolve(path);
-  return resolveLifecycleDocument(await readDocument(full), dirname(full));
+  return resolveLifecycleDocument(await readDocument(full), dirname(full), rolloutDefaults);
 }

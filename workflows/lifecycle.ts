@@ -77,7 +77,7 @@ const historyLimit = 2000;
 const retryForever = {
   initialInterval: '1 second',
   maximumInterval: '1 minute',
-  nonRetryableErrorTypes: [...nonRetryableErrorTypes, 'UpdateRefused'],
+  nonRetryableErrorTypes: [...nonRetryableErrorTypes, 'Conflict', 'Forbidden', 'InvalidRequest'],
 };
 
 const now = () => new Date().toISOString();
@@ -207,7 +207,8 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
   };
   const ensureMonitor = async () => {
     const version = state.champion;
-    if (version === null) return;
+    const monitorPolicy = state.spec.monitor;
+    if (version === null || monitorPolicy === false) return;
     if (state.monitor?.version === version) {
       if (monitorHandle || (await acts.workflowRunning({ workflowId: monitorId }))) return;
     } else {
@@ -217,7 +218,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
       workflowId: monitorId,
       taskQueue: info.taskQueue,
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      args: [{ model, version, policy: state.spec.monitor, lifecycleWorkflowId: workflowId }],
+      args: [{ model, version, policy: monitorPolicy, lifecycleWorkflowId: workflowId }],
     });
     state.monitor = { workflowId: monitorId, version, startedAt: now() };
     emit({
@@ -243,8 +244,21 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
     }
     return parsed.data;
   };
-  const refuse = (message: string): never => {
-    throw ApplicationFailure.nonRetryable(message, 'UpdateRefused');
+  /** Thrown by validators: the type tells the API which HTTP status to answer (as the rollout's do). */
+  const refuse = (type: 'Forbidden' | 'Conflict', message: string): never => {
+    throw ApplicationFailure.create({ type, message, nonRetryable: true });
+  };
+  /** An activity's refusal (the rollout's answer, a lost compare-and-set) as the Update's own failure. */
+  const rethrow = (error: unknown): never => {
+    const cause = (error as { cause?: unknown }).cause;
+    if (cause instanceof ApplicationFailure) {
+      throw ApplicationFailure.create({
+        ...(cause.type ? { type: cause.type } : {}),
+        message: cause.message,
+        nonRetryable: true,
+      });
+    }
+    throw error;
   };
 
   setHandler(
@@ -263,10 +277,11 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
       validator: (raw) => {
         const request = parseRequest(lifecycleRequestSchema, raw);
         const refusal = lifecycleCallerRefusal(request.caller, model, 'retrainNow');
-        if (refusal) refuse(refusal);
-        if (state.paused) refuse(`the lifecycle of ${model} is paused: resume it first`);
+        if (refusal) refuse('Forbidden', refusal);
+        if (state.paused) refuse('Conflict', `the lifecycle of ${model} is paused: resume it first`);
         if (state.phase === 'training' || state.phase === 'rollout' || manual) {
           refuse(
+            'Conflict',
             `a ${state.phase === 'rollout' ? 'rollout' : 'training'} of ${model} is already in progress`,
           );
         }
@@ -309,9 +324,9 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
         validator: (raw) => {
           const request = parseRequest(lifecycleRequestSchema, raw);
           const refusal = lifecycleCallerRefusal(request.caller, model, pause ? 'pause' : 'resume');
-          if (refusal) refuse(refusal);
+          if (refusal) refuse('Forbidden', refusal);
           if (state.paused === pause)
-            refuse(`the lifecycle of ${model} is already ${pause ? 'paused' : 'running'}`);
+            refuse('Conflict', `the lifecycle of ${model} is already ${pause ? 'paused' : 'running'}`);
         },
       },
     );
@@ -343,14 +358,16 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
       const from = state.champion!;
       const to = request.toVersion ?? state.previousChampions.at(-1)!;
       const seq = state.seq;
-      await acts.rollbackChampion({
-        model,
-        from,
-        to,
-        actor: request.caller.name,
-        requestId: `${workflowId}/${chainId}/${seq}`,
-        reason: `lifecycle rollback by ${request.caller.name}${request.comment ? `: ${request.comment}` : ''}`,
-      });
+      await acts
+        .rollbackChampion({
+          model,
+          from,
+          to,
+          actor: request.caller.name,
+          requestId: `${workflowId}/${chainId}/${seq}`,
+          reason: `lifecycle rollback by ${request.caller.name}${request.comment ? `: ${request.comment}` : ''}`,
+        })
+        .catch(rethrow);
       state.previousChampions = state.previousChampions.filter((v) => v !== to);
       markVersion(state, from, {
         state: 'rolled-back',
@@ -374,13 +391,13 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
       validator: (raw) => {
         const request = parseRequest(rollbackRequestSchema, raw);
         const refusal = lifecycleCallerRefusal(request.caller, model, 'rollback');
-        if (refusal) refuse(refusal);
+        if (refusal) refuse('Forbidden', refusal);
         if (active?.kind === 'rollout') return;
-        if (state.champion === null) refuse(`${model} has no champion to roll back`);
+        if (state.champion === null) refuse('Conflict', `${model} has no champion to roll back`);
         const to = request.toVersion ?? state.previousChampions.at(-1);
         if (to === undefined)
-          refuse(`${model} has had no earlier champion to go back to (name one with toVersion)`);
-        if (to === state.champion) refuse(`version ${to} is already the champion of ${model}`);
+          refuse('Conflict', `${model} has had no earlier champion to go back to (name one with toVersion)`);
+        if (to === state.champion) refuse('Conflict', `version ${to} is already the champion of ${model}`);
       },
     },
   );
@@ -402,13 +419,13 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
       {
         validator: (raw) => {
           const request = parseRequest(decisionRequestSchema, raw);
-          if (active?.kind !== 'rollout') refuse(`no rollout of ${model} is in progress`);
+          if (active?.kind !== 'rollout') refuse('Conflict', `no rollout of ${model} is in progress`);
           const refusal = approverRefusal(
             request.caller,
             model,
             state.spec.rollout.approval?.approvers ?? [],
           );
-          if (refusal) refuse(refusal);
+          if (refusal) refuse('Forbidden', refusal);
         },
       },
     );
@@ -486,7 +503,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
       const original = policy.data.original;
       const exported = await exporter.exportLabelledTraffic({
         model,
-        requestId: `${workflowId}/${chainId}/retrain-${state.totals.retrains}`,
+        requestId: `${workflowId}/${chainId}/${pending.decidedAt ?? state.seq}`,
         since: state.ledger.lastTrainingAt,
         maxRows: policy.data.window.maxRows,
         ...(policy.data.window.maxAge !== undefined ? { maxAgeMs: policy.data.window.maxAge } : {}),
@@ -531,6 +548,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
         ...(pending.kind === 'retrain' && pending.trigger?.kind !== 'manual' ? [startedAt] : []),
       ],
     };
+    if (pending.kind === 'retrain') state.totals.retrains += 1;
     const trainingId = `training-${model}-${uuid4().replace(/-/g, '').slice(0, 8)}`;
     state.training = { ...pending, workflowId: trainingId, startedAt };
     const cause = pending.trigger ? describeTrigger(pending.trigger) : 'the first training';
@@ -704,8 +722,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
     emit(event);
   };
   const startRetrain = (trigger: RetrainTrigger, reason: string) => {
-    state.totals.retrains += 1;
-    state.training = { kind: 'retrain', trigger };
+    state.training = { kind: 'retrain', trigger, decidedAt: state.seq };
     state.phase = 'training';
     state.deferred = null;
     noted.clear();
