@@ -18,6 +18,7 @@ import { pingTemporal } from '../platform/temporal.js';
 import { skeleton, skeletonStatusQuery } from '../workflows/skeleton.js';
 import type { ApiKey } from '../domain/auth.js';
 import { registerAuth } from './auth.js';
+import { registerLifecycleRoutes } from './lifecycle-routes.js';
 import { registerModelRoutes } from './model-routes.js';
 import { HttpProblem, problemHandler } from './problem.js';
 import { registerTrainingRoutes } from './training-routes.js';
@@ -121,6 +122,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   api.get('/openapi.json', { schema: { hide: true } }, (_request, reply) => reply.send(app.swagger()));
   registerTrainingRoutes(app, deps);
   registerModelRoutes(app, deps);
+  registerLifecycleRoutes(app, deps);
 
   api.setNotFoundHandler((request) => {
     throw new HttpProblem(404, 'Not found', `no route ${request.method} ${request.url}`);

@@ -4,7 +4,8 @@ import { inheritedEnvironment, loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { ApiError } from './api-client.js';
 import { modelsList, modelsShow } from './models.js';
-import { replayCommand } from './replay-command.js';
+import { registerLifecycleCommands } from './lifecycle-commands.js';
+import { registerReplayCommand } from './replay-command.js';
 import { trainCommand } from './train.js';
 import { up } from './up.js';
 
@@ -48,29 +49,8 @@ models
     process.exitCode = await modelsShow(ref, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
   });
 
-program
-  .command('replay')
-  .argument('<csv>', "a CSV file with the model's inputs and a label column")
-  .requiredOption('--model <name>', 'the model to send the rows to')
-  .option('--speed <rows/s>', 'rows per second', '50')
-  .option('--label-delay <rows>', 'post each label after this many more rows', '0')
-  .option('--label-column <name>', 'the label column (default: the one column that is not an input)')
-  .option('--time-column <name>', 'play rows in the order of this column (default: file order)')
-  .option('--start-row <n>', 'skip the first n data rows', '0')
-  .option('--limit <n>', 'send at most n rows')
-  .option('--batch <rows>', 'rows per request at most', '1')
-  .option('--concurrency <n>', 'requests in flight at most', '4')
-  .option('--state <file>', 'keep progress here, and resume from it')
-  .option('--gateway <url>', 'gateway URL (default: SLIPWAY_GATEWAY_URL or http://127.0.0.1:8081)')
-  .option('--progress-every <seconds>', 'print progress this often', '10')
-  .description('play a CSV through the gateway in order, posting each label a few rows later')
-  .action(async (csv: string, opts: Record<string, string | undefined>) => {
-    const config = loadConfig(env);
-    process.exitCode = await replayCommand(csv, opts, {
-      gatewayUrl: opts.gateway ?? config.SLIPWAY_GATEWAY_URL,
-      ...(config.SLIPWAY_API_KEY ? { apiKey: config.SLIPWAY_API_KEY } : {}),
-    });
-  });
+registerReplayCommand(program, env);
+registerLifecycleCommands(program, { apiUrl, apiKey, env });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof ApiError || error instanceof Error ? error.message : String(error));

@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../platform/config.js';
 import { replay } from './replay.js';
 
 /** A whole number option, or an error naming the option. */
@@ -49,4 +51,31 @@ export async function replayCommand(
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+/** Adds `slipway replay` to the program. */
+export function registerReplayCommand(program: Command, env: Record<string, string | undefined>): void {
+  program
+    .command('replay')
+    .argument('<csv>', "a CSV file with the model's inputs and a label column")
+    .requiredOption('--model <name>', 'the model to send the rows to')
+    .option('--speed <rows/s>', 'rows per second', '50')
+    .option('--label-delay <rows>', 'post each label after this many more rows', '0')
+    .option('--label-column <name>', 'the label column (default: the one column that is not an input)')
+    .option('--time-column <name>', 'play rows in the order of this column (default: file order)')
+    .option('--start-row <n>', 'skip the first n data rows', '0')
+    .option('--limit <n>', 'send at most n rows')
+    .option('--batch <rows>', 'rows per request at most', '1')
+    .option('--concurrency <n>', 'requests in flight at most', '4')
+    .option('--state <file>', 'keep progress here, and resume from it')
+    .option('--gateway <url>', 'gateway URL (default: SLIPWAY_GATEWAY_URL or http://127.0.0.1:8081)')
+    .option('--progress-every <seconds>', 'print progress this often', '10')
+    .description('play a CSV through the gateway in order, posting each label a few rows later')
+    .action(async (csv: string, opts: Record<string, string | undefined>) => {
+      const config = loadConfig(env);
+      process.exitCode = await replayCommand(csv, opts, {
+        gatewayUrl: opts.gateway ?? config.SLIPWAY_GATEWAY_URL,
+        ...(config.SLIPWAY_API_KEY ? { apiKey: config.SLIPWAY_API_KEY } : {}),
+      });
+    });
 }
