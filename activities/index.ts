@@ -3,6 +3,7 @@ import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { createEvaluateActivities } from './evaluate.js';
 import { createIngestActivities } from './ingest.js';
+import { createMonitorActivities, type MonitorDeps } from './monitor.js';
 import { createRegisterActivities } from './register.js';
 import { createSkeletonActivities } from './skeleton.js';
 import { createTrainActivities } from './train.js';
@@ -22,6 +23,10 @@ export interface ActivityDeps {
   readonly dataRoots?: readonly string[];
   /** Programs `command` trainers may run (argv[0] exactly); absent or empty: none. */
   readonly commandTrainers?: readonly string[];
+  /** Monitor settings and the worker's metrics (see activities/monitor.ts). */
+  readonly monitorDefaults?: MonitorDeps['monitorDefaults'];
+  readonly alertWebhook?: MonitorDeps['alertWebhook'];
+  readonly metrics?: MonitorDeps['metrics'];
 }
 
 /** All activities, composed from their per-stage factories. */
@@ -33,6 +38,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainActivities(deps),
     ...createEvaluateActivities(deps),
     ...createRegisterActivities(deps),
+    ...createMonitorActivities(deps),
   };
 }
 
