@@ -73,6 +73,8 @@ export const monitorRequestSchema = z
   })
   .strict();
 export type MonitorRequest = z.infer<typeof monitorRequestSchema>;
+/** The request as typed (durations as text such as `1h`, or milliseconds): the monitor workflow's input. */
+export type MonitorRequestInput = z.input<typeof monitorRequestSchema>;
 
 /** A validated request with its policy resolved: what the workflow runs. */
 export interface MonitorSetup {

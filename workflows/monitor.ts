@@ -21,7 +21,7 @@ import {
   type MonitorAlertEvent,
   type MonitorCarried,
   type MonitorPhase,
-  type MonitorRequest,
+  type MonitorRequestInput,
   type MonitorStatus,
   type WindowJudgement,
   type WindowSummary,
@@ -55,7 +55,7 @@ const recentWindows = 10;
  * parent workflow. Windows follow each other without gaps, so a monitor that was down catches up window by window.
  * Continues as new before its history grows long, carrying its state.
  */
-export async function monitor(input: MonitorRequest): Promise<void> {
+export async function monitor(input: MonitorRequestInput): Promise<void> {
   const info = workflowInfo();
   const setupActivities = proxyActivities<MonitorActivities>({
     startToCloseTimeout: '1 minute',
@@ -237,7 +237,7 @@ export async function monitor(input: MonitorRequest): Promise<void> {
       // Deliveries still waiting are carried over and retried by the next run.
       await deliver(Date.now());
       return continueAsNew<typeof monitor>({
-        ...request,
+        ...input,
         carried: {
           nextStart,
           windowsJudged,
