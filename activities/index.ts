@@ -6,6 +6,7 @@ import { createEvaluateActivities } from './evaluate.js';
 import { createExportTrafficActivities } from './export-traffic.js';
 import { createIngestActivities } from './ingest.js';
 import { createLifecycleActivities } from './lifecycle.js';
+import { createMonitorActivities, type MonitorDeps } from './monitor.js';
 import { createRegisterActivities } from './register.js';
 import { createRolloutActivities } from './rollout.js';
 import { createSkeletonActivities } from './skeleton.js';
@@ -29,6 +30,10 @@ export interface ActivityDeps {
   readonly commandTrainers?: readonly string[];
   /** Rollout plan defaults from the settings (ROLLOUT_*); absent: the built-in ones. */
   readonly rolloutDefaults?: RolloutDefaults;
+  /** Monitor settings and the worker's metrics (see activities/monitor.ts). */
+  readonly monitorDefaults?: MonitorDeps['monitorDefaults'];
+  readonly alertWebhook?: MonitorDeps['alertWebhook'];
+  readonly metrics?: MonitorDeps['metrics'];
 }
 
 /** All activities, composed from their per-stage factories. */
@@ -44,6 +49,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLifecycleActivities(deps),
     ...createExportTrafficActivities(deps),
     ...createRolloutActivities(deps),
+    ...createMonitorActivities(deps),
   };
 }
 

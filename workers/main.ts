@@ -13,6 +13,7 @@ import { createPool, migrate } from '../platform/db.js';
 import { createLogger } from '../platform/logger.js';
 import { resolveCodeVersion } from '../platform/code-version.js';
 import { connectWorker, installTemporalRuntime, temporalTarget } from '../platform/temporal.js';
+import { createWorkerMetrics, serveMetrics } from '../platform/worker-metrics.js';
 import { detectGpus } from './gpu.js';
 import { bundleWorkflows, createWorkerSet, runWorkerSet } from './worker.js';
 
@@ -46,6 +47,15 @@ async function main(): Promise<void> {
   });
   await migrate(db, config.DATABASE_SCHEMA, log);
   const store = createArtifactStore(artifactStoreSettings(config));
+  const metrics = createWorkerMetrics({ db });
+  const metricsServer =
+    config.WORKER_METRICS_PORT !== undefined
+      ? await serveMetrics(metrics.registry, {
+          host: config.WORKER_METRICS_HOST,
+          port: config.WORKER_METRICS_PORT,
+          log,
+        })
+      : undefined;
   const target = temporalTarget(config);
   const connection = await connectWorker(target);
   const workers = await createWorkerSet({
@@ -67,6 +77,20 @@ async function main(): Promise<void> {
         ? { commandTrainers: splitList(config.SLIPWAY_COMMAND_TRAINERS) }
         : {}),
       rolloutDefaults: rolloutDefaults(config),
+      metrics,
+      monitorDefaults: {
+        intervalMs: config.SLIPWAY_MONITOR_INTERVAL,
+        lagMs: config.SLIPWAY_MONITOR_LAG,
+      },
+      ...(config.SLIPWAY_ALERT_WEBHOOK
+        ? {
+            alertWebhook: {
+              url: config.SLIPWAY_ALERT_WEBHOOK,
+              timeoutMs: config.SLIPWAY_ALERT_WEBHOOK_TIMEOUT_MS,
+              ...(config.SLIPWAY_ALERT_WEBHOOK_SECRET ? { secret: config.SLIPWAY_ALERT_WEBHOOK_SECRET } : {}),
+            },
+          }
+        : {}),
       codeVersion: await resolveCodeVersion(
         config.SLIPWAY_CODE_VERSION,
         new URL('..', import.meta.url).pathname,
@@ -84,6 +108,7 @@ async function main(): Promise<void> {
   try {
     await runWorkerSet(workers, abort.signal);
   } finally {
+    await metricsServer?.close();
     await connection.close();
     await db.end();
     log.info('workers stopped');

@@ -12,3 +12,4 @@ export {
   rolloutStatusQuery,
 } from './rollout.js';
 export { lifecycle, lifecycleStatusQuery } from './lifecycle.js';
+export { monitor, monitorAlertSignal, monitorStatusQuery } from './monitor.js';
