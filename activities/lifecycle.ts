@@ -4,6 +4,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { LifecycleEvent, LifecycleStart } from '../domain/lifecycle.js';
 import { InvalidLifecycleSpecError, type FloorMetric, type LifecycleSpec } from '../domain/lifecycle-spec.js';
 import type { SpecProblem } from '../domain/pipeline-spec.js';
+import type { MonitorDefaults } from '../domain/monitor-policy.js';
 import type { RolloutDefaults } from '../domain/rollout-plan.js';
 import { binaryMetrics, rocAuc } from '../ml/metrics/classification.js';
 import type { Pool } from '../platform/db.js';
@@ -23,8 +24,13 @@ export function createLifecycleActivities(deps: {
   db: Pool;
   specRoot?: string;
   rolloutDefaults?: RolloutDefaults;
+  monitorDefaults?: MonitorDefaults;
 }) {
   const specRoot = deps.specRoot ?? process.cwd();
+  const defaults = {
+    ...(deps.rolloutDefaults ? { rollout: deps.rolloutDefaults } : {}),
+    ...(deps.monitorDefaults ? { monitor: deps.monitorDefaults } : {}),
+  };
   return {
     /**
      * Validates and resolves a lifecycle spec (inline or a file under the worker's spec root). A bad spec is an
@@ -33,8 +39,8 @@ export function createLifecycleActivities(deps: {
     async resolveLifecycleSpec(input: LifecycleStart): Promise<ResolvedLifecycle> {
       try {
         const spec = input.specPath
-          ? await loadLifecycleSpecFile(resolve(specRoot, input.specPath), deps.rolloutDefaults)
-          : await resolveLifecycleDocument(input.spec, specRoot, deps.rolloutDefaults);
+          ? await loadLifecycleSpecFile(resolve(specRoot, input.specPath), defaults)
+          : await resolveLifecycleDocument(input.spec, specRoot, defaults);
         return { ok: true, spec, pipelineSpecHash: specHash(spec.pipeline) };
       } catch (error) {
         if (error instanceof InvalidLifecycleSpecError) return { ok: false, problems: error.problems };

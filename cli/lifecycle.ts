@@ -47,7 +47,7 @@ function summary(status: LifecycleStatus): string {
     `${status.workflowId}: ${status.stage}${status.paused ? ' (paused)' : ''}, champion ${status.champion ?? 'none'}${status.candidate !== null ? `, candidate ${status.candidate}` : ''}`,
     ...(status.active ? [`  in progress: ${status.active.kind} ${status.active.workflowId}`] : []),
     ...(status.monitor
-      ? [`  monitor:     ${status.monitor.workflowId} on version ${status.monitor.version}`]
+      ? [`  monitor:     ${status.monitor.workflowId} (since ${status.monitor.startedAt})`]
       : []),
     ...(status.activeAlert ? [`  alert:       ${status.activeAlert.message}`] : []),
     `  retrains:    ${status.totals.retrains} so far; ${retrain.budgetLeft} left in the budget period; cooldown until ${retrain.cooldownUntil}${retrain.nextScheduledAt ? `; next scheduled ${retrain.nextScheduledAt}` : ''}`,

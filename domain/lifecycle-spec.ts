@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationSchema, formatDuration } from './duration.js';
 import { modelNameSchema } from './model-name.js';
+import { monitorPolicySpecSchema, type MonitorPolicySpec } from './monitor-policy.js';
 import { pipelineSpecSchema, type PipelineSpec, type SpecProblem } from './pipeline-spec.js';
 import { problemsOf, rolloutPlanSpecSchema } from './rollout-plan.js';
 
@@ -118,7 +119,7 @@ export const lifecycleSpecSchema = z
     rollout: rolloutPlanSpecSchema.optional(),
     /** The monitor policy (docs/monitoring.md), passed to the `monitor` workflow; `false`: no monitor. */
     monitor: z
-      .union([z.record(z.string(), z.unknown()), z.literal(false)], {
+      .union([monitorPolicySpecSchema, z.literal(false)], {
         message: 'expected the monitor policy, or false for none',
       })
       .optional(),
@@ -141,8 +142,8 @@ export interface LifecycleSpec {
   readonly pipeline: PipelineSpec;
   /** The rollout plan as written (durations in ms); the rollout workflow resolves it. */
   readonly rollout: z.infer<typeof rolloutPlanSpecSchema>;
-  /** The monitor policy; false: the lifecycle runs no monitor (drift triggers then never fire). */
-  readonly monitor: Record<string, unknown> | false;
+  /** The monitor policy as written (durations in ms); false: the lifecycle runs no monitor. */
+  readonly monitor: MonitorPolicySpec | false;
   readonly retrain: RetrainPolicy;
 }
 
@@ -243,6 +244,15 @@ export function lifecycleProblems(doc: LifecycleSpecDocument, pipeline: Pipeline
       message: 'drift alerts come from the monitor, and this lifecycle has none (monitor: false)',
     });
   }
+  const watched = doc.monitor ? doc.monitor.features : undefined;
+  drift?.features.forEach((feature, i) => {
+    if (watched && !watched.includes(feature)) {
+      problems.push({
+        path: `retrain.triggers.drift.features.${i}`,
+        message: `"${feature}" is not among the monitor's features (monitor.features), so it can never drift`,
+      });
+    }
+  });
   if (drift && drift.minFeatures > drift.features.length) {
     problems.push({
       path: 'retrain.triggers.drift.minFeatures',

@@ -153,7 +153,8 @@ export interface LifecycleState {
   ledger: RetrainLedger;
   deferred: DeferredRetrain | null;
   activeAlert: ActiveAlert | null;
-  monitor: { workflowId: string; version: number; startedAt: string } | null;
+  /** The monitor child (it follows whichever version is the champion). */
+  monitor: { workflowId: string; startedAt: string } | null;
   versions: VersionRecord[];
   recentEvents: LifecycleEvent[];
   totals: { events: number; alerts: number; retrains: number };
@@ -236,17 +237,4 @@ export function lifecycleCallerRefusal(
   return callerAllows(caller, needed, model)
     ? undefined
     : `${caller.name} (role ${caller.role}${caller.models ? `, models ${caller.models.join('|')}` : ''}) may not ${update} ${model}: that needs the ${needed} role for ${model}`;
-}
-
-/** What the monitor tells its lifecycle (a Signal on `lifecycle-<model>`). See docs/monitoring.md. */
-export interface MonitorNotice {
-  readonly kind: 'alert' | 'cleared';
-  readonly model: string;
-  readonly version: number;
-  readonly at: string;
-  /** Features whose drift the alert is about (empty for a performance or SLO alert). */
-  readonly features: readonly string[];
-  readonly message: string;
-  readonly reportUri?: string;
-  readonly reportHtmlUri?: string;
 }

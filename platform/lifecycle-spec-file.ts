@@ -16,7 +16,20 @@ import {
   rolloutPlanSpecSchema,
   type RolloutDefaults,
 } from '../domain/rollout-plan.js';
+import {
+  builtInMonitorDefaults,
+  InvalidMonitorError,
+  monitorPolicySpecSchema,
+  resolveMonitorPolicy,
+  type MonitorDefaults,
+} from '../domain/monitor-policy.js';
 import { loadSpecFile, resolveSpecPaths } from './spec-file.js';
+
+/** The worker's defaults for what a spec leaves unset, so its cross-field rules are checked as they will run. */
+export interface LifecycleDefaults {
+  readonly rollout?: RolloutDefaults;
+  readonly monitor?: MonitorDefaults;
+}
 
 async function readDocument(path: string): Promise<unknown> {
   let text: string;
@@ -49,7 +62,7 @@ async function readDocument(path: string): Promise<unknown> {
 export async function resolveLifecycleDocument(
   raw: unknown,
   baseDir: string,
-  rolloutDefaults: RolloutDefaults = builtInRolloutDefaults,
+  defaults: LifecycleDefaults = {},
 ): Promise<LifecycleSpec> {
   const problems: SpecProblem[] = [];
   let doc;
@@ -83,9 +96,19 @@ export async function resolveLifecycleDocument(
   const rollout = rolloutPlanSpecSchema.safeParse((raw as { rollout?: unknown } | null)?.rollout ?? {});
   if (rollout.success) {
     try {
-      resolveRolloutPlan(rollout.data, rolloutDefaults, 'rollout');
+      resolveRolloutPlan(rollout.data, defaults.rollout ?? builtInRolloutDefaults, 'rollout');
     } catch (error) {
       if (error instanceof InvalidRolloutError) problems.push(...error.problems);
+      else throw error;
+    }
+  }
+  // And the monitor policy's, likewise.
+  const monitor = monitorPolicySpecSchema.safeParse((raw as { monitor?: unknown } | null)?.monitor ?? {});
+  if (monitor.success) {
+    try {
+      resolveMonitorPolicy(monitor.data, defaults.monitor ?? builtInMonitorDefaults, 'monitor');
+    } catch (error) {
+      if (error instanceof InvalidMonitorError) problems.push(...error.problems);
       else throw error;
     }
   }
@@ -104,8 +127,8 @@ export async function resolveLifecycleDocument(
 /** Reads and resolves a lifecycle spec file (YAML or JSON); relative paths in it resolve against its folder. */
 export async function loadLifecycleSpecFile(
   path: string,
-  rolloutDefaults?: RolloutDefaults,
+  defaults: LifecycleDefaults = {},
 ): Promise<LifecycleSpec> {
   const full = resolve(path);
-  return resolveLifecycleDocument(await readDocument(full), dirname(full), rolloutDefaults);
+  return resolveLifecycleDocument(await readDocument(full), dirname(full), defaults);
 }

@@ -1,11 +1,6 @@
 // The lifecycle workflow's Query, Updates and Signals, for the workflow and its callers (api/, cli/, tests).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type {
-  LifecycleRequest,
-  LifecycleStatus,
-  MonitorNotice,
-  RollbackRequest,
-} from '../domain/lifecycle.js';
+import type { LifecycleRequest, LifecycleStatus, RollbackRequest } from '../domain/lifecycle.js';
 import type { ApprovalSignal, DecisionRequest } from '../domain/rollout.js';
 
 /** What an accepted lifecycle Update answers. */
@@ -30,5 +25,3 @@ export const approveUpdate = defineUpdate<LifecycleAnswer, [DecisionRequest]>('a
 export const rejectUpdate = defineUpdate<LifecycleAnswer, [DecisionRequest]>('reject');
 /** The Temporal UI / CLI approval, passed to the active rollout's `approve` Signal. */
 export const approveSignal = defineSignal<[ApprovalSignal]>('approve');
-/** The monitor's alerts and clears (docs/monitoring.md). */
-export const monitorNoticeSignal = defineSignal<[MonitorNotice]>('monitorNotice');

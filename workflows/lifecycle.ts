@@ -8,7 +8,6 @@ import {
   ParentClosePolicy,
   proxyActivities,
   setHandler,
-  sleep,
   startChild,
   upsertSearchAttributes,
   uuid4,
@@ -54,12 +53,13 @@ import {
   type RolloutResult,
 } from '../domain/rollout.js';
 import { championVersionKey, modelNameKey, stageKey } from '../domain/search-attributes.js';
+import { formatDuration } from '../domain/duration.js';
+import { monitorWorkflowId } from '../domain/monitor.js';
 import type { TrainingResult } from '../domain/training.js';
 import {
   approveSignal,
   approveUpdate,
   lifecycleStatusQuery,
-  monitorNoticeSignal,
   pauseUpdate,
   rejectUpdate,
   resumeUpdate,
@@ -67,6 +67,7 @@ import {
   rollbackUpdate,
   type LifecycleAnswer,
 } from './lifecycle-messages.js';
+import { monitor, monitorAlertSignal } from './monitor.js';
 import { training } from './training.js';
 
 export * from './lifecycle-messages.js';
@@ -193,40 +194,31 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
     wake = true;
   };
 
-  // --- the monitor: a child that outlives each run (ABANDON), found again by its id after continue-as-new ---
-  const monitorId = `monitor-${model}`;
-  let monitorHandle: ChildWorkflowHandle<(input: unknown) => Promise<unknown>> | undefined;
-  const stopMonitor = async () => {
-    if (!state.monitor) return;
-    await getExternalWorkflowHandle(monitorId)
-      .cancel()
-      .catch(() => undefined);
-    while (await acts.workflowRunning({ workflowId: monitorId })) await sleep(policy.checkEvery);
-    state.monitor = null;
-    monitorHandle = undefined;
-  };
+  // --- the monitor: one child for the lifecycle's life (it follows whichever version is the champion), started
+  // with ABANDON so it outlives each continue-as-new, and found again by its id afterwards ---
+  const monitorId = monitorWorkflowId(model);
+  let monitorStarted = false;
   const ensureMonitor = async () => {
-    const version = state.champion;
     const monitorPolicy = state.spec.monitor;
-    if (version === null || monitorPolicy === false) return;
-    if (state.monitor?.version === version) {
-      if (monitorHandle || (await acts.workflowRunning({ workflowId: monitorId }))) return;
-    } else {
-      await stopMonitor();
+    if (state.champion === null || monitorPolicy === false || monitorStarted) return;
+    if (state.monitor && (await acts.workflowRunning({ workflowId: monitorId }))) {
+      monitorStarted = true;
+      return;
     }
-    monitorHandle = await startChild<(input: unknown) => Promise<unknown>>('monitor', {
+    const handle = await startChild(monitor, {
       workflowId: monitorId,
       taskQueue: info.taskQueue,
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      args: [{ model, version, policy: monitorPolicy, lifecycleWorkflowId: workflowId }],
+      args: [{ model, policy: monitorPolicy, notifyWorkflowId: workflowId, requestedBy: workflowId }],
     });
-    state.monitor = { workflowId: monitorId, version, startedAt: now() };
+    monitorStarted = true;
+    const restarted = state.monitor !== null;
+    state.monitor = { workflowId: monitorId, startedAt: now() };
     emit({
       kind: 'monitor-started',
-      message: `monitoring version ${version}`,
-      version,
+      message: `${restarted ? 'monitor restarted (it was not running)' : 'monitoring the champion'}${monitorPolicy.interval !== undefined ? `: a window every ${formatDuration(monitorPolicy.interval)}` : ''}`,
       workflowId: monitorId,
-      runId: monitorHandle.firstExecutionRunId,
+      runId: handle.firstExecutionRunId,
     });
   };
 
@@ -454,36 +446,36 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
     });
   });
 
-  setHandler(monitorNoticeSignal, (notice) => {
+  // The monitor's alerts: a drifting feature of the champion stands as a drift trigger until the monitor clears it.
+  setHandler(monitorAlertSignal, (alert) => {
     const reports = {
-      ...(notice.reportHtmlUri ? { report: notice.reportHtmlUri } : {}),
-      ...(notice.reportUri ? { reportJson: notice.reportUri } : {}),
+      ...(alert.reportHtmlUri ? { report: alert.reportHtmlUri } : {}),
+      ...(alert.reportUri ? { reportJson: alert.reportUri } : {}),
     };
-    if (notice.kind === 'alert') {
-      const features = [...new Set([...(state.activeAlert?.features ?? []), ...notice.features])];
+    const feature = alert.kind === 'feature_drift' ? alert.feature : undefined;
+    const current = alert.version !== null && alert.version === state.champion;
+    if (feature !== undefined && alert.transition === 'fired' && current) {
+      const features = [...new Set([...(state.activeAlert?.features ?? []), feature])];
       state.activeAlert = {
-        since: state.activeAlert?.since ?? notice.at,
-        version: notice.version,
+        since: state.activeAlert?.since ?? alert.window.end,
+        version: alert.version,
         features,
-        message: notice.message,
-        ...(notice.reportHtmlUri || notice.reportUri
-          ? { reportUri: notice.reportHtmlUri ?? notice.reportUri }
+        message: alert.message,
+        ...(alert.reportHtmlUri || alert.reportUri
+          ? { reportUri: alert.reportHtmlUri ?? alert.reportUri }
           : {}),
       };
-    } else if (state.activeAlert) {
-      const left =
-        notice.features.length === 0
-          ? []
-          : state.activeAlert.features.filter((f) => !notice.features.includes(f));
+    } else if (feature !== undefined && alert.transition === 'cleared' && state.activeAlert) {
+      const left = state.activeAlert.features.filter((f) => f !== feature);
       state.activeAlert = left.length > 0 ? { ...state.activeAlert, features: left } : null;
     }
     emit({
-      kind: notice.kind === 'alert' ? 'alert' : 'alert-cleared',
-      message: notice.message,
-      version: notice.version,
+      kind: alert.transition === 'fired' ? 'alert' : 'alert-cleared',
+      message: `${alert.message}${alert.version !== null && !current ? ` (version ${alert.version}, no longer the champion)` : ''}`,
+      ...(alert.version !== null ? { version: alert.version } : {}),
       workflowId: monitorId,
       reports,
-      details: { features: notice.features },
+      details: { key: alert.key, kind: alert.kind, window: alert.window },
     });
     poke();
   });
