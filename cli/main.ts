@@ -17,10 +17,11 @@ const apiKey = () => loadConfig(env).SLIPWAY_API_KEY;
 
 program
   .command('up')
-  .description('start the local stack (Temporal dev server, database, workers, API) until Ctrl-C')
-  .action(async () => {
+  .description('start the local stack (Temporal dev server, database, workers, API, gateway) until Ctrl-C')
+  .option('--no-demo', 'without the elec2-price lifecycle and its Elec2 replay')
+  .action(async (opts: { demo: boolean }) => {
     const config = loadConfig(env);
-    await up(config, env, createLogger({ level: config.LOG_LEVEL }));
+    await up(config, env, createLogger({ level: config.LOG_LEVEL }), { demo: opts.demo });
   });
 
 program

@@ -10,6 +10,7 @@ import { connectClient } from '../platform/temporal.js';
 import { startDevServer } from '../platform/temporal-dev-server.js';
 import { skeleton } from '../workflows/skeleton.js';
 import { spawnEntrypoint, terminate, waitForHttp } from './processes.js';
+import { startDemo } from './up-demo.js';
 
 type Stop = () => Promise<void>;
 
@@ -22,6 +23,7 @@ export async function up(
   config: Config,
   env: Record<string, string | undefined>,
   log: Logger,
+  options: { demo: boolean } = { demo: true },
 ): Promise<void> {
   const paths = localPaths(config);
   const home = resolve(paths.home);
@@ -75,6 +77,8 @@ export async function up(
 
     const childEnv = {
       ...env,
+      // The demo's terminal shows decisions as they happen; the processes' own logs only when LOG_LEVEL asks.
+      ...(options.demo && env.LOG_LEVEL === undefined ? { LOG_LEVEL: 'warn' } : {}),
       TEMPORAL_ADDRESS: temporalAddress,
       DATABASE_URL: databaseUrl,
       SLIPWAY_HOME: home,
@@ -100,6 +104,8 @@ export async function up(
     });
     const api = spawnChild('api/main.ts', {});
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
+    const gateway = spawnChild('serving/main.ts', {});
+    const gatewayUrl = `http://${config.SERVING_HOST}:${config.SERVING_PORT}`;
     await waitForHttp(`${apiUrl}/health`, api, 180_000);
 
     const client = await connectClient({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE });
@@ -116,6 +122,7 @@ export async function up(
         'Slipway is up.',
         `  Temporal UI:   ${uiUrl ?? '(external Temporal at ' + temporalAddress + ')'}`,
         `  API:           ${apiUrl} (try ${apiUrl}/health)`,
+        `  Gateway:       ${gatewayUrl} (Open Inference Protocol and row JSON)`,
         `  Database:      ${config.DATABASE_URL ? 'DATABASE_URL' : 'embedded PGlite in ' + paths.pgData}`,
         `  Artifacts:     ${resolve(paths.artifacts)}`,
         `  Skeleton run:  ${result.artifactUri}`,
@@ -123,6 +130,22 @@ export async function up(
         '',
       ].join('\n'),
     );
+    if (options.demo) {
+      await startDemo({
+        config,
+        env: childEnv,
+        log,
+        client,
+        apiUrl,
+        gatewayUrl,
+        gateway,
+        uiUrl,
+        repoRoot: resolve(import.meta.dirname, '..'),
+        home,
+        onStop: (stop) => stops.push(stop),
+        write: (text) => process.stdout.write(text),
+      });
+    }
   } catch (error) {
     log.error({ err: error }, 'start-up failed');
     await shutdown(1);

@@ -127,6 +127,10 @@ export const configSchema = z.object({
   /** A worker serves Prometheus metrics at http://WORKER_METRICS_HOST:WORKER_METRICS_PORT/metrics; unset: none. */
   WORKER_METRICS_PORT: port.optional(),
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** `npm start`'s demo lifecycle: its spec (relative to the repository), and the Elec2 replay's pace and label delay. */
+  SLIPWAY_DEMO_SPEC: z.string().min(1).default('examples/lifecycle/elec2-demo.yaml'),
+  SLIPWAY_DEMO_SPEED: z.coerce.number().positive().max(100_000).default(50),
+  SLIPWAY_DEMO_LABEL_DELAY: z.coerce.number().int().min(0).max(1_000_000).default(48),
   /** Task-queue prefix; tests give each suite its own. */
   TASK_QUEUE_PREFIX: z
     .string()

@@ -43,6 +43,13 @@ describe('lifecycle specs', () => {
     expect(spec.rollout.approval?.onTimeout).toBe('promote');
   });
 
+  it('reads the production example: its monitor policy and a schedule the budget and cooldown allow', async () => {
+    const spec = await loadLifecycleSpecFile(join(examples, 'lifecycle', 'elec2-production.yaml'));
+    expect(spec.monitor).toMatchObject({ interval: 3_600_000, alerts: { k: 3, n: 6, m: 4 } });
+    expect(spec.retrain.triggers.schedule?.every).toBe(14 * 86_400_000);
+    expect(spec.rollout.approval).toMatchObject({ twoPersonRule: true, onTimeout: 'rollback' });
+  });
+
   it('takes the pipeline inline and resolves its dataset path against the base folder', async () => {
     const spec = await resolveLifecycleDocument(
       {
@@ -111,6 +118,23 @@ describe('lifecycle specs', () => {
     expect(byPath['retrain.triggers.drift.minFeatures']).toMatch(/4 features must drift but only 3/);
     expect(byPath['retrain.triggers.performance.minLabels']).toMatch(/500 labels .* at most 100/);
     expect(byPath['retrain.data.minRows']).toMatch(/1000 rows are needed but the window keeps at most 100/);
+  });
+
+  it("checks the monitor policy with the lifecycle: its own rules, and the drift trigger's features", async () => {
+    const found = await problems({
+      pipeline: inlinePipeline,
+      monitor: { interval: '1m', alerts: { k: 6, n: 5 }, features: ['nswprice'] },
+      retrain: { triggers: { drift: { features: ['vicprice'] } } },
+    });
+    const byPath = Object.fromEntries(found.map((p) => [p.path, p.message]));
+    expect(Object.keys(byPath).sort()).toEqual(['monitor.alerts.k', 'retrain.triggers.drift.features.0']);
+    expect(byPath['retrain.triggers.drift.features.0']).toMatch(/not among the monitor's features/);
+    const none = await problems({
+      pipeline: inlinePipeline,
+      monitor: false,
+      retrain: { triggers: { drift: { features: ['vicprice'] } } },
+    });
+    expect(none).toEqual([{ path: 'retrain.triggers.drift', message: expect.stringMatching(/has none/) }]);
   });
 
   it('refuses a budget of 0 with triggers, and accepts it without', async () => {
