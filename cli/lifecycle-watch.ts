@@ -81,7 +81,9 @@ export function formatEvent(
 export function formatTraffic(change: TrafficChange): string {
   const split =
     change.challenger === null
-      ? `all traffic to v${change.champion ?? '?'}`
+      ? change.champion === null
+        ? 'no version serves yet'
+        : `all traffic to v${change.champion}`
       : `v${change.challenger} answers ${Math.round(change.challengerWeight * 100)} %${change.shadow ? ' and shadows the rest' : ''}, v${change.champion ?? '-'} the rest`;
   return `${clock(change.at)}  ${'traffic'.padEnd(17)} ${split} (${change.reason})`;
 }
@@ -126,8 +128,13 @@ export async function watchLifecycle(options: WatchOptions): Promise<void> {
       options.write(`(watch: ${(error as Error).message}; retrying)\n`);
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, options.pollMs ?? 1000);
-      options.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      const done = () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, options.pollMs ?? 1000);
+      options.signal?.addEventListener('abort', done, { once: true });
     });
   }
 }

@@ -189,14 +189,17 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   let dispatched = state.nextRow;
   let lastSaved = Date.now();
   let lastProgress = Date.now();
+  // Shares of the rows answered since the last progress line: a canary's split shows as it moves.
+  let sinceLast: Record<string, number> = {};
   const progress = () => {
-    const total = Object.values(byVersion).reduce((a, b) => a + b, 0);
-    const shares = Object.entries(byVersion)
+    const total = Object.values(sinceLast).reduce((a, b) => a + b, 0);
+    const shares = Object.entries(sinceLast)
       .map(([v, n]) => `v${v} ${((100 * n) / Math.max(1, total)).toFixed(0)}%`)
       .join(', ');
     options.say(
-      `replay: row ${state.nextRow}/${rows.length}, ${state.sent} sent, ${state.labelled} labelled, answered by ${shares || 'none yet'}${failedRows ? `, ${failedRows} failed` : ''}`,
+      `replay: row ${state.nextRow}/${rows.length}, ${state.sent} sent, ${state.labelled} labelled, lately answered by ${shares || 'none'}${failedRows ? `, ${failedRows} failed` : ''}`,
     );
+    sinceLast = {};
   };
   const postLabels = async (force: boolean) => {
     const due = state.pending.filter((p) => force || p.row + options.labelDelay < dispatched);
@@ -228,6 +231,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         const answers = await gateway.predict(options.model, batch);
         answers.forEach((answer, i) => {
           byVersion[answer.version] = (byVersion[answer.version] ?? 0) + 1;
+          sinceLast[answer.version] = (sinceLast[answer.version] ?? 0) + 1;
           state.pending.push({
             row: from + i,
             requestId: answer.requestId,

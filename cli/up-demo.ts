@@ -118,13 +118,17 @@ export async function startDemo(ctx: DemoContext): Promise<void> {
     '--progress-every',
     '30',
   ]);
+  let stopping = false;
   replay.once('exit', (code, signal) => {
-    if (abort.signal.aborted) return;
+    if (stopping) return;
     ctx.write(
       code === 0
         ? `\nThe replay reached the end of Elec2. Delete ${statePath} to play it again.\n`
         : `\nThe replay stopped (${signal ?? `exit code ${code}`}); the stack keeps running.\n`,
     );
   });
-  ctx.onStop(() => terminate(replay));
+  ctx.onStop(async () => {
+    stopping = true;
+    await terminate(replay);
+  });
 }

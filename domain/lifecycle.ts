@@ -122,6 +122,8 @@ export interface PendingTraining {
   readonly trigger?: RetrainTrigger;
   /** The seq of the event that decided the retrain: the key of its data export. */
   readonly decidedAt?: number;
+  /** Why, as the policy said it. */
+  readonly reason?: string;
   readonly workflowId?: string;
   readonly startedAt?: string;
 }

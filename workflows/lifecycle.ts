@@ -543,7 +543,8 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
     if (pending.kind === 'retrain') state.totals.retrains += 1;
     const trainingId = `training-${model}-${uuid4().replace(/-/g, '').slice(0, 8)}`;
     state.training = { ...pending, workflowId: trainingId, startedAt };
-    const cause = pending.trigger ? describeTrigger(pending.trigger) : 'the first training';
+    const cause =
+      pending.reason ?? (pending.trigger ? describeTrigger(pending.trigger) : 'the first training');
     emit({ kind: 'training-started', message: `training (${cause})`, workflowId: trainingId });
     active = { kind: 'training', workflowId: trainingId };
     let result: TrainingResult;
@@ -714,7 +715,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
     emit(event);
   };
   const startRetrain = (trigger: RetrainTrigger, reason: string) => {
-    state.training = { kind: 'retrain', trigger, decidedAt: state.seq };
+    state.training = { kind: 'retrain', trigger, decidedAt: state.seq, reason };
     state.phase = 'training';
     state.deferred = null;
     noted.clear();
