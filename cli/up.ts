@@ -78,7 +78,7 @@ export async function up(
     const childEnv = {
       ...env,
       // The demo's terminal shows decisions as they happen; the processes' own logs only when LOG_LEVEL asks.
-      ...(options.demo && env.LOG_LEVEL === undefined ? { LOG_LEVEL: 'warn' } : {}),
+      ...(options.demo && !env.LOG_LEVEL ? { LOG_LEVEL: 'warn' } : {}),
       TEMPORAL_ADDRESS: temporalAddress,
       DATABASE_URL: databaseUrl,
       SLIPWAY_HOME: home,
