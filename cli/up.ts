@@ -6,6 +6,7 @@ import { type Config, localPaths } from '../platform/config.js';
 import { createPool, migrate } from '../platform/db.js';
 import { startEmbeddedPostgres } from '../platform/embedded-postgres.js';
 import type { Logger } from '../platform/logger.js';
+import { exampleTrainerEntry, exampleTrainerPython } from '../platform/python-env.js';
 import { connectClient } from '../platform/temporal.js';
 import { startDevServer } from '../platform/temporal-dev-server.js';
 import { skeleton } from '../workflows/skeleton.js';
@@ -92,11 +93,23 @@ export async function up(
       });
       return child;
     };
-    // The local stack listens on loopback only, so it lets the example Python trainer run; deployed workers allow
-    // no trainer program unless SLIPWAY_COMMAND_TRAINERS names it.
+    // The local stack registers the example Python trainer (docs/trainer-contract.md) under `sklearn-example`, in a
+    // virtual environment of its own under the tool cache; deployed workers run no trainer program unless
+    // SLIPWAY_COMMAND_TRAINERS registers it.
+    let trainers = env.SLIPWAY_COMMAND_TRAINERS;
+    if (trainers === undefined) {
+      const python = await exampleTrainerPython(env).catch((error: unknown) => {
+        log.warn(
+          { err: error },
+          "the example trainer's Python environment is not ready; using python3 as it is",
+        );
+        return 'python3';
+      });
+      trainers = exampleTrainerEntry(python);
+    }
     spawnChild('workers/main.ts', {
       WORKER_TAGS: env.WORKER_TAGS ?? 'cpu,gpu',
-      SLIPWAY_COMMAND_TRAINERS: env.SLIPWAY_COMMAND_TRAINERS ?? 'python3',
+      SLIPWAY_COMMAND_TRAINERS: trainers,
     });
     const api = spawnChild('api/main.ts', {});
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
