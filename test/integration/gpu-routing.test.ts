@@ -62,7 +62,7 @@ describe('GPU routing by resource tags', () => {
   });
 
   const status = async (workflowId: string) =>
-    (await api.app.inject({ method: 'GET', url: `/v1/training-runs/${workflowId}` })).json<Status>();
+    (await (await fetch(`${api.url}/v1/training-runs/${workflowId}`)).json()) as Status;
 
   async function waitUntil(
     workflowId: string,
