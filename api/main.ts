@@ -2,7 +2,7 @@
 import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../platform/config.js';
 import { createArtifactStore } from '../platform/create-artifact-store.js';
 import { createPool, migrate } from '../platform/db.js';
-import { createLogger } from '../platform/logger.js';
+import { createLogger, resolveLogFormat } from '../platform/logger.js';
 import { connectClient, temporalTarget } from '../platform/temporal.js';
 import { parseApiKeys } from '../domain/auth.js';
 import { assertSafeExposure } from './auth.js';
@@ -10,7 +10,10 @@ import { buildApi } from './server.js';
 
 async function main(): Promise<void> {
   const config = loadConfig(inheritedEnvironment());
-  const log = createLogger({ level: config.LOG_LEVEL });
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    format: resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true),
+  });
   // Before anything else: an open API must not listen beyond this machine.
   const apiKeys = parseApiKeys(config.SLIPWAY_API_KEYS);
   assertSafeExposure(config.API_HOST, apiKeys);

@@ -7,7 +7,7 @@ import { parseResourceTags } from '../domain/task-queues.js';
 import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../platform/config.js';
 import { createArtifactStore } from '../platform/create-artifact-store.js';
 import { createPool, migrate } from '../platform/db.js';
-import { createLogger } from '../platform/logger.js';
+import { createLogger, resolveLogFormat } from '../platform/logger.js';
 import { resolveCodeVersion } from '../platform/code-version.js';
 import { resolveCommandTrainers } from '../platform/command-trainers.js';
 import { connectWorker, installTemporalRuntime, temporalTarget } from '../platform/temporal.js';
@@ -43,7 +43,10 @@ async function dataRootsOf(list: string | undefined, home: string) {
 
 async function main(): Promise<void> {
   const config = loadConfig(inheritedEnvironment());
-  const log = createLogger({ level: config.LOG_LEVEL });
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    format: resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true),
+  });
   installTemporalRuntime(log);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for a worker');
   const tags = parseResourceTags(config.WORKER_TAGS);
