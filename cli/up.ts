@@ -1,4 +1,5 @@
 // `slipway up` (npm start): the whole local stack in one command, until Ctrl-C.
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { workflowTaskQueue } from '../domain/task-queues.js';
@@ -96,6 +97,8 @@ export async function up(
     // The local stack registers the example Python trainer (docs/trainer-contract.md) under `sklearn-example`, in a
     // virtual environment of its own under the tool cache; deployed workers run no trainer program unless
     // SLIPWAY_COMMAND_TRAINERS registers it.
+    // A data root of the stack's own, beside the repository's datasets/: files put there can be trained on.
+    await mkdir(resolve(home, 'data'), { recursive: true });
     let trainers = env.SLIPWAY_COMMAND_TRAINERS;
     if (trainers === undefined) {
       const python = await exampleTrainerPython(env).catch((error: unknown) => {
