@@ -15,12 +15,16 @@ import { exampleTrainerPython } from '../../platform/python-env.js';
 import { startDevServer } from '../../platform/temporal-dev-server.js';
 import { freePort } from './free-port.js';
 import { ensureBucket, startMinio } from './minio.js';
+import { newPaths } from './source-tree.js';
 import type { TestStack } from './stack.js';
 
 const run = promisify(execFile);
 
+const repoRoot = join(import.meta.dirname, '..', '..');
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const env = inheritedEnvironment();
+  const before = await newPaths(repoRoot);
   const stops: (() => Promise<void>)[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'slipway-test-'));
   // PostgreSQL runs as its own user when we are root: it must be able to enter this directory.
@@ -102,5 +106,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     for (const stop of stops.reverse()) await stop().catch((e: unknown) => say(`stop failed: ${String(e)}`));
     await rm(dir, { recursive: true, force: true });
+    const after = await newPaths(repoRoot);
+    const written = before && after ? [...after].filter((p) => !before.has(p)) : [];
+    if (written.length > 0) {
+      // vitest reports an error thrown here but still exits 0: fail the run explicitly.
+      say(`FAILED: the tests wrote into the source tree (write to a temporary folder): ${written.join(', ')}`);
+      process.exitCode = 1;
+    }
   };
 }
