@@ -45,8 +45,9 @@ function rejectionMessage(error: unknown): string | undefined {
 function rejectionReports(error: unknown): TrainingResult['reports'] {
   const cause = (error as { cause?: unknown }).cause;
   const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
-  const reports = (details as { reports?: { validationJson?: unknown; validationHtml?: unknown } } | undefined)
-    ?.reports;
+  const reports = (
+    details as { reports?: { validationJson?: unknown; validationHtml?: unknown } } | undefined
+  )?.reports;
   return typeof reports?.validationJson === 'string' && typeof reports.validationHtml === 'string'
     ? { validationJson: reports.validationJson, validationHtml: reports.validationHtml }
     : {};

@@ -110,7 +110,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const written = before && after ? [...after].filter((p) => !before.has(p)) : [];
     if (written.length > 0) {
       // vitest reports an error thrown here but still exits 0: fail the run explicitly.
-      say(`FAILED: the tests wrote into the source tree (write to a temporary folder): ${written.join(', ')}`);
+      say(
+        `FAILED: the tests wrote into the source tree (write to a temporary folder): ${written.join(', ')}`,
+      );
       process.exitCode = 1;
     }
   };

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { inheritedEnvironment } from '../../platform/config.js';
+import type { Pool } from '../../platform/db.js';
 import { repoRoot } from '../helpers/api.js';
 import { createTestDb, dropTestSchema } from '../helpers/db.js';
 import { testStack } from '../helpers/stack.js';
@@ -47,7 +48,7 @@ wait
 `;
 
 describe('a command trainer dies with its worker', () => {
-  let db: { pool: import('../../platform/db.js').Pool; schema: string; url: string };
+  let db: { pool: Pool; schema: string; url: string };
   let client: Client;
   let dir: string;
   let worker: ChildProcess | undefined;
