@@ -101,6 +101,7 @@ export async function up(
     await mkdir(resolve(home, 'data'), { recursive: true });
     let trainers = env.SLIPWAY_COMMAND_TRAINERS;
     if (trainers === undefined) {
+      log.info("preparing the example trainer's Python environment (the first time takes a minute or two)");
       const python = await exampleTrainerPython(env).catch((error: unknown) => {
         log.warn(
           { err: error },
