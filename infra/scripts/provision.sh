@@ -118,7 +118,17 @@ cmd_stop() {
 cmd_python() {
   local req=${1:-examples/python-trainer/requirements.txt}
   if [ ! -f "$req" ]; then say "python: no requirements file $req"; return 1; fi
-  command -v python3 >/dev/null 2>&1 || { say "python: python3 not found (needed for the example trainer)"; return 1; }
+  # Debian splits venv and ensurepip out of python3: install them where we can, as for PostgreSQL.
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      say "python: installing python3 and python3-venv from apt"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+    else
+      say "python: python3 with its venv module is needed for the example trainer (Debian: apt-get install python3-venv)"
+      return 1
+    fi
+  fi
   local version hash root dir
   version=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   hash=$(sha256sum "$req" | cut -c1-16)
