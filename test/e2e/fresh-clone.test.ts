@@ -1,5 +1,6 @@
 // A new user's first steps: `git clone` of this checkout's HEAD into an empty folder with nothing beside it, a fresh
-// HOME, no environment variable but PATH and HOME, `npm ci` (offline, from npm's cache: the one thing shared), then
+// HOME, no environment variable but PATH and HOME, `npm ci` (from npm's package cache, the one thing shared, going to
+// the registry only for a package the cache lacks), then
 // the clone's own worker and API against the test stack, and one `slipway train` of the README's example.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, realpath, rm, symlink } from 'node:fs/promises';
@@ -45,7 +46,7 @@ describe('a fresh clone works with the README commands and nothing else', () => 
   it('clones, installs with `npm ci` and no variable set, and trains the Elec2 example against the stack', async () => {
     const { stdout: head } = await run('git', ['rev-parse', 'HEAD'], { cwd: repoRoot });
     // A fresh user: a HOME of their own, no npm_config_* or any other variable, only PATH. npm's package cache is
-    // reachable (npm ci runs offline from it); nothing else of this machine's HOME is.
+    // reachable (in CI it holds every package, as .ci/run's own npm ci filled it); nothing else of this HOME is.
     const env = { PATH: inheritedEnvironment().PATH ?? '/usr/bin:/bin', HOME: home };
     const { stdout: cache } = await run('npm', ['config', 'get', 'cache'], { cwd: tmpdir() });
     await mkdir(join(home, '.npm'), { recursive: true });
@@ -55,7 +56,7 @@ describe('a fresh clone works with the README commands and nothing else', () => 
     await sh('git', ['checkout', '--quiet', '--detach', head.trim()], clone, env);
     expect(await readdir(parent)).toEqual(['slipway']);
 
-    const ci = await sh('npm', ['ci', '--offline', '--no-audit', '--no-fund'], clone, env);
+    const ci = await sh('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], clone, env);
     expect(ci.stdout).toMatch(/added \d+ packages/);
     // onnxruntime-node's install script, which downloads CUDA files, did not run (or skipped itself).
     await expect(
@@ -105,7 +106,7 @@ describe('a fresh clone works with the README commands and nothing else', () => 
 
     const trained = await sh(
       'npx',
-      ['--offline', 'slipway', 'train', 'examples/elec2-logistic.yaml', '--json'],
+      ['--no', 'slipway', 'train', 'examples/elec2-logistic.yaml', '--json'],
       clone,
       stackEnv,
     );
