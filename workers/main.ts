@@ -50,6 +50,12 @@ async function main(): Promise<void> {
   installTemporalRuntime(log);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for a worker');
   const tags = parseResourceTags(config.WORKER_TAGS);
+  // Configuration errors stop the worker before it touches anything.
+  const dataRoots = await dataRootsOf(config.SLIPWAY_DATA_ROOTS, config.SLIPWAY_HOME);
+  const commandTrainers = await resolveCommandTrainers(config.SLIPWAY_COMMAND_TRAINERS, {
+    cwd: process.cwd(),
+    searchPath: inheritedEnvironment().PATH,
+  });
   const gpus = await detectGpus();
   if (tags.some((t) => t !== 'cpu') && gpus.count === 0) {
     log.warn({ tags }, 'GPU tags without a detected GPU: GPU work will run on the CPU fallback');
@@ -62,11 +68,6 @@ async function main(): Promise<void> {
   });
   await migrate(db, config.DATABASE_SCHEMA, log);
   const store = createArtifactStore(artifactStoreSettings(config));
-  const dataRoots = await dataRootsOf(config.SLIPWAY_DATA_ROOTS, config.SLIPWAY_HOME);
-  const commandTrainers = await resolveCommandTrainers(config.SLIPWAY_COMMAND_TRAINERS, {
-    cwd: process.cwd(),
-    searchPath: inheritedEnvironment().PATH,
-  });
   log.info(
     { dataRoots: dataRoots.map((r) => r.real), commandTrainers: commandTrainers.map((t) => t.name) },
     'data roots and command trainers',
