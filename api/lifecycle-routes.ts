@@ -26,6 +26,7 @@ import {
   retrainNowUpdate,
   rollbackUpdate,
 } from '../workflows/lifecycle.js';
+import { requireModel } from './auth.js';
 import { HttpProblem } from './problem.js';
 
 const modelParams = z.object({ model: modelNameSchema });
@@ -87,7 +88,10 @@ export function registerLifecycleRoutes(
 
   api.post(
     '/v1/lifecycles',
-    { schema: { body: z.object({ spec: z.record(z.string(), z.unknown()) }).strict() } },
+    {
+      config: { role: 'operator' },
+      schema: { body: z.object({ spec: z.record(z.string(), z.unknown()) }).strict() },
+    },
     async (request, reply) => {
       const { spec } = request.body;
       // An inline spec is checked here, so a bad one is refused before anything starts; a pipeline given as a
@@ -114,6 +118,7 @@ export function registerLifecycleRoutes(
           },
         );
       }
+      requireModel(request, 'operator', parsedModel.data);
       const workflowId = lifecycleWorkflowId(parsedModel.data);
       try {
         const handle = await deps.client.workflow.start(lifecycle, {
@@ -136,26 +141,32 @@ export function registerLifecycleRoutes(
     },
   );
 
-  api.get('/v1/lifecycles/:model', { schema: { params: modelParams } }, async (request) => {
-    const workflowId = lifecycleWorkflowId(request.params.model);
-    const handle = deps.client.workflow.getHandle(workflowId);
-    const description = await handle.describe().catch((error: unknown) => {
-      if (error instanceof WorkflowNotFoundError) {
-        throw new HttpProblem(404, 'Not found', `no lifecycle of ${request.params.model} (${workflowId})`);
-      }
-      throw error;
-    });
-    const state = description.status.name;
-    if (state === 'RUNNING') return { workflowId, state, status: await handle.query(lifecycleStatusQuery) };
-    const result: unknown = await handle.result().catch((error: unknown) => ({
-      failure: (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message,
-    }));
-    return { workflowId, state, result };
-  });
+  api.get(
+    '/v1/lifecycles/:model',
+    { config: { role: 'viewer' }, schema: { params: modelParams } },
+    async (request) => {
+      requireModel(request, 'viewer', request.params.model);
+      const workflowId = lifecycleWorkflowId(request.params.model);
+      const handle = deps.client.workflow.getHandle(workflowId);
+      const description = await handle.describe().catch((error: unknown) => {
+        if (error instanceof WorkflowNotFoundError) {
+          throw new HttpProblem(404, 'Not found', `no lifecycle of ${request.params.model} (${workflowId})`);
+        }
+        throw error;
+      });
+      const state = description.status.name;
+      if (state === 'RUNNING') return { workflowId, state, status: await handle.query(lifecycleStatusQuery) };
+      const result: unknown = await handle.result().catch((error: unknown) => ({
+        failure: (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message,
+      }));
+      return { workflowId, state, result };
+    },
+  );
 
   api.get(
     '/v1/lifecycles/:model/events',
     {
+      config: { role: 'viewer' },
       schema: {
         params: modelParams,
         querystring: z
@@ -169,6 +180,7 @@ export function registerLifecycleRoutes(
     },
     async (request) => {
       const { model } = request.params;
+      requireModel(request, 'viewer', model);
       const { after, afterRevision, limit } = request.query;
       const [events, traffic] = await Promise.all([
         listLifecycleEvents(deps.db, { model, afterId: after, limit }),
@@ -187,19 +199,22 @@ export function registerLifecycleRoutes(
 
   // Updates: the body's comment (and rollback's toVersion) with the authenticated caller; the workflow decides.
   const updates = [
-    ['retrain', retrainNowUpdate, commentBody],
-    ['pause', pauseUpdate, commentBody],
-    ['resume', resumeUpdate, commentBody],
-    ['approve', approveUpdate, commentBody],
-    ['reject', rejectUpdate, commentBody],
+    ['retrain', retrainNowUpdate, commentBody, 'operator'],
+    ['pause', pauseUpdate, commentBody, 'operator'],
+    ['resume', resumeUpdate, commentBody, 'operator'],
+    ['approve', approveUpdate, commentBody, 'approver'],
+    ['reject', rejectUpdate, commentBody, 'approver'],
     [
       'rollback',
       rollbackUpdate,
       commentBody.extend({ toVersion: z.number().int().positive().optional() }).strict(),
+      'operator',
     ],
   ] as const;
-  for (const [path, definition, body] of updates) {
-    api.post(`/v1/lifecycles/:model/${path}`, { schema: { params: modelParams, body } }, async (request) => {
+  for (const [path, definition, body, role] of updates) {
+    const options = { config: { role }, schema: { params: modelParams, body } };
+    api.post(`/v1/lifecycles/:model/${path}`, options, async (request) => {
+      requireModel(request, role, request.params.model);
       const handle = deps.client.workflow.getHandle(lifecycleWorkflowId(request.params.model));
       const { caller } = request;
       const args: RollbackRequest = {

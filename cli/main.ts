@@ -1,7 +1,7 @@
 // The `slipway` command.
 import { Command } from 'commander';
 import { inheritedEnvironment, loadConfig } from '../platform/config.js';
-import { createLogger } from '../platform/logger.js';
+import { createLogger, resolveLogFormat } from '../platform/logger.js';
 import { ApiError } from './api-client.js';
 import { modelsList, modelsShow } from './models.js';
 import { registerLifecycleCommands } from './lifecycle-commands.js';
@@ -21,7 +21,8 @@ program
   .option('--no-demo', 'without the elec2-price lifecycle and its Elec2 replay')
   .action(async (opts: { demo: boolean }) => {
     const config = loadConfig(env);
-    await up(config, env, createLogger({ level: config.LOG_LEVEL }), { demo: opts.demo });
+    const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
+    await up(config, env, createLogger({ level: config.LOG_LEVEL, format }), { demo: opts.demo });
   });
 
 program

@@ -135,7 +135,11 @@ export class PgliteWireServer {
     try {
       for (;;) {
         const owner = this.owner;
-        const at = owner ? this.queue.findIndex((u) => u.connection === owner) : this.queue.length > 0 ? 0 : -1;
+        const at = owner
+          ? this.queue.findIndex((u) => u.connection === owner)
+          : this.queue.length > 0
+            ? 0
+            : -1;
         if (at < 0) return;
         const [unit] = this.queue.splice(at, 1);
         if (!unit || unit.connection.closed) continue;

@@ -126,21 +126,19 @@ describe('labelled traffic exported as a dataset for a retrain (real PostgreSQL 
     expect(result.trafficRows).toBe(7);
     expect(result.originalRows).toBe(2);
     const text = (await store.get(result.uri, { expectSha256: result.sha256 })).toString();
-    expect(text.split('\r\n')).toEqual(
-      [
-        'id,amount,region,default',
-        '2,,"south, east",yes',
-        '3,30,,no',
-        ',101,"say ""hi""",no',
-        ',102,north,no',
-        ',104,north,no',
-        ',105,"say ""hi""",no',
-        ',106,north,yes',
-        ',109,"say ""hi""",yes',
-        ',110,north,no',
-        '',
-      ],
-    );
+    expect(text.split('\r\n')).toEqual([
+      'id,amount,region,default',
+      '2,,"south, east",yes',
+      '3,30,,no',
+      ',101,"say ""hi""",no',
+      ',102,north,no',
+      ',104,north,no',
+      ',105,"say ""hi""",no',
+      ',106,north,yes',
+      ',109,"say ""hi""",yes',
+      ',110,north,no',
+      '',
+    ]);
     // The retrain reads the export: same spec, the export as its dataset, read as plain CSV.
     expect(result.spec.dataset).toEqual({ source: result.uri, format: 'csv' });
     expect(result.spec.drop).toEqual(['id']);
