@@ -304,6 +304,8 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
             refused: failureMessage(error),
           }),
         );
+        // The decision is in the history (and the audit log) before the caller hears back.
+        await flush();
         return {
           accepted: true,
           message: pause
@@ -341,6 +343,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
           actor: request.caller.name,
           details: source,
         });
+        await flush();
         return {
           accepted: true,
           message: `the rollout of version ${state.candidate} is rolling back`,
@@ -377,6 +380,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
       });
       await ensureMonitor();
       poke();
+      await flush();
       return { accepted: true, message: `version ${to} is the champion of ${model} again` };
     },
     {
@@ -406,6 +410,7 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
           ...(state.candidate !== null ? { version: state.candidate } : {}),
           ...(request.source ? { details: { source: request.source } } : {}),
         });
+        await flush();
         return { accepted: true, message: `passed to ${rolloutWorkflowId(model)}`, rollout };
       },
       {
