@@ -44,7 +44,7 @@ export async function replayCommand(
       say: (line) => process.stderr.write(`${line}\n`),
     });
     process.stderr.write(
-      `replay ${summary.finished ? 'finished' : 'stopped'}: ${summary.rows} rows sent, ${summary.labels} labels posted${summary.failedRows ? `, ${summary.failedRows} rows refused` : ''}\n`,
+      `replay ${summary.finished ? 'finished' : 'stopped'}: ${summary.rows} rows sent, ${summary.labels} labels posted${summary.failedRows ? `, ${summary.failedRows} rows refused` : ''}${summary.state.sent !== summary.rows ? ` (${summary.state.sent} and ${summary.state.labelled} over every run)` : ''}\n`,
     );
     return summary.failedRows > 0 ? 1 : 0;
   } finally {

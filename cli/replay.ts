@@ -43,6 +43,7 @@ export interface ReplayState {
 }
 
 export interface ReplaySummary {
+  /** Rows sent and labels posted by this run (`state` has the totals over every run). */
   readonly rows: number;
   readonly labels: number;
   readonly failedRows: number;
@@ -158,6 +159,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   };
   const byVersion: Record<string, number> = {};
   let failedRows = 0;
+  const sentBefore = state.sent;
+  const labelledBefore = state.labelled;
   if (!(await waitUntilReady(gateway, options)))
     return { rows: 0, labels: 0, failedRows, byVersion, finished: false, state };
 
@@ -298,5 +301,12 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   );
   await saveState(options.statePath, state);
   progress();
-  return { rows: state.sent, labels: state.labelled, failedRows, byVersion, finished, state };
+  return {
+    rows: state.sent - sentBefore,
+    labels: state.labelled - labelledBefore,
+    failedRows,
+    byVersion,
+    finished,
+    state,
+  };
 }
