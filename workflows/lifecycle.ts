@@ -157,12 +157,21 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
   const unwritten: LifecycleEvent[] = [];
   let writing: Promise<void> = Promise.resolve();
   const flush = (): Promise<void> => {
-    writing = writing.then(async () => {
-      while (unwritten.length > 0) {
-        const events = unwritten.splice(0);
-        await acts.recordLifecycleEvents({ workflowId, chainId, model, events });
-      }
-    });
+    writing = writing
+      .then(async () => {
+        while (unwritten.length > 0) {
+          const events = unwritten.splice(0, unwritten.length);
+          try {
+            await acts.recordLifecycleEvents({ workflowId, chainId, model, events });
+          } catch (error) {
+            // Only a cancelled run gets here (the write is retried until the database takes it): keep the events
+            // for the next flush, and keep the chain alive.
+            unwritten.unshift(...events);
+            throw error;
+          }
+        }
+      })
+      .catch(() => undefined);
     return writing;
   };
   const emit = (event: Omit<LifecycleEvent, 'seq' | 'at'>): void => {
@@ -442,7 +451,10 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
       });
       return;
     }
-    void getExternalWorkflowHandle(active.workflowId).signal('approve', parsed.data);
+    // A rollout that ends meanwhile has nothing left to approve; the event below still records the attempt.
+    void getExternalWorkflowHandle(active.workflowId)
+      .signal('approve', parsed.data)
+      .catch(() => undefined);
     emit({
       kind: 'approval',
       message: `${parsed.data.approver} approved version ${state.candidate} through a Temporal signal`,
@@ -515,12 +527,14 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
         pipeline: state.spec.pipeline,
       });
       if (!exported.ok) {
-        emit({ kind: 'retrain-skipped', message: `retrain skipped: ${exported.reason}` });
+        // Asked again no sooner than a cooldown (or a check) later: the traffic needs time to grow.
+        const wait = Math.max(policy.checkEvery, policy.cooldown);
+        emit({
+          kind: 'retrain-skipped',
+          message: `retrain skipped: ${exported.reason}; asking again in ${formatDuration(wait)} at the earliest`,
+        });
         if (pending.trigger)
-          state.deferred = {
-            trigger: pending.trigger,
-            until: new Date(Date.now() + policy.checkEvery).toISOString(),
-          };
+          state.deferred = { trigger: pending.trigger, until: new Date(Date.now() + wait).toISOString() };
         afterTraining();
         return;
       }
@@ -720,7 +734,13 @@ export async function lifecycle(input: LifecycleInput): Promise<LifecycleResult>
     emit(event);
   };
   const startRetrain = (trigger: RetrainTrigger, reason: string) => {
-    state.training = { kind: 'retrain', trigger, decidedAt: state.seq, reason };
+    // With no champion there is no traffic to learn from: train on the pipeline's own data again.
+    state.training = {
+      kind: state.champion === null ? 'initial' : 'retrain',
+      trigger,
+      decidedAt: state.seq,
+      reason,
+    };
     state.phase = 'training';
     state.deferred = null;
     noted.clear();

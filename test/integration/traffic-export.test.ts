@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportLabelledTraffic, type ExportTrafficInput } from '../../activities/export-traffic.js';
+import { createLifecycleActivities } from '../../activities/lifecycle.js';
 import { parsePipelineSpec } from '../../domain/pipeline-spec.js';
 import type { Frame } from '../../ml/frame.js';
 import { encodeFrameToArrow } from '../../ml/ingest/arrow-codec.js';
@@ -201,5 +202,69 @@ describe('labelled traffic exported as a dataset for a retrain (real PostgreSQL 
     );
     // The prediction logged an hour before t0 is older than the window, though after `since`.
     expect(result).toMatchObject({ ok: true, trafficRows: 8 });
+  });
+});
+
+describe("the performance floor's measurement: a version's latest labelled, served predictions", () => {
+  let db: { pool: Pool; schema: string };
+
+  beforeAll(async () => {
+    db = await createTestDb('perf');
+    // Version 2 served rows 0..9 (scores i/10), labels: positive for i >= 5, except row 9; row 3 has no label; a
+    // shadow row and a version-1 row are not the version's traffic.
+    const rows: PredictionRecord[] = Array.from({ length: 10 }, (_, i) =>
+      prediction(i + 1, { model_name: 'perf', version: 2, score: i / 10, request_id: `p-${i}` }),
+    );
+    rows.push(
+      prediction(20, { model_name: 'perf', version: 2, role: 'shadow', served: false, request_id: 'p-0' }),
+    );
+    rows.push(prediction(21, { model_name: 'perf', version: 1, score: 0.99, request_id: 'p-v1' }));
+    await insertPredictions(db.pool, rows);
+    for (let i = 0; i < 10; i++) {
+      if (i === 3) continue;
+      const positive = i >= 5 && i !== 9;
+      await db.pool.query(
+        `INSERT INTO feedback (request_id, model_name, label, label_positive, actor) VALUES ($1, 'perf', $2, $3, 'test')`,
+        [`p-${i}`, positive ? 'yes' : 'no', positive],
+      );
+    }
+    await db.pool.query(
+      `INSERT INTO feedback (request_id, model_name, label, label_positive, actor) VALUES ('p-v1', 'perf', 'no', false, 'test')`,
+    );
+  });
+
+  afterAll(async () => {
+    if (db) await dropTestSchema(db.pool, db.schema);
+  });
+
+  it('measures accuracy and AUC over the latest window of labelled rows', async () => {
+    const acts = createLifecycleActivities({ db: db.pool });
+    // Labelled rows 0,1,2,4..9; predicted positive from score 0.5 (rows 5..9); wrong only on row 9.
+    expect(
+      await acts.labelledPerformance({ model: 'perf', version: 2, metric: 'accuracy', windowRows: 100 }),
+    ).toEqual({
+      labels: 9,
+      value: 8 / 9,
+    });
+    // The latest 3: rows 7, 8, 9 (all predicted positive; 9 is negative).
+    expect(
+      await acts.labelledPerformance({ model: 'perf', version: 2, metric: 'accuracy', windowRows: 3 }),
+    ).toEqual({
+      labels: 3,
+      value: 2 / 3,
+    });
+    // Positives 5..8 (scores .5-.8) against negatives 0,1,2,4,9: 4 of the 20 pairs misordered (row 9's .9).
+    expect(
+      await acts.labelledPerformance({ model: 'perf', version: 2, metric: 'auc', windowRows: 100 }),
+    ).toEqual({
+      labels: 9,
+      value: 16 / 20,
+    });
+    expect(
+      await acts.labelledPerformance({ model: 'perf', version: 3, metric: 'auc', windowRows: 100 }),
+    ).toEqual({
+      labels: 0,
+      value: null,
+    });
   });
 });
