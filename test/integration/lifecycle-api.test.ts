@@ -1,14 +1,19 @@
 // The lifecycle through the control API with keys and through the `slipway lifecycle` CLI, on the real stack: who may
 // start, read and steer a lifecycle, what a refused Update answers, and the event feed.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../api/server.js';
 import { parseApiKeys, type Role } from '../../domain/auth.js';
+import type { LifecycleResult } from '../../domain/lifecycle.js';
+import { inheritedEnvironment } from '../../platform/config.js';
+import { findTemporalCli } from '../../platform/temporal-dev-server.js';
 import type { ArtifactStore } from '../../platform/artifact-store.js';
 import { createArtifactStore } from '../../platform/create-artifact-store.js';
 import type { Pool } from '../../platform/db.js';
@@ -23,6 +28,8 @@ import {
   uniquePrefix,
   type RunningWorkers,
 } from '../helpers/workers.js';
+
+const run = promisify(execFile);
 
 const secrets: Record<Role, string> = {
   viewer: 'viewer-secret-0123456789',
@@ -235,6 +242,84 @@ describe(
         secrets.viewer,
       );
       expect(later.body.events).toEqual([]);
+    });
+
+    it('starts from the temporal CLI with typed JSON (a spec file the worker reads), and rejects a bad one there', async () => {
+      const temporal = await findTemporalCli({ env: inheritedEnvironment() });
+      if (!temporal) throw new Error('the temporal CLI is not installed (npm test provisions it)');
+      const cli = async (...args: string[]) => {
+        const { stdout } = await run(
+          temporal,
+          [...args, '--address', testStack().temporalAddress, '-o', 'json'],
+          {
+            maxBuffer: 1 << 24,
+          },
+        );
+        return stdout;
+      };
+      const other = `elec2-tcli-${randomBytes(3).toString('hex')}`;
+      const pipeline = join(dir, 'pipeline.yaml');
+      await writeFile(
+        pipeline,
+        [
+          `model: ${other}`,
+          `dataset: { source: ${join(repoRoot, 'datasets', 'elec2-early.csv')} }`,
+          'target: class',
+          "positiveClass: '1'",
+          'split: { kind: time }',
+          'trainer: { kind: builtin, name: logistic_regression }',
+          '',
+        ].join('\n'),
+      );
+      const file = join(dir, 'lifecycle.yaml');
+      await writeFile(file, 'pipeline: pipeline.yaml\nmonitor: false\n');
+      await cli(
+        'workflow',
+        'start',
+        '--type',
+        'lifecycle',
+        '--task-queue',
+        `${prefix}.cpu`,
+        '--workflow-id',
+        `lifecycle-${other}`,
+        '--input',
+        JSON.stringify({ specPath: file }),
+      );
+      await expect
+        .poll(
+          async () =>
+            (
+              JSON.parse(
+                await cli('workflow', 'query', '--workflow-id', `lifecycle-${other}`, '--name', 'status'),
+              ) as {
+                queryResult: { stage: string; model: string }[];
+              }
+            ).queryResult[0],
+          { timeout: 60_000 },
+        )
+        .toMatchObject({ model: other, stage: expect.stringMatching(/^(training|rollout)$/) });
+      await client.workflow.getHandle(`lifecycle-${other}`).terminate('test over');
+
+      await writeFile(
+        join(dir, 'bad.yaml'),
+        `pipeline: ${pipeline}\nretrain: { budget: { max: 0 }, triggers: { schedule: { every: 1h } } }\n`,
+      );
+      await cli(
+        'workflow',
+        'start',
+        '--type',
+        'lifecycle',
+        '--task-queue',
+        `${prefix}.cpu`,
+        '--workflow-id',
+        `lifecycle-${other}-bad`,
+        '--input',
+        JSON.stringify({ specPath: join(dir, 'bad.yaml') }),
+      );
+      const result = (await client.workflow.getHandle(`lifecycle-${other}-bad`).result()) as LifecycleResult;
+      expect(result).toMatchObject({ outcome: 'rejected' });
+      // A budget of 0 with a trigger, and the default cooldown (1h) as long as the schedule: both named.
+      expect(result.problems?.map((p) => p.path)).toEqual(['retrain.budget.max', 'retrain.cooldown']);
     });
 
     it('the CLI checks a spec before sending it, shows the status, and reports a refused Update', async () => {
