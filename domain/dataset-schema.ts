@@ -92,8 +92,14 @@ export const readOptionsSchema = z
      * missing, with a warning); above it reading fails with `type_error_rate`. Default 0.01.
      */
     maxTypeErrorRate: z.number().min(0).max(1).optional(),
-    /** Inference: a column is numeric when at least this share of its non-missing values are numbers. 0.9. */
+    /**
+     * Inference: a column is numeric when at least this share of its non-missing values are numbers. Default 0.5:
+     * a column that is mostly numbers is numeric, and its text values are then reported (an error above
+     * `maxTypeErrorRate`, a warning below) instead of silently making the column categorical.
+     */
     numericShare: z.number().min(0).max(1).optional(),
+    /** Worker threads that parse a large CSV input; default: the machine's cores. 1 parses in the calling thread. */
+    threads: z.number().int().min(1).max(64).optional(),
     /** A categorical column with more distinct values than this is refused (an identifier?). Default 100,000. */
     maxCategories: z.number().int().positive().optional(),
   })
@@ -127,7 +133,7 @@ export function resolveReadOptions(
     ),
     trim: options.trim ?? true,
     maxTypeErrorRate: options.maxTypeErrorRate ?? 0.01,
-    numericShare: options.numericShare ?? 0.9,
+    numericShare: options.numericShare ?? 0.5,
     maxCategories: options.maxCategories ?? 100_000,
   };
 }
