@@ -3,7 +3,7 @@
 // its cells were (or taken from a declared schema), and the same findings and errors as the two-pass readers.
 import type { Column, Frame } from '../frame.js';
 import { KIND_FALSE, KIND_MISSING, KIND_TRUE } from './cell-bytes.js';
-import type { ChunkResult, ColumnMode, ColumnPiece } from './csv-chunk.js';
+import type { ChunkResult, ColumnMode } from './csv-chunk.js';
 import { readCsvChunks } from './csv-read.js';
 import type { ByteSource } from './byte-source.js';
 import { typeErrorRateError, type BadValue, type ColumnReadStats } from './column-builder.js';
