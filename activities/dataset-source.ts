@@ -2,13 +2,14 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DatasetFormat } from '../domain/dataset-schema.js';
 import type { ByteSource } from '../ml/ingest/byte-source.js';
 import type { ArtifactStore } from '../platform/artifact-store.js';
 
 /** A dataset source the worker can read, checked before any byte is read. */
 export interface ResolvedSource {
   readonly describe: string;
-  readonly format: 'csv' | 'ndjson';
+  readonly format: DatasetFormat;
   /** A fresh stream of the same bytes on every call (ingest reads twice: infer, then build). */
   open(): ByteSource;
 }
@@ -18,8 +19,9 @@ export class SourceError extends Error {
   override readonly name = 'DataError';
 }
 
-function formatOf(source: string, declared?: 'csv' | 'ndjson'): 'csv' | 'ndjson' {
+function formatOf(source: string, declared?: DatasetFormat): DatasetFormat {
   if (declared) return declared;
+  if (/\.parquet$/i.test(source)) return 'parquet';
   return /\.(ndjson|jsonl)(\.gz)?$/i.test(source) ? 'ndjson' : 'csv';
 }
 
@@ -30,7 +32,7 @@ function formatOf(source: string, declared?: 'csv' | 'ndjson'): 'csv' | 'ndjson'
  */
 export async function resolveSource(
   source: string,
-  declaredFormat: 'csv' | 'ndjson' | undefined,
+  declaredFormat: DatasetFormat | undefined,
   store: ArtifactStore,
   dataRoots?: readonly string[],
 ): Promise<ResolvedSource> {

@@ -73,10 +73,14 @@ export const DEFAULT_MISSING_TOKENS: readonly string[] = [
   '#N/A',
 ];
 
+/** File formats a dataset can be read from. */
+export const datasetFormatSchema = z.enum(['csv', 'ndjson', 'parquet']);
+export type DatasetFormat = z.infer<typeof datasetFormatSchema>;
+
 /** Options shared by schema inference and frame building. Every field has a default. */
 export const readOptionsSchema = z
   .object({
-    format: z.enum(['csv', 'ndjson']).optional(),
+    format: datasetFormatSchema.optional(),
     /** CSV field delimiter, one character; default ','. */
     delimiter: z.string().length(1).optional(),
     /** A record (CSV, quoted newlines included) or NDJSON line longer than this many bytes is refused. 1 MiB. */
@@ -107,7 +111,7 @@ export const readOptionsSchema = z
 export type ReadOptions = z.infer<typeof readOptionsSchema>;
 
 export interface ResolvedReadOptions {
-  readonly format: 'csv' | 'ndjson';
+  readonly format: DatasetFormat;
   readonly delimiter: string;
   readonly maxLineBytes: number;
   readonly maxRows: number;

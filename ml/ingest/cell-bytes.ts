@@ -50,7 +50,7 @@ export function parseDecimalBytes(bytes: Uint8Array, s: number, e: number): numb
           scale--;
         }
       } else scale--;
-        p++;
+      p++;
     }
   }
   if (!any) return NaN;

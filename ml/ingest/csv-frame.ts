@@ -194,6 +194,7 @@ export async function readCsvFrame(
   resolved: ResolvedReadOptions,
   schema: DatasetSchema | undefined,
   threads: number,
+  chunkBytes?: number,
 ): Promise<CsvFrameResult> {
   const warnings: ReadWarning[] = [];
   let positions: number[] = [];
@@ -206,6 +207,7 @@ export async function readCsvFrame(
       trim: resolved.trim,
       missingTokens: [...resolved.missingTokens],
       threads,
+      ...(chunkBytes === undefined ? {} : { chunkBytes }),
     },
     (header): ColumnMode[] => {
       if (!schema) return header.map(() => 'infer');

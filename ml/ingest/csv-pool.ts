@@ -80,7 +80,9 @@ function createPool(size: number): ChunkPool {
     parse(bytes, settings) {
       // The bytes move to the thread: they must own their whole buffer.
       const own =
-        bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+        bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+          ? bytes
+          : new Uint8Array(bytes);
       return new Promise((resolve, reject) => {
         queue.push({ job: { id: nextId++, bytes: own, settings }, resolve, reject });
         pump();

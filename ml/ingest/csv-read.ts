@@ -37,6 +37,11 @@ export interface CsvChunks {
 
 const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 
+/** A copy of `bytes[start..end)` in a buffer of its own (Buffer#slice would be a view). */
+function copyOf(bytes: Uint8Array, start: number, end = bytes.length): Uint8Array {
+  return new Uint8Array(bytes.subarray(start, end));
+}
+
 function concat(parts: Uint8Array[], total: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(total);
@@ -125,7 +130,7 @@ export async function readCsvChunks(
             },
           );
         }
-        bytes = bytes.slice(pos);
+        bytes = copyOf(bytes, pos);
         parts = [bytes];
         partBytes = bytes.length;
         return false;
@@ -155,7 +160,7 @@ export async function readCsvChunks(
         trim: options.trim,
         maxLineBytes,
       };
-      const rest = bytes.slice(pos);
+      const rest = copyOf(bytes, pos);
       parts = rest.length > 0 ? [rest] : [];
       partBytes = rest.length;
       return true;
@@ -170,7 +175,7 @@ export async function readCsvChunks(
     const bytes = concat(parts, partBytes);
     const { boundary } = lastRecordBoundary(bytes, 0, bytes.length, false);
     if (boundary > 0) {
-      const rest = bytes.slice(boundary);
+      const rest = copyOf(bytes, boundary);
       parts = rest.length > 0 ? [rest] : [];
       partBytes = rest.length;
       dispatch(bytes.subarray(0, boundary), false);

@@ -17,6 +17,10 @@ export type DataErrorCode =
   | 'not_csv'
   /** The bytes are not NDJSON: binary, a JSON array, a pretty-printed document... */
   | 'not_ndjson'
+  /** The bytes are not a Parquet file (no PAR1 magic, or a footer that can't be read). */
+  | 'not_parquet'
+  /** A Parquet column of a type a frame can't hold (lists, maps, structs, raw binary). */
+  | 'bad_parquet_type'
   /** The bytes are not valid UTF-8. */
   | 'bad_encoding'
   /** A quote in the wrong place, or a quoted field that never closes. */

@@ -58,6 +58,10 @@ interface Tally {
  */
 export async function inferSchema(source: ByteSource, options: ReadOptions = {}): Promise<InferredSchema> {
   const resolved = resolveReadOptions(options);
+  if (resolved.format === 'parquet') {
+    const { readParquetFrame } = await import('./parquet-reader.js');
+    return (await readParquetFrame(source, resolved, undefined)).inferred!;
+  }
   if (resolved.format === 'csv') {
     const { readCsvFrame, SecondPassNeeded } = await import('./csv-frame.js');
     try {

@@ -4,6 +4,7 @@ import type { ByteSource } from './byte-source.js';
 import { createColumnBuilder, typeErrorRateError, type ColumnReadStats } from './column-builder.js';
 import { readCsvFrame, SecondPassNeeded } from './csv-frame.js';
 import { DataError } from './data-error.js';
+import { readParquetFrame } from './parquet-reader.js';
 import { inferSchema, type InferredSchema } from './infer-schema.js';
 import { openReader } from './open-reader.js';
 import {
@@ -64,6 +65,7 @@ export async function readFrame(
   }
   const resolved = resolveReadOptions(options, schema.missingTokens);
   if (resolved.format === 'csv') return readCsvFrame(source, resolved, schema, threadsFor(options));
+  if (resolved.format === 'parquet') return readParquetFrame(source, resolved, schema);
   const names = schema.columns.map((c) => c.name);
   const allowExtra = schema.allowExtraColumns ?? false;
   const reader = await openReader(source, resolved, {
@@ -136,6 +138,7 @@ export async function readDataset(
   const { schema, ...readOptions } = options;
   if (schema) return readFrame(open(), schema, readOptions);
   const resolved = resolveReadOptions(readOptions);
+  if (resolved.format === 'parquet') return readParquetFrame(open(), resolved, undefined);
   if (resolved.format === 'csv') {
     // One pass infers and builds; rarely (see SecondPassNeeded) a second one builds with the types fixed.
     try {
