@@ -101,6 +101,8 @@ export interface ByteDictionary {
   /** Local row of each text's first appearance. */
   firstRows: Int32Array;
   size: number;
+  /** Direct-mapped cache on (length, first and last byte) -> id: most lookups of a small column end here. */
+  readonly recent: Int32Array;
   table: Int32Array;
   hashes: Int32Array;
   offsets: Int32Array;
@@ -115,6 +117,7 @@ export function createByteDictionary(): ByteDictionary {
     numbers: new Float64Array(64),
     firstRows: new Int32Array(64),
     size: 0,
+    recent: new Int32Array(1024).fill(-1),
     table: new Int32Array(128).fill(-1),
     hashes: new Int32Array(64),
     offsets: new Int32Array(65),
@@ -207,6 +210,25 @@ export function intern(
   missingTokens: ReadonlySet<string>,
   text?: string,
   number = NaN,
+): number {
+  const length = e - s;
+  const cacheKey = length === 0 ? 0 : (length * 61 + bytes[s]! * 31 + bytes[e - 1]!) & 1023;
+  const cached = d.recent[cacheKey]!;
+  if (cached >= 0 && sameBytes(d, cached, bytes, s, e)) return cached;
+  const found = lookup(d, bytes, s, e, row, missingTokens, text, number);
+  d.recent[cacheKey] = found;
+  return found;
+}
+
+function lookup(
+  d: ByteDictionary,
+  bytes: Uint8Array,
+  s: number,
+  e: number,
+  row: number,
+  missingTokens: ReadonlySet<string>,
+  text: string | undefined,
+  number: number,
 ): number {
   const h = hashBytes(bytes, s, e);
   const mask = d.table.length - 1;

@@ -15,8 +15,8 @@ import {
 import { parseNumberText } from './cells.js';
 import type { CsvProblem } from './csv-errors.js';
 import {
-  createRecordFields,
   isEmptyRecord,
+  type RecordFields,
   scanRecord,
   SCAN_BAD_CLOSING_QUOTE,
   SCAN_STRAY_QUOTE,
@@ -100,7 +100,23 @@ interface Building {
   readonly badValues: ChunkBadValue[];
 }
 
-const encoder = new TextEncoder();
+interface Cells {
+  readonly bytes: Uint8Array;
+  readonly width: number;
+  readonly rows: number;
+  /** Content bounds and flags of cell (row i, column j) at i * width + j. */
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  readonly flags: Uint8Array;
+}
+
+interface FillSettings {
+  readonly trim: boolean;
+  readonly tokens: ReadonlySet<string>;
+  readonly emptyIsMissing: boolean;
+  /** A missing token reads as a number ('-999'): every cell must be looked up before the number fast path. */
+  readonly numericToken: boolean;
+}
 
 function isSpace(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d);
@@ -110,91 +126,179 @@ function badValueText(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** The dictionary id of cell k (unescaping quotes and trimming as configured). */
+function internCell(
+  c: Building,
+  cells: Cells,
+  k: number,
+  s: number,
+  e: number,
+  row: number,
+  f: FillSettings,
+): number {
+  const { bytes } = cells;
+  if (cells.flags[k] === 3) {
+    let text = decoder.decode(bytes.subarray(s, e)).replaceAll('""', '"');
+    if (f.trim) text = text.trim();
+    const key = encoder.encode(text);
+    return intern(c.dict, key, 0, key.length, row, f.tokens, text);
+  }
+  if (f.trim) {
+    while (s < e && isSpace(bytes[s]!)) s++;
+    while (e > s && isSpace(bytes[e - 1]!)) e--;
+  }
+  return intern(c.dict, bytes, s, e, row, f.tokens);
+}
+
+function internNumber(
+  c: Building,
+  cells: Cells,
+  k: number,
+  i: number,
+  row: number,
+  x: number,
+  f: FillSettings,
+): void {
+  if (c.numbersLost) {
+    c.codes![i] = -2;
+    return;
+  }
+  let s = cells.starts[k]!;
+  let e = cells.ends[k]!;
+  if (f.trim) {
+    while (s < e && isSpace(cells.bytes[s]!)) s++;
+    while (e > s && isSpace(cells.bytes[e - 1]!)) e--;
+  }
+  const size = c.dict.size;
+  c.codes![i] = intern(c.dict, cells.bytes, s, e, row, f.tokens, undefined, x);
+  if (c.dict.size > size && ++c.numberEntries > NUMERIC_TEXT_CAP) c.numbersLost = true;
+}
+
 /**
- * Parses `bytes` (whole records) into column pieces. Stops at the first problem, returning the rows before it
- * and the problem with its chunk-local row and line.
+ * Fills an inferred or numeric column: numbers take the fast path; other cells are looked up in the column's
+ * dictionary. An inferred column starts keeping its numbers' text (codes) at its first text value, and takes the
+ * text of the numbers before it from their cells.
  */
-export function parseCsvChunk(bytes: Uint8Array, settings: ChunkSettings): ChunkResult {
-  const { delimiter, trim, maxLineBytes } = settings;
-  const width = settings.modes.length;
-  const tokens = new Set(settings.missingTokens.map((t) => t.trim()));
-  const emptyIsMissing = tokens.has('');
-  // A missing token that reads as a number ('-999') must be looked up before the number fast path.
-  const numericToken = [...tokens].some((t) => parseNumberText(t) !== undefined);
-  const fields = createRecordFields(width);
-  const end = bytes.length;
-
-  // Size the columns from the first record's length; they grow if the guess is short.
-  let firstLength = bytes.indexOf(0x0a);
-  firstLength = firstLength <= 0 ? end : firstLength + 1;
-  let capacity = Math.ceil((end / firstLength) * 1.2) + 16;
-  const columns: Building[] = settings.modes.map((m) => {
-    const mode = modeCodes[m];
-    return {
-      mode,
-      values: mode === MODE_INFER || mode === MODE_NUMERIC ? new Float64Array(capacity) : null,
-      codes: mode === MODE_CATEGORICAL || mode === MODE_BOOLEAN ? new Int32Array(capacity) : null,
-      dict: createByteDictionary(),
-      numberEntries: 0,
-      interning: mode !== MODE_INFER,
-      numbersLost: false,
-      missing: 0,
-      numeric: 0,
-      boolean: 0,
-      text: 0,
-      badValues: [],
-    };
-  });
-  let recordStarts = new Int32Array(capacity);
-  const grow = (): void => {
-    capacity *= 2;
-    const starts = new Int32Array(capacity);
-    starts.set(recordStarts);
-    recordStarts = starts;
-    for (const c of columns) {
-      if (c.values) {
-        const next = new Float64Array(capacity);
-        next.set(c.values);
-        c.values = next;
-      }
-      if (c.codes) {
-        const next = new Int32Array(capacity);
-        next.set(c.codes);
-        c.codes = next;
-      }
+function fillNumbers(c: Building, cells: Cells, j: number, f: FillSettings): void {
+  const { bytes, width, rows, starts, ends, flags } = cells;
+  const values = c.values!;
+  const infer = c.mode === MODE_INFER;
+  for (let i = 0, k = j; i < rows; i++, k += width) {
+    let s = starts[k]!;
+    let e = ends[k]!;
+    while (s < e && isSpace(bytes[s]!)) s++;
+    while (e > s && isSpace(bytes[e - 1]!)) e--;
+    if (s === e && f.emptyIsMissing) {
+      c.missing++;
+      values[i] = NaN;
+      if (c.codes) c.codes[i] = -1;
+      continue;
     }
-  };
-
-  const internNumber = (c: Building, i: number, s: number, e: number, row: number, x: number): void => {
-    if (c.numbersLost) {
-      c.codes![i] = -2;
-      return;
-    }
-    const size = c.dict.size;
-    c.codes![i] = intern(c.dict, bytes, s, e, row, tokens, undefined, x);
-    if (c.dict.size > size && ++c.numberEntries > NUMERIC_TEXT_CAP) c.numbersLost = true;
-  };
-  // The first text value of an inferred column: from here on its cells keep their text (it may be categorical),
-  // and the numbers of the rows before it get theirs from the records again.
-  const backfill = createRecordFields(width);
-  const startInterning = (c: Building, j: number, upTo: number): void => {
-    c.interning = true;
-    c.codes = new Int32Array(capacity);
-    for (let k = 0; k < upTo; k++) {
-      const x = c.values![k]!;
-      if (x !== x) {
-        c.codes[k] = -1;
+    if (s < e && flags[k] !== 3 && !f.numericToken) {
+      const x = parseDecimalBytes(bytes, s, e);
+      if (x === x) {
+        c.numeric++;
+        values[i] = x;
+        if (c.interning && infer) internNumber(c, cells, k, i, i + 1, x, f);
         continue;
       }
-      scanRecord(bytes, recordStarts[k]!, end, true, delimiter, backfill);
-      let s = backfill.starts[j]!;
-      let e = backfill.ends[j]!;
-      if (trim) {
-        while (s < e && isSpace(bytes[s]!)) s++;
-        while (e > s && isSpace(bytes[e - 1]!)) e--;
-      }
-      internNumber(c, k, s, e, k + 1, x);
     }
+    const id = internCell(c, cells, k, starts[k]!, ends[k]!, i + 1, f);
+    const kind = c.dict.kinds[id]!;
+    if (kind === KIND_MISSING) {
+      c.missing++;
+      values[i] = NaN;
+      if (c.codes) c.codes[i] = -1;
+      continue;
+    }
+    if (kind === KIND_NUMBER) {
+      c.numeric++;
+      values[i] = c.dict.numbers[id]!;
+      if (c.codes) c.codes[i] = id;
+      continue;
+    }
+    if (infer && !c.interning) {
+      // The first text value: keep the text of every cell from here on, and of the numbers before it.
+      c.interning = true;
+      c.codes = new Int32Array(rows);
+      for (let r = 0, q = j; r < i; r++, q += width) {
+        const x = values[r]!;
+        if (x !== x) c.codes[r] = -1;
+        else internNumber(c, cells, q, r, r + 1, x, f);
+      }
+    }
+    values[i] = NaN;
+    if (c.codes) c.codes[i] = id;
+    if (kind === KIND_TRUE || kind === KIND_FALSE) c.boolean++;
+    else c.text++;
+    if (c.badValues.length < MAX_BAD_VALUES)
+      c.badValues.push({ row: i + 1, value: badValueText(c.dict.texts[id]!) });
+  }
+}
+
+/** Fills a declared categorical or boolean column: every cell is looked up in the dictionary. */
+function fillCoded(c: Building, cells: Cells, j: number, f: FillSettings): void {
+  const { width, rows, starts, ends } = cells;
+  const codes = c.codes!;
+  const boolean = c.mode === MODE_BOOLEAN;
+  let lastStart = -1;
+  let lastEnd = -1;
+  let lastId = -1;
+  for (let i = 0, k = j; i < rows; i++, k += width) {
+    const s = starts[k]!;
+    const e = ends[k]!;
+    const id = s === lastStart && e === lastEnd ? lastId : internCell(c, cells, k, s, e, i + 1, f);
+    lastStart = s;
+    lastEnd = e;
+    lastId = id;
+    const kind = c.dict.kinds[id]!;
+    if (kind === KIND_MISSING) {
+      c.missing++;
+      codes[i] = -1;
+      continue;
+    }
+    codes[i] = id;
+    if (kind === KIND_NUMBER) c.numeric++;
+    else if (kind === KIND_TRUE || kind === KIND_FALSE) c.boolean++;
+    else c.text++;
+    const bad = boolean && kind !== KIND_TRUE && kind !== KIND_FALSE;
+    if (bad && c.badValues.length < MAX_BAD_VALUES)
+      c.badValues.push({ row: i + 1, value: badValueText(c.dict.texts[id]!) });
+  }
+}
+
+/**
+ * Parses `bytes` (whole records) into column pieces: first every record's cells (their bounds), then each column
+ * in a loop of its own. Stops at the first problem, returning the rows before it and the problem with its
+ * chunk-local row and line.
+ */
+export function parseCsvChunk(bytes: Uint8Array, settings: ChunkSettings): ChunkResult {
+  const { delimiter, maxLineBytes } = settings;
+  const width = settings.modes.length;
+  const tokens = new Set(settings.missingTokens.map((t) => t.trim()));
+  const fill: FillSettings = {
+    trim: settings.trim,
+    tokens,
+    emptyIsMissing: tokens.has(''),
+    numericToken: [...tokens].some((t) => parseNumberText(t) !== undefined),
+  };
+  const end = bytes.length;
+
+  // Size the cell arrays from the first record's length; they grow if the guess is short.
+  let firstLength = bytes.indexOf(0x0a);
+  firstLength = firstLength <= 0 ? end : firstLength + 1;
+  let capacity = Math.ceil((end / firstLength) * 1.1) + 16;
+  let fields: RecordFields = {
+    starts: new Int32Array(capacity * width),
+    ends: new Int32Array(capacity * width),
+    flags: new Uint8Array(capacity * width),
+    count: 0,
+    innerLines: 0,
+    base: 0,
+    capacity: width,
   };
 
   let rows = 0;
@@ -202,6 +306,18 @@ export function parseCsvChunk(bytes: Uint8Array, settings: ChunkSettings): Chunk
   let problem: CsvProblem | undefined;
   let pos = 0;
   while (pos < end) {
+    if (rows >= capacity) {
+      capacity *= 2;
+      const grown = (a: Int32Array): Int32Array => {
+        const b = new Int32Array(capacity * width);
+        b.set(a);
+        return b;
+      };
+      const flags = new Uint8Array(capacity * width);
+      flags.set(fields.flags);
+      fields = { ...fields, starts: grown(fields.starts), ends: grown(fields.ends), flags };
+    }
+    fields.base = rows * width;
     const next = scanRecord(bytes, pos, end, true, delimiter, fields);
     if (next < 0) {
       const row = rows + 1;
@@ -237,102 +353,47 @@ export function parseCsvChunk(bytes: Uint8Array, settings: ChunkSettings): Chunk
       break;
     }
     rows = row;
-    if (rows > capacity) grow();
-    const i = rows - 1;
-    recordStarts[i] = pos;
-    for (let j = 0; j < width; j++) {
-      const c = columns[j]!;
-      const mode = c.mode;
-      if (mode === MODE_SKIP) continue;
-      const s = fields.starts[j]!;
-      const e = fields.ends[j]!;
-      const flag = fields.flags[j]!;
-      let ts = s;
-      let te = e;
-      while (ts < te && isSpace(bytes[ts]!)) ts++;
-      while (te > ts && isSpace(bytes[te - 1]!)) te--;
-      if (ts === te && emptyIsMissing) {
-        c.missing++;
-        if (c.values) c.values[i] = NaN;
-        if (c.codes) c.codes[i] = -1;
-        continue;
-      }
-      if (mode <= MODE_NUMERIC && flag !== 3 && !numericToken && ts < te) {
-        const x = parseDecimalBytes(bytes, ts, te);
-        if (x === x) {
-          c.numeric++;
-          c.values![i] = x;
-          if (c.interning && mode === MODE_INFER) {
-            if (trim) internNumber(c, i, ts, te, row, x);
-            else internNumber(c, i, s, e, row, x);
-          }
-          continue;
-        }
-      }
-      let id: number;
-      if (flag === 3) {
-        let text = new TextDecoder().decode(bytes.subarray(s, e)).replaceAll('""', '"');
-        if (trim) text = text.trim();
-        const key = encoder.encode(text);
-        id = intern(c.dict, key, 0, key.length, row, tokens, text);
-      } else if (trim) {
-        id = intern(c.dict, bytes, ts, te, row, tokens);
-      } else {
-        id = intern(c.dict, bytes, s, e, row, tokens);
-      }
-      const kind = c.dict.kinds[id]!;
-      if (!c.interning && kind !== KIND_MISSING && kind !== KIND_NUMBER) startInterning(c, j, i);
-      if (kind === KIND_MISSING) {
-        c.missing++;
-        if (c.values) c.values[i] = NaN;
-        if (c.codes) c.codes[i] = -1;
-        continue;
-      }
-      if (c.codes) c.codes[i] = id;
-      if (kind === KIND_NUMBER) {
-        c.numeric++;
-        if (c.values) c.values[i] = c.dict.numbers[id]!;
-        if (mode === MODE_BOOLEAN && c.badValues.length < MAX_BAD_VALUES)
-          c.badValues.push({ row, value: badValueText(c.dict.texts[id]!) });
-        continue;
-      }
-      if (c.values) c.values[i] = NaN;
-      if (kind === KIND_TRUE || kind === KIND_FALSE) c.boolean++;
-      else c.text++;
-      const bad =
-        mode === MODE_BOOLEAN ? kind !== KIND_TRUE && kind !== KIND_FALSE : mode !== MODE_CATEGORICAL;
-      if (bad && c.badValues.length < MAX_BAD_VALUES)
-        c.badValues.push({ row, value: badValueText(c.dict.texts[id]!) });
-    }
     pos = next;
   }
 
-  const trimTo = <T extends Float64Array | Int32Array>(a: T | null): T | null =>
-    a === null ? null : a.length === rows ? a : (a.slice(0, rows) as T);
-  return {
-    rows,
-    lines,
-    ...(problem ? { problem } : {}),
-    columns: columns.map((c): ColumnPiece | null => {
-      if (c.mode === MODE_SKIP) return null;
-      // A column of nothing but numbers and missing values keeps no text (the first text starts keeping it).
-      const keepCodes = c.mode !== MODE_INFER || (c.interning && (!c.numbersLost || c.text + c.boolean > 0));
-      const size = c.dict.size;
-      return {
-        values: trimTo(c.values),
-        codes: keepCodes ? trimTo(c.codes) : null,
-        texts: textsOf(c.dict),
-        kinds: c.dict.kinds.slice(0, size),
-        firstRows: c.dict.firstRows.slice(0, size),
-        missing: c.missing,
-        numeric: c.numeric,
-        boolean: c.boolean,
-        text: c.text,
-        badValues: c.badValues,
-        numbersLost: c.numbersLost || (c.mode === MODE_INFER && !keepCodes && c.numeric > 0),
-      };
-    }),
-  };
+  const cells: Cells = { bytes, width, rows, starts: fields.starts, ends: fields.ends, flags: fields.flags };
+  const columns = settings.modes.map((m, j): ColumnPiece | null => {
+    const mode = modeCodes[m];
+    if (mode === MODE_SKIP) return null;
+    const c: Building = {
+      mode,
+      values: mode === MODE_INFER || mode === MODE_NUMERIC ? new Float64Array(rows) : null,
+      codes: mode === MODE_CATEGORICAL || mode === MODE_BOOLEAN ? new Int32Array(rows) : null,
+      dict: createByteDictionary(),
+      numberEntries: 0,
+      interning: mode !== MODE_INFER,
+      numbersLost: false,
+      missing: 0,
+      numeric: 0,
+      boolean: 0,
+      text: 0,
+      badValues: [],
+    };
+    if (c.values) fillNumbers(c, cells, j, fill);
+    else fillCoded(c, cells, j, fill);
+    // A column of nothing but numbers and missing values keeps no text (the first text starts keeping it).
+    const keepCodes = c.mode !== MODE_INFER || (c.interning && (!c.numbersLost || c.text + c.boolean > 0));
+    const size = c.dict.size;
+    return {
+      values: c.values,
+      codes: keepCodes ? c.codes : null,
+      texts: textsOf(c.dict),
+      kinds: c.dict.kinds.slice(0, size),
+      firstRows: c.dict.firstRows.slice(0, size),
+      missing: c.missing,
+      numeric: c.numeric,
+      boolean: c.boolean,
+      text: c.text,
+      badValues: c.badValues,
+      numbersLost: c.numbersLost || (c.mode === MODE_INFER && !keepCodes && c.numeric > 0),
+    };
+  });
+  return { rows, lines, ...(problem ? { problem } : {}), columns };
 }
 
 /** The typed arrays of a chunk result, to hand to `postMessage` as its transfer list. */
