@@ -281,19 +281,54 @@ export async function readParquetFrame(
     maxCategories: resolved.maxCategories,
     expectedRows: rowCount,
   };
-  const builders = new Map(specs.map((spec) => [spec.name, createColumnBuilder(spec, settings)]));
+  // Columns of numbers read as numeric go straight into their Float64Array; the rest through the builders.
+  const physical = new Map(fileColumns.map((c) => [c.name, c.physical]));
+  const direct = new Map<string, { values: Float64Array; missing: number }>();
+  const builders = new Map<string, ReturnType<typeof createColumnBuilder>>();
+  for (const spec of specs) {
+    const kind = physical.get(spec.name);
+    if (spec.type === 'numeric' && (kind === 'number' || kind === 'time')) {
+      direct.set(spec.name, { values: new Float64Array(rowCount), missing: 0 });
+    } else builders.set(spec.name, createColumnBuilder(spec, settings));
+  }
   await forEachRowGroup(
     bytes,
     metadata,
     specs.map((s) => s.name),
     (offset, columns) => {
       for (const [name, cells] of columns) {
+        const numbers = direct.get(name);
+        if (numbers) {
+          const { values } = numbers;
+          for (let i = 0; i < cells.length; i++) {
+            const x = cells[i];
+            if (x === null || x === undefined) {
+              values[offset + i] = NaN;
+              numbers.missing++;
+            } else values[offset + i] = x as number;
+          }
+          continue;
+        }
         const builder = builders.get(name)!;
         for (let i = 0; i < cells.length; i++) builder.add(cells[i], offset + i + 1);
       }
     },
   );
-  const built = specs.map((s) => builders.get(s.name)!.finish());
+  const built = specs.map((s) => {
+    const numbers = direct.get(s.name);
+    if (!numbers) return builders.get(s.name)!.finish();
+    return {
+      column: { name: s.name, kind: 'numeric' as const, values: numbers.values },
+      stats: {
+        name: s.name,
+        type: 'numeric' as const,
+        missing: numbers.missing,
+        parseErrors: 0,
+        parseErrorRate: 0,
+        badValues: [],
+      },
+    };
+  });
   for (const { stats } of built) {
     const error = typeErrorRateError(stats, resolved.maxTypeErrorRate);
     if (error) throw error;
