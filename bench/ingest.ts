@@ -171,7 +171,8 @@ async function main(): Promise<void> {
           encoding: 'utf8',
         },
       );
-      rss.push({ file: path.split('/').pop()!, how, ...JSON.parse(out) });
+      const probe = JSON.parse(out) as { before: number; after: number; frameMib: number; seconds: number };
+      rss.push({ file: path.split('/').pop()!, how, ...probe });
     }
   }
 
