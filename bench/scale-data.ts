@@ -5,13 +5,12 @@
 //   npx tsx bench/scale-data.ts [--rows 1000000] [--out bench/.cache/scale-1000000.csv]
 // bench/scale_parquet.py turns the CSV into Parquet for the Parquet benchmark.
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Column } from '../ml/frame.js';
-import { cacheDir } from './datasets.js';
+import { scaleCsvPath } from './datasets.js';
 import { synthetic } from './synthetic.js';
 
-/** Where the CSV of `rows` rows is written by default. */
-export const scaleCsvPath = (rows: number): string => join(cacheDir, `scale-${rows}.csv`);
+export { scaleCsvPath };
 
 function cell(column: Column, i: number): string {
   if (column.kind === 'numeric') {
