@@ -9,6 +9,7 @@
 //   npx tsx bench/pipeline-scale.ts [--trainers gbdt,logistic_regression]
 //   bash infra/scripts/provision.sh stop
 import { spawn } from 'node:child_process';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -24,13 +25,17 @@ import { training } from '../workflows/training.js';
 import { benchDir, cacheDir, scaleCsvPath } from './datasets.js';
 
 const args = process.argv.slice(2);
-const trainers = (args.includes('--trainers') ? args[args.indexOf('--trainers') + 1]! : 'gbdt,logistic_regression').split(',');
+const trainers = (
+  args.includes('--trainers') ? args[args.indexOf('--trainers') + 1]! : 'gbdt,logistic_regression'
+).split(',');
 const env = inheritedEnvironment();
 const config = loadConfig(env);
 const csv = scaleCsvPath(1_000_000);
 if (!existsSync(csv)) throw new Error(`write the data first: npx tsx bench/scale-data.ts (${csv})`);
 if (!config.TEMPORAL_ADDRESS || !config.DATABASE_URL || config.ARTIFACT_STORE !== 's3') {
-  throw new Error('start the stack and export its settings first: set -a; eval "$(bash infra/scripts/provision.sh start)"; set +a');
+  throw new Error(
+    'start the stack and export its settings first: set -a; eval "$(bash infra/scripts/provision.sh start)"; set +a',
+  );
 }
 
 const prefix = `bench-${randomBytes(3).toString('hex')}`;
@@ -61,20 +66,32 @@ function spans(events: temporal.api.history.v1.IHistoryEvent[]): {
   stages: { activity: string; queued: number; ran: number; total: number; start: number; end: number }[];
 } {
   const scheduled = new Map<string, { activity: string; at: number; started?: number }>();
-  const stages: { activity: string; queued: number; ran: number; total: number; start: number; end: number }[] = [];
+  const stages: {
+    activity: string;
+    queued: number;
+    ran: number;
+    total: number;
+    start: number;
+    end: number;
+  }[] = [];
   const first = ms(events[0]?.eventTime);
   const last = ms(events.at(-1)?.eventTime);
   for (const e of events) {
     const id = String(e.eventId);
     if (e.activityTaskScheduledEventAttributes) {
-      scheduled.set(id, { activity: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at: ms(e.eventTime) });
+      scheduled.set(id, {
+        activity: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?',
+        at: ms(e.eventTime),
+      });
     }
     if (e.activityTaskStartedEventAttributes) {
       const s = scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
       if (s) s.started = ms(e.eventTime);
     }
     const closed =
-      e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes;
     if (closed) {
       const s = scheduled.get(String(closed.scheduledEventId));
       if (!s) continue;
@@ -105,6 +122,29 @@ function outsideActivities(wall: number, stages: { start: number; end: number }[
 }
 
 const client = await connectClient(temporalTarget(config));
+// The bucket provision.sh's MinIO starts without, and a worker that polls before the first run starts (its start-up,
+// a workflow bundle, is not the pipeline's time).
+const s3 = new S3Client({
+  region: config.S3_REGION,
+  forcePathStyle: true,
+  ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
+  ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
+    ? { credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } }
+    : {}),
+});
+await s3.send(new CreateBucketCommand({ Bucket: config.S3_BUCKET })).catch((error: Error) => {
+  if (!/BucketAlready/.test(error.name)) throw error;
+});
+s3.destroy();
+for (;;) {
+  const queue = await client.workflowService.describeTaskQueue({
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: { name: workflowTaskQueue(prefix) },
+    taskQueueType: 1,
+  });
+  if ((queue.pollers ?? []).length > 0) break;
+  await new Promise((r) => setTimeout(r, 500));
+}
 const lines: string[] = [];
 try {
   for (const trainer of trainers) {

@@ -42,7 +42,7 @@ export interface ChunkBadValue {
 
 /** One column of one chunk. */
 export interface ColumnPiece {
-  /** Numbers (NaN for missing and text); null for categorical and boolean columns. */
+  /** Numbers (NaN for missing and text); null for categorical and boolean columns, and where all are NaN. */
   readonly values: Float64Array | null;
   /** Dictionary ids; -1 missing; -2 a number whose text was not kept. Null when no text needs keeping. */
   readonly codes: Int32Array | null;
@@ -380,7 +380,8 @@ export function parseCsvChunk(bytes: Uint8Array, settings: ChunkSettings): Chunk
     const keepCodes = c.mode !== MODE_INFER || (c.interning && (!c.numbersLost || c.text + c.boolean > 0));
     const size = c.dict.size;
     return {
-      values: c.values,
+      // An inferred column without a single number here keeps no numbers: all of its values are NaN.
+      values: c.mode === MODE_INFER && c.numeric === 0 ? null : c.values,
       codes: keepCodes ? c.codes : null,
       texts: textsOf(c.dict),
       kinds: c.dict.kinds.slice(0, size),

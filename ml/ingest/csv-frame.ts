@@ -103,8 +103,9 @@ function numericColumn(name: string, chunks: readonly ChunkResult[], j: number, 
   let at = 0;
   for (const chunk of chunks) {
     const piece = chunk.columns[j]!;
-    values.set(piece.values!, at);
-    at += piece.values!.length;
+    if (piece.values) values.set(piece.values, at);
+    else values.fill(NaN, at, at + chunk.rows);
+    at += chunk.rows;
   }
   return { name, kind: 'numeric', values };
 }
