@@ -2,7 +2,8 @@
 // - ours: readDataset (sha256 + UTF-8 check + schema inference + typed columns) with 1 and 2 parsing threads;
 // - JavaScript CSV libraries on Adult and Elec2: csv-parse, papaparse, uDSV, csv-simple-parser (file to string,
 //   then records of strings; uDSV also to typed columns);
-// - Parquet: ours (hyparquet, row group by row group) and parquet-wasm (+ apache-arrow) to the same frame;
+// - Parquet: ours (parquet-wasm, row group by row group, to the typed frame), parquet-wasm reading the whole file at
+//   once (+ apache-arrow, decodeFrameFromArrow) and hyparquet's decoding alone (no frame built: a lower bound);
 // - Python: pandas.read_csv (C engine), pyarrow.csv.read_csv, pandas.read_parquet, pyarrow.parquet.read_table
 //   (bench/ingest_peer.py);
 // - peak RSS of one read of each large file in a fresh process, against the size of the frame it built.
@@ -14,6 +15,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
+import { parquetMetadata, parquetRead } from 'hyparquet';
 import { parse as csvParse } from 'csv-parse/sync';
 import csvSimpleParser from 'csv-simple-parser';
 import Papa from 'papaparse';
@@ -37,7 +39,10 @@ const frameBytes = (frame: Frame): number =>
 
 /** `--rss <file> <threads>`: one read in this (fresh) process; prints JSON with the peak RSS and frame size. */
 async function rssProbe(path: string, how: string): Promise<void> {
-  const before = process.resourceUsage().maxRSS / 1024;
+  // VmHWM, not ru_maxrss: a forked child's ru_maxrss starts at its parent's.
+  const hwm = (): number =>
+    Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
+  const before = hwm();
   const started = performance.now();
   let frame: Frame;
   if (how === 'parquet-wasm') {
@@ -47,7 +52,7 @@ async function rssProbe(path: string, how: string): Promise<void> {
     frame = (await readDataset(() => createReadStream(path), { format, threads: Number(how) })).frame;
   }
   const seconds = (performance.now() - started) / 1000;
-  const after = process.resourceUsage().maxRSS / 1024;
+  const after = hwm();
   process.stdout.write(
     `${JSON.stringify({ before, after, frameMib: frameBytes(frame) / 2 ** 20, seconds, rows: frame.rowCount })}\n`,
   );
@@ -121,15 +126,24 @@ async function main(): Promise<void> {
     const n = Math.min(repeat, 3);
     rows.push({
       file,
-      reader: 'ours (hyparquet 1.33, row groups)',
+      reader: 'ours (parquet-wasm 0.8, row groups, typed frame)',
       seconds: await timed(n, () => readDataset(() => createReadStream(scaleParquet), { format: 'parquet' })),
     });
     rows.push({
       file,
-      reader: 'parquet-wasm 0.8 + apache-arrow (same frame)',
+      reader: 'parquet-wasm, whole file at once + apache-arrow (same frame)',
       seconds: await timed(n, () =>
         decodeFrameFromArrow(parquetWasm.readParquet(readFileSync(scaleParquet)).intoIPCStream()),
       ),
+    });
+    rows.push({
+      file,
+      reader: 'hyparquet 1.33, decoding alone (no frame)',
+      seconds: await timed(n, async () => {
+        const bytes = readFileSync(scaleParquet);
+        const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+        await parquetRead({ file: buffer, metadata: parquetMetadata(buffer), onChunk: () => undefined });
+      }),
     });
     // A check that the two Parquet readers agree on the data.
     const a = await readDataset(() => createReadStream(scaleParquet), { format: 'parquet' });
