@@ -1,6 +1,6 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ingestSource } from '../activities/ingest.js';
-import { resolveSource } from '../activities/dataset-source.js';
+import { defaultDatasetLimits, resolveDataRoots, resolveSource } from '../activities/dataset-source.js';
 import type { DatasetFormat } from '../domain/dataset-schema.js';
 import { DataError } from '../ml/ingest/data-error.js';
 import { artifactStoreSettings, type Config } from '../platform/config.js';
@@ -38,14 +38,20 @@ export async function ingestCommand(
       db = createPool({ url: options.config.DATABASE_URL, schema: options.config.DATABASE_SCHEMA, max: 2 });
       await migrate(db, options.config.DATABASE_SCHEMA);
     }
-    const source = await resolveSource(
-      file.startsWith('s3://') ? file : resolve(file),
-      options.format,
-      store,
-    );
-    const { result, frameObject, readKey } = await ingestSource({ store, ...(db ? { db } : {}) }, source, {
-      readOptions: {},
+    // The person running the command names the file: its own folder is the data root, under the usual caps.
+    const local = !file.startsWith('s3://');
+    const path = local ? resolve(file) : file;
+    const limits = {
+      maxBytes: options.config.SLIPWAY_MAX_DATASET_BYTES ?? defaultDatasetLimits.maxBytes,
+      maxRows: options.config.SLIPWAY_MAX_DATASET_ROWS ?? defaultDatasetLimits.maxRows,
+    };
+    const source = await resolveSource(path, options.format, store, {
+      dataRoots: local ? await resolveDataRoots([dirname(path)]) : [],
+      limits,
     });
+    const { result, frameObject, readKey } = await ingestSource({ store, ...(db ? { db } : {}) }, source, {
+      readOptions: { maxRows: limits.maxRows },
+    }).finally(() => source.close());
     const report: IngestReport = {
       rows: result.frame.rowCount,
       columns: result.frame.columns.length,
@@ -74,6 +80,7 @@ export async function ingestCommand(
     return 0;
   } catch (error) {
     if (error instanceof DataError || (error instanceof Error && error.name === 'DataError')) {
+      // Run by the data's owner on their machine: the message may quote the file's values.
       process.stderr.write(`${file}: ${error.message}\n`);
       return 1;
     }

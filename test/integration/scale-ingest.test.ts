@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
+import { resolveDataRoots } from '../../activities/dataset-source.js';
 import { parsePipelineSpec } from '../../domain/pipeline-spec.js';
 import type { ArtifactStore } from '../../platform/artifact-store.js';
 import { createArtifactStore } from '../../platform/create-artifact-store.js';
@@ -53,7 +54,7 @@ describe('ingest at scale on the real stack', () => {
         workerIdentity: 'cpu-box',
         device: 'cpu',
         codeVersion: 'test',
-        dataRoots: [dir],
+        dataRoots: await resolveDataRoots([dir]),
       },
     });
   });
