@@ -55,6 +55,8 @@ export interface DataErrorContext {
   readonly line?: number;
   /** The column name, when the problem is in one column. */
   readonly column?: string;
+  /** For type_error_rate: the share of the column's non-missing values that did not parse (a statistic, no value). */
+  readonly share?: number;
   readonly cause?: unknown;
 }
 
@@ -65,6 +67,7 @@ export class DataError extends Error {
   readonly row: number | undefined;
   readonly line: number | undefined;
   readonly column: string | undefined;
+  readonly share: number | undefined;
 
   constructor(code: DataErrorCode, message: string, context: DataErrorContext = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
@@ -72,6 +75,7 @@ export class DataError extends Error {
     this.row = context.row;
     this.line = context.line;
     this.column = context.column;
+    this.share = context.share;
   }
 }
 

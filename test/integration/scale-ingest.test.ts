@@ -96,7 +96,17 @@ describe('ingest at scale on the real stack', () => {
     );
     expect(result.outcome).toBe('rejected');
     expect(result.rejectedAt).toBe('ingest');
-    expect(result.reasons?.[0]).toContain(
+    // The run's reason names the row, the column, the share and the rule; the values are in the report only.
+    expect(result.reasons?.[0]).toBe(
+      'row 1, column "period": 30% of the column\'s non-missing values do not parse as its type, more than the 1% ' +
+        'allowed (dataset.maxTypeErrorRate); declare the column categorical, add the tokens to ' +
+        'dataset.missingTokens, or fix the data (type_error_rate)',
+    );
+    const report = JSON.parse((await store.get(result.reports.validationJson!)).toString('utf8')) as {
+      results: { column?: string; message: string }[];
+    };
+    expect(report.results[0]?.column).toBe('period');
+    expect(report.results[0]?.message).toContain(
       'column "period" is numeric, but 13595 of its values (30.0% of the non-missing ones) are not numbers, ' +
         'e.g. "high" (row 1), "high" (row 2), "high" (row 3), "high" (row 11), "high" (row 12)',
     );
