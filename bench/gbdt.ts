@@ -3,7 +3,7 @@
 // times per dataset with `--threads` threads and with 1 (median and minimum time), checks the ONNX export against
 // predictProba with onnxruntime, then runs bench/sklearn_gbdt.py for scikit-learn and for LightGBM with
 // OMP_NUM_THREADS=<threads>, and prints a markdown table. Run:
-//   npx tsx bench/gbdt.ts [--repeat 5] [--threads 2] [--datasets elec2,adult,scale] [--no-peers]
+//   npx tsx bench/gbdt.ts [--repeat 5] [--threads 2] [--datasets elec2,adult,scale] [--no-peers] [--passive-peers]
 // (scale needs `npx tsx bench/scale-data.ts` first.) The machine is shared, so times are given as median and minimum
 // of the repeats (the minimum is the steadier one), with the load average.
 import { execFileSync } from 'node:child_process';
@@ -140,7 +140,13 @@ interface PeerResult {
 }
 
 function peer(library: 'sklearn' | 'lightgbm'): { version: string; results: PeerResult[] } {
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads) };
+  // --passive-peers: OpenMP threads sleep instead of spinning while they wait (fairer on a machine shared with
+  // other work, where spinning threads fight for the cores; on an idle machine it costs them a little).
+  const env = {
+    ...process.env,
+    OMP_NUM_THREADS: String(threads),
+    ...(args.includes('--passive-peers') ? { OMP_WAIT_POLICY: 'PASSIVE' } : {}),
+  };
   const out = execFileSync(
     'python3',
     [
