@@ -52,37 +52,34 @@ function physicalOf(type: DataType): Physical | undefined {
   return undefined;
 }
 
-async function readAll(source: ByteSource): Promise<{ bytes: Uint8Array; sha256: string }> {
+/** The source's bytes as a Blob (no second copy of the whole file in this heap) and their sha256. */
+async function readAll(source: ByteSource): Promise<{ blob: Blob; size: number; sha256: string }> {
   const hash = createHash('sha256');
   const parts: Uint8Array[] = [];
-  let total = 0;
+  let size = 0;
   for await (const chunk of source) {
     hash.update(chunk);
     parts.push(chunk);
-    total += chunk.length;
+    size += chunk.length;
   }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.length;
-  }
-  return { bytes, sha256: hash.digest('hex') };
+  return { blob: new Blob(parts), size, sha256: hash.digest('hex') };
 }
 
-async function openParquet(bytes: Uint8Array): Promise<parquet.ParquetFile> {
-  const n = bytes.length;
-  const magic = (at: number) => MAGIC.every((b, i) => bytes[at + i] === b);
+async function openParquet(blob: Blob): Promise<parquet.ParquetFile> {
+  const n = blob.size;
   if (n === 0) throw new DataError('empty_file', 'the file is empty: expected a Parquet file');
-  if (n < 12 || !magic(0) || !magic(n - 4)) {
+  const head = new Uint8Array(await blob.slice(0, 4).arrayBuffer());
+  const tail = new Uint8Array(await blob.slice(Math.max(0, n - 4)).arrayBuffer());
+  const magic = (bytes: Uint8Array) => MAGIC.every((b, i) => bytes[i] === b);
+  if (n < 12 || !magic(head) || !magic(tail)) {
     throw new DataError(
       'not_parquet',
       'the file is not Parquet: it does not start and end with the Parquet magic bytes "PAR1"',
     );
   }
   try {
-    // A Blob lets the reader fetch each row group's byte ranges as it needs them.
-    return await parquet.ParquetFile.fromFile(new Blob([bytes]));
+    // The reader fetches each row group's byte ranges from the Blob as it needs them.
+    return await parquet.ParquetFile.fromFile(blob);
   } catch (error) {
     throw new DataError('not_parquet', `the Parquet footer cannot be read: ${String(error)}`, {
       cause: error,
@@ -210,8 +207,8 @@ export async function readParquetFrame(
   resolved: ResolvedReadOptions,
   schema: DatasetSchema | undefined,
 ): Promise<ParquetFrameResult> {
-  const { bytes, sha256 } = await readAll(source);
-  const file = await openParquet(bytes);
+  const { blob, size, sha256 } = await readAll(source);
+  const file = await openParquet(blob);
   try {
     const arrowSchema = tableFromIPC(file.schema().intoIPCStream()).schema;
     const fileColumns = arrowSchema.fields.map((field) => {
@@ -305,7 +302,7 @@ export async function readParquetFrame(
       offset += table.numRows;
     }
 
-    return assemble(gathered, wanted, schema, resolved, { rowCount, sha256, bytes: bytes.length, warnings });
+    return assemble(gathered, wanted, schema, resolved, { rowCount, sha256, bytes: size, warnings });
   } finally {
     file.free();
   }
