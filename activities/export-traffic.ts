@@ -100,7 +100,7 @@ export async function exportLabelledTraffic(
     let original: { frame: ReturnType<typeof decodeFrameFromArrow>; from: number } | undefined;
     let originalSource: string | null = null;
     const sha = input.original === false ? undefined : input.original.datasetSha256;
-    const dataset = sha ? await findDatasetFrame(deps.db, sha) : undefined;
+    const dataset = sha ? await findDatasetFrame(deps.db, sha, input.model) : undefined;
     if (input.original !== false && !dataset) {
       throw new Error(`the original dataset ${input.original.datasetSha256} is not in the datasets table`);
     }

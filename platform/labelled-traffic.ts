@@ -137,17 +137,32 @@ export async function findTrafficExport(
   };
 }
 
-/** Where a registered dataset's typed frame is, by its sha256. */
+/**
+ * Where a registered dataset's typed frame is, by its sha256. The same file read with other options is another
+ * entry (another read key): the one `model`'s first version was trained from wins, else the newest.
+ */
 export async function findDatasetFrame(
   pool: Pool,
   sha256: string,
+  model: string,
 ): Promise<{ frameUri: string; frameSha256: string; source: string; rowCount: number } | undefined> {
   const { rows } = await pool.query<{
     frame_uri: string;
     frame_sha256: string;
     source: string;
     row_count: string;
-  }>('SELECT frame_uri, frame_sha256, source, row_count FROM datasets WHERE sha256 = $1', [sha256]);
+  }>(
+    `SELECT d.frame_uri, d.frame_sha256, d.source, d.row_count
+       FROM datasets d
+      WHERE d.sha256 = $1
+      ORDER BY (SELECT min(v.version)
+                  FROM model_versions v JOIN models m ON m.id = v.model_id
+                 WHERE m.name = $2 AND v.dataset_sha256 = d.sha256 AND v.dataset_read_key = d.read_key)
+                 NULLS LAST,
+               d.created_at DESC
+      LIMIT 1`,
+    [sha256, model],
+  );
   const r = rows[0];
   return r
     ? { frameUri: r.frame_uri, frameSha256: r.frame_sha256, source: r.source, rowCount: Number(r.row_count) }

@@ -275,6 +275,7 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
       lineage: {
         runId,
         datasetSha256: ingested.datasetSha256,
+        ...(ingested.readKey ? { datasetReadKey: ingested.readKey } : {}),
         split: validated.split,
         validationReportUri: validated.reportUri,
         evaluationReportUri: evaluated.reportUri,

@@ -123,6 +123,8 @@ export async function registerOnnx(
   const datasetSha256 = '0'.repeat(64);
   await upsertDataset(pool, {
     sha256: datasetSha256,
+    readKey: 'test',
+    readOptions: {},
     source: 'test',
     format: 'csv',
     rowCount: 0,

@@ -78,6 +78,8 @@ describe('labelled traffic exported as a dataset for a retrain (real PostgreSQL 
     originalSha = randomBytes(32).toString('hex');
     await upsertDataset(db.pool, {
       sha256: originalSha,
+      readKey: 'test',
+      readOptions: {},
       source: '/data/credit.csv',
       format: 'csv',
       rowCount: 3,
