@@ -22,7 +22,13 @@ import {
   transform,
 } from './preprocess.js';
 import { toSparseRows } from './sparse-rows.js';
-import type { FittedModel, Trainer, TrainingData, TrainOptions } from './trainer.js';
+import {
+  latestCheckpoint,
+  type FittedModel,
+  type Trainer,
+  type TrainingData,
+  type TrainOptions,
+} from './trainer.js';
 
 const NAME = 'logistic_regression';
 
@@ -114,7 +120,7 @@ function fit(data: TrainingData, options: TrainOptions<LogisticRegressionParams>
   checkTrainingInput(NAME, data, options);
   const params = options.params;
   const resumed = options.resumeFrom
-    ? decodeCheckpoint(NAME, options.resumeFrom, checkpointSchema)
+    ? decodeCheckpoint(NAME, latestCheckpoint(options.resumeFrom), checkpointSchema)
     : undefined;
   const plan = resumed
     ? parsePreprocessPlan(resumed.plan)

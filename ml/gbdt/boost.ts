@@ -101,6 +101,8 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
   const rng = resumed ? rngFromState(resumed.rng) : createRng((seed ^ 0x5bd1e995) | 0);
   const validLosses = resumed ? [...resumed.validLosses] : [];
   let stopped = resumed?.stopped ?? false;
+  // What the checkpoints so far hold: each new one carries only the trees and losses since.
+  const checkpointed = { tree: trees.length, loss: validLosses.length };
 
   const raw = new Float64Array(n).fill(baseline);
   for (const tree of trees) addTreeBinned(tree, prep.binned, n, raw);
@@ -178,20 +180,25 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
     }
     if (options.onProgress) {
       const every = options.checkpointEvery;
-      const checkpoint =
-        every !== undefined && trees.length % every === 0
-          ? encodeGbdtCheckpoint({
-              params,
-              seed,
-              fingerprint,
-              binnings: prep.binnings,
-              baseline,
-              trees,
-              rng: rng.state(),
-              validLosses,
-              stopped,
-            })
-          : undefined;
+      let checkpoint: Uint8Array | undefined;
+      if (every !== undefined && trees.length % every === 0) {
+        checkpoint = encodeGbdtCheckpoint(
+          {
+            params,
+            seed,
+            fingerprint,
+            binnings: prep.binnings,
+            baseline,
+            trees,
+            rng: rng.state(),
+            validLosses,
+            stopped,
+          },
+          checkpointed,
+        );
+        checkpointed.tree = trees.length;
+        checkpointed.loss = validLosses.length;
+      }
       const progress = {
         step: trees.length,
         totalSteps: params.maxIter,
