@@ -55,6 +55,11 @@ export async function runInThread<Done, Progress = never>(options: {
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: Progress) => void;
 }): Promise<Done> {
+  // Cancelled already (while the inputs downloaded, say): don't start. The signal's reason is the activity's
+  // CancelledFailure, which reports the attempt as cancelled rather than failed.
+  const cancelled = () =>
+    options.signal?.reason instanceof Error ? options.signal.reason : new Error('cancelled');
+  if (options.signal?.aborted) throw cancelled();
   const thread = new Worker(threadBoot, {
     workerData: { entry: options.entry.href, input: options.input },
     transferList: [...(options.transfer ?? [])],
@@ -75,7 +80,7 @@ export async function runInThread<Done, Progress = never>(options: {
       thread.on('exit', (code) =>
         reject(
           options.signal?.aborted
-            ? new Error('cancelled')
+            ? cancelled()
             : new Error(`worker thread exited (code ${code}) before it finished`),
         ),
       );

@@ -173,6 +173,12 @@ export function createTrainActivities(deps: TrainDeps) {
         // A command trainer's metadata (its metrics file) goes to an artifact like a built-in trainer's.
         const { metadata, ...rest } = output;
         return { ...rest, ...(await storeMetadata(deps.store, metadata)) };
+      } catch (error) {
+        // Stopped because the run was cancelled (a killed trainer exits with an error of its own): report the
+        // attempt as cancelled, so the run ends cancelled rather than failed.
+        const reason: unknown = ctx.cancellationSignal.reason;
+        if (ctx.cancellationSignal.aborted && reason instanceof Error) throw reason;
+        throw error;
       } finally {
         stopHeartbeats();
       }

@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   defineQuery,
@@ -84,7 +85,11 @@ function activitiesFor(queuePrefix: string, spec: Pick<PipelineSpec, 'resources'
     spec: proxyActivities<ResolveSpecActivities>(activityOptions(cpuQueue, t.spec)),
     ingest: proxyActivities<IngestActivities>(activityOptions(cpuQueue, t.ingest)),
     validate: proxyActivities<ValidateActivities>(activityOptions(cpuQueue, t.validate)),
-    train: proxyActivities<TrainActivities>(activityOptions(trainQueue, t.train)),
+    // A cancelled run waits for its training to stop before it deletes the checkpoints that training writes.
+    train: proxyActivities<TrainActivities>({
+      ...activityOptions(trainQueue, t.train),
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }),
     evaluate: proxyActivities<EvaluateActivities>(activityOptions(trainQueue, t.evaluate)),
     db: proxyActivities<RegisterActivities>(activityOptions(cpuQueue, t.databaseWrite)),
     cleanup: proxyActivities<CheckpointActivities>(activityOptions(cpuQueue, t.cleanup)),
