@@ -35,7 +35,7 @@ describe('sparse design rows straight from a preprocessing plan', () => {
     const x = transformSparse(plan, frame);
     expect(x.columns.length).toBeLessThanOrEqual(2 * rows);
     // Row 0: its shop's one-hot column, then the scaled amount (0 scales to a non-zero value).
-    expect([...x.columns.subarray(x.rowStart[0]!, x.rowStart[1]!)]).toEqual([0, rows + 1]);
+    expect([...x.columns.subarray(x.rowStart[0], x.rowStart[1])]).toEqual([0, rows + 1]);
   });
 });
 
