@@ -133,6 +133,21 @@ describe('validate and evaluate work off the event loop', () => {
       },
       checkpointEvery: 50,
     });
+    // A first version becomes the champion, so the evaluation under test also scores it and runs the bootstrap.
+    const first = await client.workflow.execute(training, {
+      workflowId: `training-${big.model}-${randomBytes(4).toString('hex')}`,
+      taskQueue: workflowTaskQueue(prefix),
+      args: [{ spec: big, queuePrefix: prefix, requestedBy: 'test' }],
+    });
+    expect(first.outcome).toBe('registered');
+    const promoted = await moveAlias(db.pool, {
+      model: big.model,
+      alias: 'champion',
+      version: 1,
+      expected: null,
+      actor: 'test',
+    });
+    expect(promoted.moved).toBe(true);
     const bigId = `training-${big.model}-${randomBytes(4).toString('hex')}`;
     const evaluate = gate.hold(bigId, 'evaluateModel');
     const bigRun = await client.workflow.start(training, {
@@ -158,6 +173,8 @@ describe('validate and evaluate work off the event loop', () => {
     const result = await bigRun.result();
     expect(result.reasons).toBeUndefined();
     expect(result.outcome).toBe('registered');
+    expect(result.championVersion).toBe(1);
+    expect(Object.keys(result.versusChampion ?? {})).toContain('auc');
 
     // The long run trained through the whole evaluation, in its first attempt.
     const pending = (await longRun.describe()).raw.pendingActivities ?? [];
