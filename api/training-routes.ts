@@ -13,12 +13,10 @@ import { training, trainingStatusQuery } from '../workflows/training.js';
 import { HttpProblem } from './problem.js';
 
 const workflowIdParam = z.object({
+  // Runs started here are `training-<model>-<hex>`; runs started from the Temporal UI or CLI have any id.
   workflowId: z
     .string()
-    .regex(
-      /^training-[a-z0-9_-]{1,63}-([0-9a-f]{8}|[0-9a-f]{16})$/,
-      'expected training-<model>-<8 or 16 hex>',
-    ),
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:@=+-]{0,254}$/, 'expected a workflow id (letters, digits and ._:@=+-)'),
 });
 
 /** An Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header): 1-255 printable ASCII characters. */
@@ -125,6 +123,9 @@ export function registerTrainingRoutes(
   api.get('/v1/training-runs/:workflowId', { schema: { params: workflowIdParam } }, async (request) => {
     const handle = deps.client.workflow.getHandle(request.params.workflowId);
     const description = await handle.describe();
+    if (description.type !== 'training') {
+      throw new HttpProblem(404, 'Not found', `${request.params.workflowId} is not a training run`);
+    }
     const state = description.status.name;
     const pending = pendingActivities(description.raw);
     // A finished run's result is the workflow's result, which the server keeps: no worker needs to be running.

@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import { workflowTaskQueue } from '../../domain/task-queues.js';
 import type { TrainingResult } from '../../domain/training.js';
 import type { ArtifactStore } from '../../platform/artifact-store.js';
 import { createArtifactStore } from '../../platform/create-artifact-store.js';
 import type { Pool } from '../../platform/db.js';
 import { listVersions } from '../../platform/registry.js';
+import { training } from '../../workflows/training.js';
 import { runCli, startTestApi } from '../helpers/api.js';
 import { createTestDb, dropTestSchema } from '../helpers/db.js';
 import { testStack } from '../helpers/stack.js';
@@ -115,10 +117,30 @@ describe('starting runs through the API, and reading them back with no worker', 
     const spec = await exampleSpec('elec2-logistic.yaml');
     const started = await post(spec, randomBytes(8).toString('hex'));
     const { workflowId } = started.json<{ workflowId: string }>();
+    // A run started elsewhere (the Temporal UI, `temporal workflow start`) under an id of its own choosing.
+    const typed = await client.workflow.start(training, {
+      workflowId: `from-the-ui-${randomBytes(4).toString('hex')}`,
+      taskQueue: workflowTaskQueue(prefix),
+      args: [{ spec: await exampleSpec('elec2-logistic.yaml'), queuePrefix: prefix }],
+    });
     const result: TrainingResult = await client.workflow.getHandle(workflowId).result();
     expect(result.outcome).toBe('registered');
+    const typedResult: TrainingResult = await typed.result();
     await workers?.stop();
     workers = undefined;
+
+    const fromUi = await runCli(['run', typed.workflowId, '--json'], { SLIPWAY_API_URL: api.url });
+    expect(fromUi.code, fromUi.stderr).toBe(0);
+    expect(JSON.parse(fromUi.stdout)).toEqual(typedResult);
+    // Only training runs: another workflow's id is not found here.
+    const skeleton = await client.workflow.start('skeleton', {
+      workflowId: `skeleton-${randomBytes(4).toString('hex')}`,
+      taskQueue: workflowTaskQueue(prefix),
+      args: [{ message: 'not a training run', queuePrefix: prefix }],
+    });
+    const other = await api.app.inject({ method: 'GET', url: `/v1/training-runs/${skeleton.workflowId}` });
+    expect(other.statusCode).toBe(404);
+    await skeleton.terminate('not needed');
 
     const status = await api.app.inject({ method: 'GET', url: `/v1/training-runs/${workflowId}` });
     expect(status.statusCode).toBe(200);
