@@ -21,12 +21,6 @@ interface Waiter {
   readonly grant: (permit: Permit) => void;
 }
 
-function abortError(): Error {
-  const error = new Error('slot reservation aborted');
-  error.name = 'AbortError';
-  return error;
-}
-
 /**
  * The GPUs of one worker process: `slots` is the activity slot supplier every GPU queue's worker uses, and
  * `withDevice` gives a running job a GPU of its own. With `count` 0 (GPU tags on a machine without a GPU) there is
@@ -58,10 +52,11 @@ export function createGpuPool(count: number, names: readonly string[] = []) {
             resolve(permit);
           },
         };
+        // Rejected with the signal's own reason: the SDK takes that as a clean abort (worker shutdown), not an error.
         const onAbort = () => {
           const i = waiting.indexOf(waiter);
           if (i >= 0) waiting.splice(i, 1);
-          reject(abortError());
+          reject(abortSignal.reason as Error);
         };
         if (abortSignal.aborted) return onAbort();
         abortSignal.addEventListener('abort', onAbort, { once: true });
