@@ -110,7 +110,6 @@ describe('GPU jobs pinned to devices', () => {
     held.release();
     const firstResult: TrainingResult = await first.result();
     expect(firstResult.training?.worker).toBe('busy-box/gpu');
-    await busy.stop();
   });
 
   it('N GPUs run at most N jobs at once, each on a device of its own; the command trainer sees only its GPU', async () => {
