@@ -8,6 +8,7 @@ import { encodeSplit, splitRows } from '../ml/split.js';
 import { validateFrame } from '../ml/validation/checks.js';
 import { buildReferenceProfile } from '../ml/validation/profile.js';
 import { renderValidationReportHtml } from '../ml/validation/report-html.js';
+import { publicFindingMessage } from './data-rejection.js';
 import { serveThread } from './thread-serve.js';
 
 export interface ValidateThreadInput {
@@ -59,7 +60,8 @@ serveThread<ValidateThreadInput, ValidateThreadDone>((input) => {
   const blocking = report.results.filter(
     (r) => r.severity === 'error' || (failOnWarnings && r.severity === 'warning'),
   );
-  const errors = blocking.map((r) => `${r.column ? `column "${r.column}": ` : ''}${r.message}`);
+  // What the run's result says names the row, the column and the rule; cell values stay in the report.
+  const errors = blocking.map(publicFindingMessage);
   const ok = errors.length === 0;
 
   let split: ValidateThreadDone['split'];

@@ -10,6 +10,7 @@ import { workflowTaskQueue } from '../domain/task-queues.js';
 import type { TrainingRequest, TrainingResult } from '../domain/training.js';
 import { canonicalJson } from '../platform/spec-file.js';
 import { training, trainingStatusQuery } from '../workflows/training.js';
+import { requireModel } from './auth.js';
 import { HttpProblem } from './problem.js';
 
 const workflowIdParam = z.object({
@@ -72,7 +73,10 @@ export function registerTrainingRoutes(
 
   api.post(
     '/v1/training-runs',
-    { schema: { body: z.object({ spec: z.unknown() }).strict(), headers: idempotencyHeaders } },
+    {
+      config: { role: 'operator' },
+      schema: { body: z.object({ spec: z.unknown() }).strict(), headers: idempotencyHeaders },
+    },
     async (request, reply) => {
       let spec;
       try {
@@ -83,6 +87,8 @@ export function registerTrainingRoutes(
         }
         throw error;
       }
+      // A relative dataset.source is looked up in the worker's data roots.
+      requireModel(request, 'operator', spec.model);
       // The same plain input anyone can type into the Temporal UI; the workflow validates it again itself.
       const input: TrainingRequest = { spec, requestedBy: request.actor, queuePrefix: deps.queuePrefix };
       const requestSha256 = createHash('sha256').update(canonicalJson(spec)).digest('hex');
@@ -120,46 +126,52 @@ export function registerTrainingRoutes(
     },
   );
 
-  api.get('/v1/training-runs/:workflowId', { schema: { params: workflowIdParam } }, async (request) => {
-    const handle = deps.client.workflow.getHandle(request.params.workflowId);
-    const description = await handle.describe();
-    if (description.type !== 'training') {
-      throw new HttpProblem(404, 'Not found', `${request.params.workflowId} is not a training run`);
-    }
-    const state = description.status.name;
-    const pending = pendingActivities(description.raw);
-    // A finished run's result is the workflow's result, which the server keeps: no worker needs to be running.
-    // Only a running run is asked for its status, and not for long (no worker, no answer).
-    let result: TrainingResult | undefined;
-    let failure: string | undefined;
-    if (state === 'COMPLETED') {
-      result = (await handle.result()) as TrainingResult;
-    } else if (state !== 'RUNNING') {
-      failure = await handle.result().then(
-        () => undefined,
-        (error: unknown) => {
-          const e = error as { cause?: { message?: string }; message?: string };
-          return e.cause?.message ?? e.message ?? String(error);
-        },
-      );
-    }
-    const status =
-      state === 'RUNNING'
-        ? await deps.client
-            .withDeadline(Date.now() + queryDeadlineMs, () => handle.query(trainingStatusQuery))
-            .catch(() => undefined)
-        : undefined;
-    const waiting = pending
-      .filter((p) => p.state === 'scheduled' && p.attempt === 1 && !p.heartbeat)
-      .map((p) => `${p.activity} is waiting for a worker on ${status?.trainQueue ?? 'its task queue'}`);
-    return {
-      workflowId: request.params.workflowId,
-      state,
-      ...(status ?? {}),
-      ...(result ? { stage: 'done', model: result.model, runId: result.runId, result } : {}),
-      pending,
-      ...(waiting.length ? { waiting } : {}),
-      ...(failure ? { failure } : {}),
-    };
-  });
+  api.get(
+    '/v1/training-runs/:workflowId',
+    { config: { role: 'viewer' }, schema: { params: workflowIdParam } },
+    async (request) => {
+      const handle = deps.client.workflow.getHandle(request.params.workflowId);
+      const description = await handle.describe();
+      if (description.type !== 'training') {
+        throw new HttpProblem(404, 'Not found', `${request.params.workflowId} is not a training run`);
+      }
+      // A scoped key sees its models' runs: the model is the run's ModelName search attribute (set at start).
+      requireModel(request, 'viewer', description.typedSearchAttributes.get(modelNameKey) ?? '');
+      const state = description.status.name;
+      const pending = pendingActivities(description.raw);
+      // A finished run's result is the workflow's result, which the server keeps: no worker needs to be running.
+      // Only a running run is asked for its status, and not for long (no worker, no answer).
+      let result: TrainingResult | undefined;
+      let failure: string | undefined;
+      if (state === 'COMPLETED') {
+        result = (await handle.result()) as TrainingResult;
+      } else if (state !== 'RUNNING') {
+        failure = await handle.result().then(
+          () => undefined,
+          (error: unknown) => {
+            const e = error as { cause?: { message?: string }; message?: string };
+            return e.cause?.message ?? e.message ?? String(error);
+          },
+        );
+      }
+      const status =
+        state === 'RUNNING'
+          ? await deps.client
+              .withDeadline(Date.now() + queryDeadlineMs, () => handle.query(trainingStatusQuery))
+              .catch(() => undefined)
+          : undefined;
+      const waiting = pending
+        .filter((p) => p.state === 'scheduled' && p.attempt === 1 && !p.heartbeat)
+        .map((p) => `${p.activity} is waiting for a worker on ${status?.trainQueue ?? 'its task queue'}`);
+      return {
+        workflowId: request.params.workflowId,
+        state,
+        ...(status ?? {}),
+        ...(result ? { stage: 'done', model: result.model, runId: result.runId, result } : {}),
+        pending,
+        ...(waiting.length ? { waiting } : {}),
+        ...(failure ? { failure } : {}),
+      };
+    },
+  );
 }

@@ -8,6 +8,9 @@ import type { TrainingResult } from '../../domain/training.js';
 import type { ArtifactStore } from '../../platform/artifact-store.js';
 import { createArtifactStore } from '../../platform/create-artifact-store.js';
 import type { Pool } from '../../platform/db.js';
+import { resolveCommandTrainers, type CommandTrainer } from '../../platform/command-trainers.js';
+import { exampleTrainerEntry } from '../../platform/python-env.js';
+import { repoRoot } from '../helpers/api.js';
 import { findVersion } from '../../platform/registry.js';
 import { training } from '../../workflows/training.js';
 import { createActivityGate } from '../helpers/activity-gate.js';
@@ -33,6 +36,7 @@ describe('GPU jobs pinned to devices', () => {
   let client: Client;
   const running: RunningWorkers[] = [];
   const prefix = uniquePrefix('pin');
+  let commandTrainers: CommandTrainer[];
   const deps = (identity: string) => ({
     db: db.pool,
     store,
@@ -40,7 +44,7 @@ describe('GPU jobs pinned to devices', () => {
     workerIdentity: identity,
     device: 'cpu',
     codeVersion: 'test',
-    commandTrainers: ['python3'],
+    commandTrainers,
   });
 
   beforeAll(async () => {
@@ -52,6 +56,11 @@ describe('GPU jobs pinned to devices', () => {
       forcePathStyle: true,
     });
     client = await testClient();
+    // The example trainer in the virtual environment the global setup made, registered as an operator would.
+    commandTrainers = await resolveCommandTrainers(exampleTrainerEntry(testStack().python), {
+      cwd: repoRoot,
+      searchPath: process.env.PATH,
+    });
     running.push(await startTestWorkers({ tags: ['cpu'], prefix, deps: deps('cpu-box') }));
   });
 
