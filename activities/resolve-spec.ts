@@ -1,12 +1,18 @@
+import { createHash } from 'node:crypto';
 import {
   InvalidSpecError,
   parsePipelineSpec,
   type PipelineSpec,
   type SpecProblem,
 } from '../domain/pipeline-spec.js';
-import { parseSpecDocument, readSpecDocumentUnder, specHash } from '../platform/spec-file.js';
+import type { Pool } from '../platform/db.js';
+import { recordRun } from '../platform/registry.js';
+import { canonicalJson, parseSpecDocument, readSpecDocumentUnder, specHash } from '../platform/spec-file.js';
 
 export interface ResolveSpecInput {
+  /** The run, for the record of a rejected spec. */
+  readonly runId: string;
+  readonly workflowId: string;
   /** The spec as typed (JSON), or absent when `specPath` names a file. */
   readonly spec?: unknown;
   readonly specPath?: string;
@@ -41,6 +47,7 @@ function modelOf(raw: unknown): string | undefined {
  * ends as `rejected` with every problem by field path.
  */
 export function createResolveSpecActivities(deps: {
+  readonly db: Pool;
   /** Real paths of the folders spec files may be read from; none: `specPath` is refused. */
   readonly specRoots?: readonly string[];
   /** What a relative `specPath` is relative to (the repository). */
@@ -64,7 +71,22 @@ export function createResolveSpecActivities(deps: {
       } catch (error) {
         if (!(error instanceof InvalidSpecError)) throw error;
         const model = modelOf(raw);
-        return { ok: false, problems: [...error.problems], ...(model ? { model } : {}) };
+        const problems = [...error.problems];
+        // The runs table keeps refused specs too (who tried to run what, and why it was refused). The document
+        // stays out of workflow history: it is recorded here.
+        const spec = raw ?? { specPath: input.specPath };
+        await recordRun(deps.db, {
+          runId: input.runId,
+          workflowId: input.workflowId,
+          model: model ?? '',
+          status: 'rejected',
+          stage: 'spec',
+          specHash: createHash('sha256').update(canonicalJson(spec)).digest('hex'),
+          spec,
+          reason: problems.map((p) => `${p.path}: ${p.message}`).join('; '),
+          details: { outcome: 'rejected', rejectedAt: 'spec', problems },
+        });
+        return { ok: false, problems, ...(model ? { model } : {}) };
       }
     },
   };

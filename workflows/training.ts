@@ -169,6 +169,8 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     if (!request.ok) return rejectSpec(request.problems);
     const { spec: specActivity } = activitiesFor(request.request.queuePrefix, undefined);
     const checked = await specActivity.resolveTrainingSpec({
+      runId,
+      workflowId: info.workflowId,
       ...(request.request.spec !== undefined ? { spec: request.request.spec } : {}),
       ...(request.request.specPath !== undefined ? { specPath: request.request.specPath } : {}),
     });

@@ -12,6 +12,7 @@ import { trainingTimeouts } from '../../domain/training-timeouts.js';
 import { createRng } from '../../ml/rng.js';
 import type { ArtifactStore } from '../../platform/artifact-store.js';
 import { createArtifactStore } from '../../platform/create-artifact-store.js';
+import { resolveDataRoots } from '../../activities/dataset-source.js';
 import type { Pool } from '../../platform/db.js';
 import { moveAlias } from '../../platform/registry.js';
 import { training } from '../../workflows/training.js';
@@ -92,6 +93,8 @@ describe('validate and evaluate work off the event loop', () => {
         workerIdentity: 'beat-box',
         device: 'cpu',
         codeVersion: 'test',
+        // The generated dataset is in a scratch folder: that folder is the worker's data root.
+        dataRoots: await resolveDataRoots([scratch]),
       },
     });
   });

@@ -8,6 +8,7 @@ import type { PipelineSpec } from '../../domain/pipeline-spec.js';
 import { createRng } from '../../ml/rng.js';
 import type { ArtifactStore } from '../../platform/artifact-store.js';
 import { createArtifactStore } from '../../platform/create-artifact-store.js';
+import { resolveDataRoots } from '../../activities/dataset-source.js';
 import type { Pool } from '../../platform/db.js';
 import { findVersion } from '../../platform/registry.js';
 import { createTestDb, dropTestSchema } from '../helpers/db.js';
@@ -69,6 +70,8 @@ describe('workflow history stays small whatever the model', () => {
         workerIdentity: 'hist-box',
         device: 'cpu',
         codeVersion: 'test',
+        // The generated dataset is in a scratch folder: that folder is the worker's data root.
+        dataRoots: await resolveDataRoots([scratch]),
       },
     });
   });

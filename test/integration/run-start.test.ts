@@ -70,7 +70,8 @@ describe('starting runs through the API, and reading them back with no worker', 
       method: 'POST',
       url: '/v1/training-runs',
       payload: { spec },
-      headers: key === undefined ? {} : { 'idempotency-key': key },
+      // The API on loopback answers only to a loopback Host with its port (DNS rebinding).
+      headers: { host: new URL(api.url).host, ...(key === undefined ? {} : { 'idempotency-key': key }) },
     });
 
   it('a retried POST with the same Idempotency-Key returns the same run; another spec under that key is refused', async () => {
@@ -138,11 +139,19 @@ describe('starting runs through the API, and reading them back with no worker', 
       taskQueue: workflowTaskQueue(prefix),
       args: [{ message: 'not a training run', queuePrefix: prefix }],
     });
-    const other = await api.app.inject({ method: 'GET', url: `/v1/training-runs/${skeleton.workflowId}` });
+    const other = await api.app.inject({
+      method: 'GET',
+      url: `/v1/training-runs/${skeleton.workflowId}`,
+      headers: { host: new URL(api.url).host },
+    });
     expect(other.statusCode).toBe(404);
     await skeleton.terminate('not needed');
 
-    const status = await api.app.inject({ method: 'GET', url: `/v1/training-runs/${workflowId}` });
+    const status = await api.app.inject({
+      method: 'GET',
+      url: `/v1/training-runs/${workflowId}`,
+      headers: { host: new URL(api.url).host },
+    });
     expect(status.statusCode).toBe(200);
     expect(status.json()).toMatchObject({
       state: 'COMPLETED',

@@ -76,7 +76,8 @@ describe('training runs started and watched with the temporal CLI', () => {
       string,
       unknown
     >;
-    return { ...spec, model, dataset: { source: join(repoRoot, 'datasets', 'electricity.csv') } };
+    // A relative source in a typed spec is looked up in the worker's data roots (the repository's datasets/).
+    return { ...spec, model, dataset: { source: 'electricity.csv' } };
   };
 
   beforeAll(async () => {
