@@ -17,6 +17,7 @@ import type { Pool } from '../../platform/db.js';
 import { moveAlias } from '../../platform/registry.js';
 import { training } from '../../workflows/training.js';
 import { createActivityGate } from '../helpers/activity-gate.js';
+import { repoRoot } from '../helpers/api.js';
 import { createTestDb, dropTestSchema } from '../helpers/db.js';
 import { testStack } from '../helpers/stack.js';
 import { exampleSpec } from '../helpers/training.js';
@@ -93,8 +94,8 @@ describe('validate and evaluate work off the event loop', () => {
         workerIdentity: 'beat-box',
         device: 'cpu',
         codeVersion: 'test',
-        // The generated dataset is in a scratch folder: that folder is the worker's data root.
-        dataRoots: await resolveDataRoots([scratch]),
+        // The generated dataset is in a scratch folder, Adult in the repository's datasets/: both are data roots.
+        dataRoots: await resolveDataRoots([scratch, join(repoRoot, 'datasets')]),
       },
     });
   });
