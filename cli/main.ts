@@ -1,8 +1,10 @@
 // The `slipway` command.
 import { Command } from 'commander';
+import { datasetFormatSchema } from '../domain/dataset-schema.js';
 import { inheritedEnvironment, loadConfig } from '../platform/config.js';
 import { createLogger, resolveLogFormat } from '../platform/logger.js';
 import { ApiError } from './api-client.js';
+import { ingestCommand } from './ingest.js';
 import { modelsList, modelsShow } from './models.js';
 import { temporalSetupCommand } from './temporal-setup.js';
 import { runShowCommand, trainCommand } from './train.js';
@@ -54,6 +56,21 @@ program
   )
   .action(async (opts: { check?: boolean }) => {
     process.exitCode = await temporalSetupCommand(loadConfig(env), opts);
+  });
+
+program
+  .command('ingest')
+  .argument('<file>', 'a CSV, NDJSON or Parquet file (or an s3:// URI in the artifact bucket)')
+  .option('--format <format>', 'csv, ndjson or parquet (default: from the file name, else csv)')
+  .option('--json', 'print the result as JSON (rows, columns, schema, sha256, seconds...)')
+  .description('read a dataset into the artifact store on its own: rows, columns, schema, sha256, seconds')
+  .action(async (file: string, opts: { format?: string; json?: boolean }) => {
+    const format = opts.format === undefined ? undefined : datasetFormatSchema.parse(opts.format);
+    process.exitCode = await ingestCommand(file, {
+      ...(format ? { format } : {}),
+      ...(opts.json ? { json: true } : {}),
+      config: loadConfig(env),
+    });
   });
 
 const models = program.command('models').description('the model registry');

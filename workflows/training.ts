@@ -296,6 +296,7 @@ async function runPipeline(input: ResolvedTrainingInput, hooks: PipelineHooks): 
         lineage: {
           runId,
           datasetSha256: ingested.datasetSha256,
+          ...(ingested.readKey ? { datasetReadKey: ingested.readKey } : {}),
           split: validated.split,
           validationReportUri: validated.reportUri,
           evaluationReportUri: evaluated.reportUri,
