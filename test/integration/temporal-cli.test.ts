@@ -209,7 +209,7 @@ describe('training runs started and watched with the temporal CLI', () => {
     const handle = await start(workflowId, {
       spec: {
         model: 'Elec2 Price',
-        dataset: { source: 'electricity.csv', format: 'parquet' },
+        dataset: { source: 'electricity.csv', format: 'xlsx' },
         target: 'class',
         split: { kind: 'shuffle' },
         trainer: { kind: 'builtin', name: 'xgboost' },
