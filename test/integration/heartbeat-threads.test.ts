@@ -60,9 +60,9 @@ async function timeouts(handle: WorkflowHandle): Promise<string[]> {
 
 /**
  * Evaluating a million rows against a champion (half of them held out: both models scored, metrics, slices, a
- * 200-round paired bootstrap) is over a minute of one core, several times the train activity's 20 s heartbeat
- * timeout (`npx tsx` of ml/metrics/evaluate.ts alone: 6 s for 100,000 rows and 100 rounds). It runs in a worker thread, so a training activity on the same worker
- * keeps heartbeating meanwhile: no heartbeat timeout, no retry.
+ * 200-round paired bootstrap) is long CPU work, far more than the train activity's 20 s heartbeat timeout on one
+ * core. It runs in a worker thread, so a training activity on the same worker keeps heartbeating meanwhile: no
+ * heartbeat timeout, no retry.
  */
 describe('validate and evaluate work off the event loop', () => {
   let db: { pool: Pool; schema: string };
