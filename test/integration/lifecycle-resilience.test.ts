@@ -35,8 +35,8 @@ async function startWorkerProcess(env: Record<string, string>): Promise<ChildPro
       lines.push(line);
       if (line.includes('"workers running"')) resolve();
     };
-    createInterface({ input: child.stdout! }).on('line', onLine);
-    createInterface({ input: child.stderr! }).on('line', onLine);
+    createInterface({ input: child.stdout }).on('line', onLine);
+    createInterface({ input: child.stderr }).on('line', onLine);
     child.once('exit', (code) =>
       reject(new Error(`the worker exited (${code}):\n${lines.slice(-20).join('\n')}`)),
     );
