@@ -120,12 +120,13 @@ describe(
         cache: { hit: true, fromWorkflowId: first.workflowId, version: 1 },
       });
       expect(repeat.result.cache?.reason).toContain(`run ${first.workflowId} registered version 1`);
-      expect(repeat.status.stages.map((s) => s.state)).toEqual([
-        'done',
-        'cached',
-        'cached',
-        'cached',
-        'cached',
+      expect(repeat.status.stages.map((s) => [s.stage, s.state])).toEqual([
+        ['spec', 'done'],
+        ['ingest', 'done'],
+        ['validate', 'cached'],
+        ['train', 'cached'],
+        ['evaluate', 'cached'],
+        ['register', 'cached'],
       ]);
       expect(repeat.status.cache?.hit).toBe(true);
       expect((await listVersions(db.pool, model)).map((v) => v.version)).toEqual([1]);
