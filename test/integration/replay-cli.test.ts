@@ -82,6 +82,20 @@ describe('slipway replay', { timeout: 180_000 }, () => {
         },
       )
       .toBe(100);
+    // A label that reached the gateway before its prediction was logged joins it at the gateway's next sweep.
+    await expect
+      .poll(
+        async () =>
+          (
+            await db.pool.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM predictions p JOIN feedback f ON f.request_id = p.request_id
+               WHERE p.model_name = $1`,
+              [model],
+            )
+          ).rows[0]!.n,
+        { timeout: 10_000 },
+      )
+      .toBe(100);
     const { rows: logged } = await db.pool.query<{ inputs: Record<string, number>; label: string | null }>(
       `SELECT p.inputs, f.label FROM predictions p LEFT JOIN feedback f ON f.request_id = p.request_id
        WHERE p.model_name = $1 ORDER BY p.at, p.request_id`,
