@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { monitorWorkflowId, type MonitorRequestInput } from '../../domain/monitor.js';
@@ -36,16 +35,17 @@ export function readElec2(): Promise<CsvTable> {
 
 /**
  * Trains the Elec2 logistic regression on the first `rows` rows (the spec's time split keeps its last 20 % for the
- * test), and deploys the version as the champion. Returns the model name and version.
+ * test), from a CSV of those rows written into `dir`, and deploys the version as the champion. Returns the model name and version.
  */
 export async function trainEarlyElec2(options: {
   client: Client;
   pool: Pool;
   prefix: string;
   rows: number;
+  /** Where the CSV of the first rows is written: one of the workers' data roots. */
+  dir: string;
 }): Promise<{ model: string; version: number; trainRows: number }> {
-  const dir = await mkdtemp(join(tmpdir(), 'slipway-monitor-'));
-  const path = join(dir, `elec2-first-${options.rows}.csv`);
+  const path = join(options.dir, `elec2-first-${options.rows}.csv`);
   const lines = (await readFile(elec2Path, 'utf8')).split('\n');
   await writeFile(path, `${lines.slice(0, options.rows + 1).join('\n')}\n`);
   const spec = await exampleSpec('elec2-logistic.yaml', {

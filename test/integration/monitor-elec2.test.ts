@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { resolveDataRoots } from '../../activities/dataset-source.js';
 import type { ArtifactStore } from '../../platform/artifact-store.js';
 import { createArtifactStore } from '../../platform/create-artifact-store.js';
 import type { Pool } from '../../platform/db.js';
@@ -55,10 +59,12 @@ describe('Elec2 replay: the monitor alerts on the features that really change, w
   let client: Client;
   let workers: RunningWorkers;
   let hooks: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  let scratch: string;
   const prefix = uniquePrefix('mon-elec2');
   const handles: WorkflowHandle[] = [];
 
   beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'slipway-monitor-'));
     db = await createTestDb('mon_elec2');
     store = createArtifactStore({
       kind: 's3',
@@ -80,6 +86,8 @@ describe('Elec2 replay: the monitor alerts on the features that really change, w
         device: 'cpu',
         codeVersion: 'test',
         alertWebhook: { url: hooks.url, timeoutMs: 2000 },
+        // The early stretch is written into a scratch folder: the workers read datasets only from data roots.
+        dataRoots: await resolveDataRoots([scratch]),
       },
     });
   });
@@ -91,10 +99,17 @@ describe('Elec2 replay: the monitor alerts on the features that really change, w
     await client?.connection.close();
     await store?.close();
     if (db) await dropTestSchema(db.pool, db.schema);
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
   it('trains on an early stretch, serves the rest in order with late labels, and alerts on Victoria when it turns on', async () => {
-    const { model, version } = await trainEarlyElec2({ client, pool: db.pool, prefix, rows: trainedOn });
+    const { model, version } = await trainEarlyElec2({
+      client,
+      pool: db.pool,
+      prefix,
+      rows: trainedOn,
+      dir: scratch,
+    });
     const elec2 = await readElec2();
     const served = elec2.rows.slice(trainedOn);
     const inputs = served.map((r) => Object.fromEntries(elec2Features.map((f) => [f, r[f]])));
