@@ -119,7 +119,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
     const at = Date.now();
     if (kind === 'rows') {
       const parsed = parseRowRequest(json, iface, { maxRows: settings.maxBatchRows, stickyField });
-      const sticky = parsed.sticky.map((s) => s ?? headerSticky);
+      const sticky = Array.from(parsed.sticky, (s) => s ?? headerSticky);
       const answers =
         role !== undefined
           ? await deps.rows.serveVersion(model, loaded, role, parsed.batch, at)
@@ -195,7 +195,10 @@ export function createGatewayHandler(deps: GatewayDeps) {
     }
     if (a === 'metrics' && path.length === 1) {
       if (!get) throw methodNotAllowed('GET');
-      const { contentType, text } = await deps.clusterMetrics();
+      const { contentType, text } = await deps.clusterMetrics().catch((error: unknown) => {
+        const detail = `metrics are unavailable: ${(error as Error).message}`;
+        throw new HttpProblem(503, 'Metrics unavailable', detail, { error: detail });
+      });
       sendJson(res, 200, text, contentType);
       return { endpoint: 'metrics' };
     }

@@ -111,6 +111,17 @@ export function createGatewayMetrics() {
       aggregator: 'min',
       registers,
     }),
+    deploymentProcesses: new Gauge({
+      name: 'slipway_gateway_deployment_processes',
+      help: 'Gateway processes that have loaded the deployment of this model',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    processes: new Gauge({
+      name: 'slipway_gateway_processes',
+      help: 'Gateway processes answering',
+      registers,
+    }),
     feedback: new Counter({
       name: 'slipway_gateway_feedback_total',
       help: 'Labels by outcome: recorded, unchanged, pending, resolved (a pending label joined), expired, rejected',
@@ -127,6 +138,7 @@ export function createGatewayMetrics() {
       metrics.runSeconds.labels(model, version).observe(runMs / 1000);
     },
   };
+  metrics.processes.set(1);
   return metrics;
 }
 

@@ -133,7 +133,7 @@ describe('the gateway speaks the Open Inference Protocol and row JSON', () => {
     expect((await fetch(`${gateway.url}/v2/models/${model}/ready`)).status).toBe(200);
     expect((await fetch(`${gateway.url}/v2/models/${model}/versions/1/ready`)).status).toBe(200);
     expect((await fetch(`${gateway.url}/v2/models/nope/ready`)).status).toBe(404);
-    const metadata = await (await fetch(`${gateway.url}/v2/models/${model}`)).json();
+    const metadata = (await (await fetch(`${gateway.url}/v2/models/${model}`)).json()) as { inputs: unknown };
     expect(metadata).toMatchObject({
       name: model,
       versions: ['1'],
