@@ -64,14 +64,17 @@ export function describeValue(value: unknown): string {
   }
 }
 
+const float32Max = 3.4028234663852886e38;
+
 /** Checks one numeric feature value; returns the number (NaN for missing) or undefined after recording a problem. */
 export function numericValue(
   value: unknown,
   field: string,
   iface: ServingInterface,
-  integer: boolean,
+  type: ServingInterface['inputs'][number]['type'],
   problems: ProblemList,
 ): number | undefined {
+  const integer = type === 'int64';
   if (value === null) {
     if (iface.acceptsMissing && !integer) return NaN;
     problems.add(field, 'missing values (null) are not accepted by this model');
@@ -83,6 +86,10 @@ export function numericValue(
   }
   if (!Number.isFinite(value)) {
     problems.add(field, 'not a finite number (the model takes finite numbers only)');
+    return undefined;
+  }
+  if (type === 'float32' && Math.abs(value) > float32Max) {
+    problems.add(field, `${value} is out of range for the model's float32 input (at most ±3.4e38)`);
     return undefined;
   }
   if (integer && !Number.isSafeInteger(value)) {

@@ -1,5 +1,6 @@
 // One gateway process (a node:cluster worker): serves the shared port until the primary tells it to drain.
 import { createServer } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { parseApiKeys } from '../domain/auth.js';
 import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../platform/config.js';
 import { createArtifactStore } from '../platform/create-artifact-store.js';
@@ -74,7 +75,10 @@ async function main(): Promise<void> {
     cache,
     rows,
     access: createAccess(parseApiKeys(config.SLIPWAY_API_KEYS)),
-    limiter: new RateLimiter(config.SERVING_RATE_LIMIT_PER_MINUTE),
+    limiter: new RateLimiter(
+      config.SERVING_RATE_LIMIT_PER_MINUTE,
+      config.SERVING_PROCESSES ?? availableParallelism(),
+    ),
     settings: {
       maxBodyBytes: config.SERVING_MAX_BODY_BYTES,
       maxBatchRows: config.SERVING_MAX_BATCH_ROWS,
