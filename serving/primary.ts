@@ -34,12 +34,14 @@ export async function runGateway(config: Config, log: Logger): Promise<void> {
   let announced = false;
   let restarts = 0;
   const startedAt = new Map<number, number>();
+  const listeningIds = new Set<number>();
   const fork = (): Worker => {
     const worker = cluster.fork();
     startedAt.set(worker.id, Date.now());
     worker.once('online', () => log.info({ pid: worker.process.pid }, 'gateway process started'));
     worker.once('listening', () => {
       listening++;
+      listeningIds.add(worker.id);
       log.info({ pid: worker.process.pid }, 'gateway process listening');
       if (!announced && listening >= processes) {
         announced = true;
@@ -84,7 +86,10 @@ export async function runGateway(config: Config, log: Logger): Promise<void> {
     stopping = true;
     log.info({ signal }, 'gateway stopping');
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
-    for (const w of workers) askToDrain(w);
+    // A process still starting has no drain handler yet: SIGTERM ends it (it holds no request).
+    for (const w of workers)
+      if (listeningIds.has(w.id)) askToDrain(w);
+      else w.process.kill('SIGTERM');
     // A process that does not finish draining in time is killed.
     setTimeout(() => {
       for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGKILL');

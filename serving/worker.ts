@@ -96,16 +96,22 @@ async function main(): Promise<void> {
   });
 
   // Labels that arrived before their prediction was logged join it once the log catches up.
+  let sweeping = false;
   const sweep = setInterval(
     () => {
-      void resolvePendingFeedback(db).then(
-        (r) => {
-          if (r.resolved) metrics.feedback.labels('resolved').inc(r.resolved);
-          if (r.expired) metrics.feedback.labels('expired').inc(r.expired);
-          if (r.rejected) metrics.feedback.labels('rejected').inc(r.rejected);
-        },
-        (error: unknown) => log.warn({ err: error }, 'resolving pending feedback failed'),
-      );
+      // One sweep at a time: a slow database must not pile them up on the pool.
+      if (sweeping) return;
+      sweeping = true;
+      void resolvePendingFeedback(db)
+        .then(
+          (r) => {
+            if (r.resolved) metrics.feedback.labels('resolved').inc(r.resolved);
+            if (r.expired) metrics.feedback.labels('expired').inc(r.expired);
+            if (r.rejected) metrics.feedback.labels('rejected').inc(r.rejected);
+          },
+          (error: unknown) => log.warn({ err: error }, 'resolving pending feedback failed'),
+        )
+        .finally(() => (sweeping = false));
     },
     Math.max(500, config.SERVING_LOG_FLUSH_MS * 5),
   );

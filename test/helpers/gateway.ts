@@ -36,6 +36,14 @@ export interface RunningGateway {
   kill(): Promise<void>;
 }
 
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 /** Starts `slipway serve` and resolves once every gateway process listens and the routing table is loaded. */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const stack = testStack();
@@ -116,10 +124,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       check();
     });
 
-  await waitForWorkers(processes);
-  // Listening comes after the first routing-table load; readiness confirms it through HTTP.
-  const ready = await fetch(`${url}/v2/health/ready`);
-  if (ready.status !== 200) throw new Error(`the gateway is not ready: ${ready.status}`);
+  try {
+    await waitForWorkers(processes);
+    // Listening comes after the first routing-table load; readiness confirms it through HTTP.
+    const ready = await fetch(`${url}/v2/health/ready`);
+    if (ready.status !== 200) throw new Error(`the gateway is not ready: ${ready.status}`);
+  } catch (error) {
+    // Never leave a half-started gateway behind.
+    for (const pid of live) killQuietly(pid);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    throw error;
+  }
   return {
     url,
     pid: child.pid!,
@@ -137,13 +153,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await exited;
     },
     async kill() {
-      for (const pid of live) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      for (const pid of live) killQuietly(pid);
       if (child.exitCode === null) child.kill('SIGKILL');
       await exited;
     },
