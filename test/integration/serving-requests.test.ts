@@ -72,7 +72,7 @@ describe('bad requests, malformed bodies, keys and rate limits at the gateway', 
 
   /** Expects a problem+json answer with `status` whose errors name `field`. */
   async function expectProblem(
-    call: Promise<{ status: number; headers: Headers; body: any }>,
+    call: ReturnType<typeof postJson>,
     status: number,
     field: string,
     problem?: RegExp,
@@ -298,9 +298,10 @@ describe('bad requests, malformed bodies, keys and rate limits at the gateway', 
         case 2: {
           // A valid document with one value swapped for something of another type.
           const doc = JSON.parse(base) as Record<string, unknown>;
-          const target: any =
-            'rows' in doc ? (doc.rows as unknown[])[rng.nextInt(3)] : pick(doc.inputs as unknown[]);
-          const keysOf = Object.keys(target as object);
+          const target = (
+            'rows' in doc ? (doc.rows as unknown[])[rng.nextInt(3)] : pick(doc.inputs as unknown[])
+          ) as Record<string, unknown>;
+          const keysOf = Object.keys(target);
           target[pick(keysOf)] = pick(nasty);
           bodies.push(JSON.stringify(doc));
           break;
