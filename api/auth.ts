@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { roleAllows, type ApiKey, type Role } from '../domain/auth.js';
+import { roleAllows, type ApiKey, type Caller, type Role } from '../domain/auth.js';
 import { createKeyring } from '../platform/keyring.js';
 import { HttpProblem } from './problem.js';
 
@@ -7,8 +7,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who is calling: the API key's name, or `local` when the API runs without keys. */
     actor: string;
+    /** The caller's key (name, role, model scope); an admin named `local` when the API runs without keys. */
+    caller: Caller;
   }
 }
+
+const openCaller: Caller = { name: 'local', role: 'admin' };
 
 function presented(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -24,13 +28,17 @@ function presented(request: FastifyRequest): string | undefined {
 export function registerAuth(app: FastifyInstance, keys: readonly ApiKey[]): void {
   const keyring = createKeyring(keys);
   app.decorateRequest('actor', '');
+  // Set by the hook below on every request; a reference value can't be a shared default.
+  app.decorateRequest('caller', null as unknown as Caller);
   app.addHook('onRequest', (request, _reply, done) => {
     if (request.url === '/health') {
       request.actor = 'health';
+      request.caller = { name: 'health', role: 'viewer' };
       return done();
     }
     if (keyring.open) {
       request.actor = 'local';
+      request.caller = openCaller;
       return done();
     }
     const key = keyring.authenticate(presented(request));
@@ -45,6 +53,7 @@ export function registerAuth(app: FastifyInstance, keys: readonly ApiKey[]): voi
       );
     }
     request.actor = key.name;
+    request.caller = key;
     done();
   });
 }

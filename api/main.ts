@@ -23,7 +23,15 @@ async function main(): Promise<void> {
   const apiKeys = parseApiKeys(config.SLIPWAY_API_KEYS);
   if (apiKeys.length === 0)
     log.warn('SLIPWAY_API_KEYS is empty: the API accepts unauthenticated requests (local use only)');
-  const app = await buildApi({ client, db, store, log, queuePrefix: config.TASK_QUEUE_PREFIX, apiKeys });
+  const app = await buildApi({
+    client,
+    db,
+    store,
+    log,
+    queuePrefix: config.TASK_QUEUE_PREFIX,
+    apiKeys,
+    feedbackPendingSeconds: config.SERVING_FEEDBACK_PENDING_S,
+  });
   await app.listen({ host: config.API_HOST, port: config.API_PORT });
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'api stopping');

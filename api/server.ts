@@ -18,6 +18,7 @@ import { pingTemporal } from '../platform/temporal.js';
 import { skeleton, skeletonStatusQuery } from '../workflows/skeleton.js';
 import type { ApiKey } from '../domain/auth.js';
 import { registerAuth } from './auth.js';
+import { registerFeedbackRoutes } from './feedback-routes.js';
 import { registerModelRoutes } from './model-routes.js';
 import { HttpProblem, problemHandler } from './problem.js';
 import { registerTrainingRoutes } from './training-routes.js';
@@ -32,6 +33,8 @@ export interface ApiDeps {
   readonly apiKeys?: readonly ApiKey[];
   /** Requests per minute per client. */
   readonly rateLimitPerMinute?: number;
+  /** How long a label may wait for its prediction to be logged (SERVING_FEEDBACK_PENDING_S). */
+  readonly feedbackPendingSeconds?: number;
 }
 
 async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; error?: string; ms: number }> {
@@ -121,6 +124,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   api.get('/openapi.json', { schema: { hide: true } }, (_request, reply) => reply.send(app.swagger()));
   registerTrainingRoutes(app, deps);
   registerModelRoutes(app, deps);
+  registerFeedbackRoutes(app, deps);
 
   api.setNotFoundHandler((request) => {
     throw new HttpProblem(404, 'Not found', `no route ${request.method} ${request.url}`);

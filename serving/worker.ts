@@ -113,7 +113,7 @@ async function main(): Promise<void> {
         )
         .finally(() => (sweeping = false));
     },
-    Math.max(500, config.SERVING_LOG_FLUSH_MS * 5),
+    Math.min(5000, Math.max(500, config.SERVING_LOG_FLUSH_MS * 2)),
   );
   sweep.unref();
 
