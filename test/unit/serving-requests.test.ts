@@ -91,7 +91,7 @@ describe('row JSON requests', () => {
   it('names every bad field, and answers 413 past the row cap', () => {
     const bad = problemOf(() =>
       parseRowRequest(
-        { rows: [{ x1: 'a', x2: 1e400, color: 3, extra: 1 }, { x2: 1, color: 'x' }, 7], other: 1 },
+        { rows: [{ x1: 'a', x2: Infinity, color: 3, extra: 1 }, { x2: 1, color: 'x' }, 7], other: 1 },
         iface,
         options,
       ),
