@@ -3,6 +3,7 @@ import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { createEvaluateActivities } from './evaluate.js';
 import { createIngestActivities } from './ingest.js';
+import { createModelImportActivities } from './model-import.js';
 import { createRegisterActivities } from './register.js';
 import { createSkeletonActivities } from './skeleton.js';
 import { createTrainActivities } from './train.js';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainActivities(deps),
     ...createEvaluateActivities(deps),
     ...createRegisterActivities(deps),
+    ...createModelImportActivities(deps),
   };
 }
 

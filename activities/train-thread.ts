@@ -2,7 +2,9 @@
 // (heartbeats, cancellation and other activities keep flowing). Talks to its parent by messages only.
 import { parentPort, workerData } from 'node:worker_threads';
 import { trainTestData } from '../ml/dataset.js';
+import { columnOf } from '../ml/frame.js';
 import { decodeFrameFromArrow } from '../ml/ingest/arrow-codec.js';
+import { classNames } from '../ml/ingest/labels.js';
 import { decodeSplit } from '../ml/split.js';
 import { trainerByName } from '../ml/trainers.js';
 import type { TrainProgress } from '../ml/trainer.js';
@@ -42,18 +44,24 @@ const port = parentPort!;
  * frame, so both can be collected before training starts: at 1M x 50 that is the difference between holding the
  * data once and holding it three times.
  */
-function takeData(): ReturnType<typeof trainTestData> {
+function takeData(): ReturnType<typeof trainTestData> & { classes: [string, string] } {
   const bytes = input.frameBytes;
   (input as { frameBytes?: Uint8Array }).frameBytes = undefined;
-  return trainTestData(decodeFrameFromArrow(bytes), decodeSplit(input.splitBytes), {
-    target: input.target,
-    drop: input.drop,
-    ...(input.positiveClass ? { positiveClass: input.positiveClass } : {}),
-  });
+  const frame = decodeFrameFromArrow(bytes);
+  // The class labels as the data writes them, for the gateway's answers and for feedback labels.
+  const classes = classNames(columnOf(frame, input.target), input.positiveClass);
+  return {
+    classes,
+    ...trainTestData(frame, decodeSplit(input.splitBytes), {
+      target: input.target,
+      drop: input.drop,
+      ...(input.positiveClass ? { positiveClass: input.positiveClass } : {}),
+    }),
+  };
 }
 
 try {
-  const { train, test } = takeData();
+  const { train, test, classes } = takeData();
   const trainer = trainerByName(input.trainer);
   let params: unknown;
   try {
@@ -78,7 +86,7 @@ try {
   const done: TrainThreadMessage = {
     type: 'done',
     onnx: model.toOnnx(),
-    metadata: model.metadata(),
+    metadata: { ...model.metadata(), classes },
     testPredictions: model.predictProba(test.features),
     trainRows: train.labels.length,
     params: params as Record<string, unknown>,

@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     queuePrefix: config.TASK_QUEUE_PREFIX,
     apiKeys,
     feedbackPendingSeconds: config.SERVING_FEEDBACK_PENDING_S,
+    uploadMaxBytes: config.SLIPWAY_UPLOAD_MAX_BYTES,
   });
   await app.listen({ host: config.API_HOST, port: config.API_PORT });
   const shutdown = async (signal: string) => {

@@ -19,6 +19,7 @@ import { skeleton, skeletonStatusQuery } from '../workflows/skeleton.js';
 import type { ApiKey } from '../domain/auth.js';
 import { registerAuth } from './auth.js';
 import { registerFeedbackRoutes } from './feedback-routes.js';
+import { registerImportRoutes } from './import-routes.js';
 import { registerModelRoutes } from './model-routes.js';
 import { HttpProblem, problemHandler } from './problem.js';
 import { registerTrainingRoutes } from './training-routes.js';
@@ -35,6 +36,8 @@ export interface ApiDeps {
   readonly rateLimitPerMinute?: number;
   /** How long a label may wait for its prediction to be logged (SERVING_FEEDBACK_PENDING_S). */
   readonly feedbackPendingSeconds?: number;
+  /** Largest model or reference upload (SLIPWAY_UPLOAD_MAX_BYTES). */
+  readonly uploadMaxBytes?: number;
 }
 
 async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; error?: string; ms: number }> {
@@ -125,6 +128,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerTrainingRoutes(app, deps);
   registerModelRoutes(app, deps);
   registerFeedbackRoutes(app, deps);
+  registerImportRoutes(app, deps);
 
   api.setNotFoundHandler((request) => {
     throw new HttpProblem(404, 'Not found', `no route ${request.method} ${request.url}`);

@@ -2,14 +2,9 @@
 import { HttpProblem } from '../platform/http-problem.js';
 import type { ServingInterface } from '../domain/serving-interface.js';
 
-export type FeatureColumn =
-  | { readonly kind: 'numeric'; readonly values: Float64Array }
-  | { readonly kind: 'categorical'; readonly values: (string | null)[] };
+import type { FeatureBatch } from '../platform/serving-feeds.js';
 
-export interface FeatureBatch {
-  readonly rowCount: number;
-  readonly columns: ReadonlyMap<string, FeatureColumn>;
-}
+export type { FeatureBatch, FeatureColumn } from '../platform/serving-feeds.js';
 
 /** One problem with a request, named by its field path (`rows.3.nswprice`, `inputs.0.shape`). */
 export interface FieldProblem {
