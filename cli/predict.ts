@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
+import { DEFAULT_MISSING_TOKENS } from '../domain/dataset-schema.js';
 import { ApiError, apiClient } from './api-client.js';
 
 interface Prediction {
@@ -14,15 +15,13 @@ type Row = Record<string, unknown>;
 /** Rows from JSON: an array of row objects, `{"rows": [...]}`, or one row object. */
 function rowsFromJson(text: string): Row[] {
   const doc = JSON.parse(text) as unknown;
-  const rows = Array.isArray(doc)
-    ? doc
-    : doc && typeof doc === 'object' && 'rows' in doc
-      ? (doc).rows
-      : [doc];
+  const rows = Array.isArray(doc) ? doc : doc && typeof doc === 'object' && 'rows' in doc ? doc.rows : [doc];
   if (!Array.isArray(rows) || !rows.every((r) => r && typeof r === 'object' && !Array.isArray(r)))
     throw new Error('expected JSON rows: an array of objects, {"rows": [...]}, or one object');
   return rows as Row[];
 }
+
+const missing = new Set(DEFAULT_MISSING_TOKENS);
 
 /** Rows from CSV with a header: cells typed by the model's inputs (numbers for numeric ones, "" as missing). */
 function rowsFromCsv(
@@ -38,8 +37,9 @@ function rowsFromCsv(
       if (ignored.includes(name)) continue;
       const type = datatypes.get(name);
       const text = cell.trim();
-      if (type === 'BYTES') row[name] = cell === '' ? null : cell;
-      else if (text === '' || /^(na|nan|null|none|\?)$/i.test(text)) row[name] = null;
+      // Missing cells are read as Slipway reads a dataset, so a row scores as it did in the reference data.
+      if (missing.has(text)) row[name] = null;
+      else if (type === 'BYTES') row[name] = cell;
       else row[name] = type !== undefined || Number.isFinite(Number(text)) ? Number(text) : cell;
     }
     return row;

@@ -7,7 +7,9 @@ Writes, in out_dir (default test/fixtures/models):
                                missing numbers imputed and unknown categories ignored inside the graph, and a plain
                                probability tensor (zipmap off), which is what `slipway models import` takes;
   adult-sklearn-expected.csv   scikit-learn's predict_proba on the first rows of datasets/adult.csv, so tests can
-                               check that the gateway serves the same numbers without Python.
+                               check that the gateway serves the same numbers without Python;
+  adult-sklearn-zipmap.onnx    the same pipeline converted with skl2onnx's defaults (probabilities as a ZipMap), which
+                               the import refuses with a message saying how to convert it.
 
 Import it with:
   npx slipway models import test/fixtures/models/adult-sklearn.onnx --name adult-sklearn \\
@@ -70,6 +72,10 @@ def main() -> None:
     )
     with open(os.path.join(out, "adult-sklearn.onnx"), "wb") as f:
         f.write(onnx_model.SerializeToString())
+
+    zipmap = to_onnx(pipeline, initial_types=inputs, target_opset={"": 17, "ai.onnx.ml": 3})
+    with open(os.path.join(out, "adult-sklearn-zipmap.onnx"), "wb") as f:
+        f.write(zipmap.SerializeToString())
 
     head = features.head(EXPECTED_ROWS)
     probabilities = pipeline.predict_proba(head)
