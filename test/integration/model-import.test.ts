@@ -106,8 +106,11 @@ describe('slipway models import: an ONNX model trained elsewhere, served like a 
       acceptsMissing: true,
     });
     expect((version!.onnxSignature.inputs as unknown[]).length).toBe(14);
-    const profile = JSON.parse((await store.get(version!.referenceProfileUri)).toString('utf8'));
-    expect(profile.features.map((f: { name: string }) => f.name)).toContain('occupation');
+    const profile = JSON.parse((await store.get(version!.referenceProfileUri)).toString('utf8')) as {
+      features: { name: string }[];
+      rowCount: number;
+    };
+    expect(profile.features.map((f) => f.name)).toContain('occupation');
     expect(profile.rowCount).toBeGreaterThan(30_000);
     // The same files again are the same import: no second version.
     const again = await runCli([
