@@ -2,7 +2,6 @@
 import { HttpProblem } from '../platform/http-problem.js';
 import type { ServingInterface } from '../domain/serving-interface.js';
 
-import type { FeatureBatch } from '../platform/serving-feeds.js';
 
 export type { FeatureBatch, FeatureColumn } from '../platform/serving-feeds.js';
 
@@ -110,17 +109,6 @@ export function categoricalValue(
   }
   problems.add(field, `expected a string, got ${describeValue(value)}`);
   return undefined;
-}
-
-/** The features of row `i` as a JSON object (missing values as null), for the prediction log. */
-export function rowObject(batch: FeatureBatch, i: number): Record<string, number | string | null> {
-  const out: Record<string, number | string | null> = {};
-  for (const [name, column] of batch.columns) {
-    const v = column.values[i];
-    out[name] =
-      column.kind === 'numeric' ? (Number.isNaN(v) ? null : (v as number)) : ((v as string | null) ?? null);
-  }
-  return out;
 }
 
 /** A list of names for messages: `a, b, c` (at most a dozen). */

@@ -8,6 +8,17 @@ const rowBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 819
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
+/** Memoises a metric's labelled children: prom-client hashes the label values on every `labels()` call. */
+function children<T>(labels: (...values: string[]) => T): (...values: string[]) => T {
+  const cache = new Map<string, T>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let child = cache.get(key);
+    if (child === undefined) cache.set(key, (child = labels(...values)));
+    return child;
+  };
+}
+
 /** Every slipway_gateway_* metric, in a registry of its own that the cluster primary aggregates. */
 export function createGatewayMetrics() {
   const registry = new Registry();
@@ -134,12 +145,25 @@ export function createGatewayMetrics() {
       registers,
     }),
     observeBatch(model: string, version: string, rows: number, runMs: number): void {
-      metrics.batchRows.labels(model, version).observe(rows);
-      metrics.runSeconds.labels(model, version).observe(runMs / 1000);
+      hot.batchRows(model, version).observe(rows);
+      hot.runSeconds(model, version).observe(runMs / 1000);
     },
   };
+  const hot = {
+    batchRows: children((...v) => metrics.batchRows.labels(...v)),
+    runSeconds: children((...v) => metrics.runSeconds.labels(...v)),
+  };
   metrics.processes.set(1);
-  return metrics;
+  return {
+    ...metrics,
+    /** Children of the per-request metrics, looked up once per label set. */
+    hot: {
+      requests: children((...v) => metrics.requests.labels(...v)),
+      requestDuration: children((...v) => metrics.requestDuration.labels(...v)),
+      predictions: children((...v) => metrics.predictions.labels(...v)),
+      latency: children((...v) => metrics.latency.labels(...v)),
+    },
+  };
 }
 
 /** Makes this worker answer the primary's metric requests with `registry`. */

@@ -4,6 +4,7 @@ import { servingInterfaceOf } from '../../domain/serving-interface.js';
 import { trainerByName } from '../../ml/trainers.js';
 import { loadModel, modelSignature } from '../../platform/onnx-scoring.js';
 import { FeedError, VersionScorer } from '../../serving/version-scorer.js';
+import { logRecord, serialiseLogRows, type LogRow } from '../../serving/prediction-log.js';
 import type { FeatureBatch } from '../../serving/feature-batch.js';
 import { runOnnx, syntheticData } from './ml-onnx-feeds.js';
 
@@ -65,5 +66,49 @@ describe('same-tick micro-batching', () => {
     const ok = s.score(batch([1], [2], ['red']), null);
     await expect(s.score(noColor, null)).rejects.toBeInstanceOf(FeedError);
     await expect(ok).resolves.toMatchObject({ batchRows: 1 });
+  });
+});
+
+describe('the prediction log serialiser', () => {
+  it('writes exactly the records the rows stand for, as one JSON document', () => {
+    const b = batch([0.5, NaN], [7, 12], ['red "quoted"', null]);
+    const rows: LogRow[] = [
+      {
+        at: Date.UTC(2026, 0, 1, 23, 59, 59, 999),
+        requestId: 'a',
+        model: 'm',
+        version: 1,
+        role: 'champion',
+        served: true,
+        fallback: false,
+        batch: b,
+        row: 0,
+        score: 0.25,
+        label: '0',
+        error: null,
+        latencyMs: 0.125,
+        sticky: null,
+      },
+      {
+        at: Date.UTC(2026, 0, 2),
+        requestId: 'b',
+        model: 'm',
+        version: 2,
+        role: 'challenger',
+        served: false,
+        fallback: false,
+        batch: b,
+        row: 1,
+        score: null,
+        label: null,
+        error: 'nan',
+        latencyMs: 3,
+        sticky: 'c\\1',
+      },
+    ];
+    const { json, days } = serialiseLogRows(rows);
+    expect(JSON.parse(json)).toEqual(rows.map(logRecord));
+    expect([...days]).toEqual(['2026-01-01', '2026-01-02']);
+    expect(logRecord(rows[1]!).inputs).toEqual({ x1: null, x2: 12, color: null });
   });
 });
