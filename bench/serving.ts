@@ -173,7 +173,12 @@ async function main(): Promise<void> {
     const one = JSON.stringify({ rows: await elec2Rows(30_000, 1) });
     const batchRows = await elec2Rows(30_000, 256);
     const many = JSON.stringify({ rows: batchRows });
-    const ports = { gateway: await freePort(), noop: await freePort(), fastapi: await freePort() };
+    const ports = {
+      gateway: await freePort(),
+      noop: await freePort(),
+      fastify: await freePort(),
+      fastapi: await freePort(),
+    };
     const gateway = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts'], {
       cwd: root,
       env: {
@@ -199,6 +204,13 @@ async function main(): Promise<void> {
       /listening/,
     );
     stops.push(() => stopProcess(noop));
+    const fastify = await start(
+      process.execPath,
+      ['--import', 'tsx', 'bench/serving-noop.ts', String(ports.fastify), String(processes), 'fastify'],
+      env,
+      /listening/,
+    );
+    stops.push(() => stopProcess(fastify));
     // uvicorn and its worker processes form one process group, stopped together.
     const fastapi = spawn(
       'python3',
@@ -217,7 +229,8 @@ async function main(): Promise<void> {
     await waitFor(`http://127.0.0.1:${ports.fastapi}/health`);
 
     const urls = {
-      noop: `http://127.0.0.1:${ports.noop}/v1/models/elec2/predict`,
+      'no-op node:http': `http://127.0.0.1:${ports.noop}/v1/models/elec2/predict`,
+      'no-op Fastify': `http://127.0.0.1:${ports.fastify}/v1/models/elec2/predict`,
       gateway: `${gatewayUrl}/v1/models/elec2/predict`,
       fastapi: `http://127.0.0.1:${ports.fastapi}/v1/models/elec2/predict`,
     };
@@ -230,8 +243,8 @@ async function main(): Promise<void> {
       [one, 1],
       [many, 256],
     ] as const) {
-      for (const target of ['noop', 'gateway', 'fastapi'] as const)
-        runs.push(await load(target, urls[target], body, rows));
+      for (const target of ['no-op node:http', 'no-op Fastify', 'gateway', 'fastapi'] as const)
+        if (rows === 1 || target !== 'no-op Fastify') runs.push(await load(target, urls[target], body, rows));
       const max = runs.find((r) => r.target === 'gateway' && r.rows === rows)!.rps;
       runs.push(
         await load('gateway at half load', urls.gateway, body, rows, Math.max(1, Math.round(max / 2))),
@@ -256,7 +269,8 @@ async function main(): Promise<void> {
       `| raw session.run in-process | 1 | ${raw1.toFixed(0)} runs/s | ${raw1.toFixed(0)} | | | |`,
       `| raw session.run in-process | 256 | ${raw256.toFixed(0)} runs/s | ${(raw256 * 256).toFixed(0)} | | | |`,
       '',
-      `Goals, 1-row requests: gateway / no-op = ${((find('gateway', 1).rps / find('noop', 1).rps) * 100).toFixed(1)} % (goal >= 85 %); gateway / FastAPI = ${(find('gateway', 1).rps / find('fastapi', 1).rps).toFixed(2)}x (goal >= 3x); p99 at half load = ${find('gateway at half load', 1).p99} ms (goal <= 5 ms).`,
+      `Fastify answering the same fixed JSON (parsing the body): ${((find('no-op Fastify', 1).rps / find('no-op node:http', 1).rps) * 100).toFixed(1)} % of node:http's requests/s.`,
+      `Goals, 1-row requests: gateway / no-op = ${((find('gateway', 1).rps / find('no-op node:http', 1).rps) * 100).toFixed(1)} % (goal >= 85 %); gateway / FastAPI = ${(find('gateway', 1).rps / find('fastapi', 1).rps).toFixed(2)}x (goal >= 3x); p99 at half load = ${find('gateway at half load', 1).p99} ms (goal <= 5 ms).`,
       `256-row requests: gateway / FastAPI = ${(find('gateway', 256).rps / find('fastapi', 256).rps).toFixed(2)}x; p99 at half load = ${find('gateway at half load', 256).p99} ms.`,
       `Prediction log during the runs: ${after.written - before.written} rows written, ${after.shed - before.shed} shed; ${after.rows - before.rows} rows scored in ${after.batches - before.batches} session.run calls (${((after.rows - before.rows) / Math.max(1, after.batches - before.batches)).toFixed(1)} rows a run).`,
     ];

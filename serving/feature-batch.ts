@@ -2,7 +2,6 @@
 import { HttpProblem } from '../platform/http-problem.js';
 import type { ServingInterface } from '../domain/serving-interface.js';
 
-
 export type { FeatureBatch, FeatureColumn } from '../platform/serving-feeds.js';
 
 /** One problem with a request, named by its field path (`rows.3.nswprice`, `inputs.0.shape`). */

@@ -1,5 +1,5 @@
 // Prometheus metrics of one gateway process; the primary process sums them over every process for /metrics.
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const latencyBuckets = [
   0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
@@ -164,11 +164,4 @@ export function createGatewayMetrics() {
       latency: children((...v) => metrics.latency.labels(...v)),
     },
   };
-}
-
-/** Makes this worker answer the primary's metric requests with `registry`. */
-export function serveMetricsToPrimary(registry: Registry): void {
-  // Constructing an AggregatorRegistry installs prom-client's worker-side listener.
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([registry]);
 }

@@ -26,6 +26,10 @@ export async function runGateway(config: Config, log: Logger): Promise<void> {
     await db.end();
   }
   const processes = config.SERVING_PROCESSES ?? availableParallelism();
+  // Each gateway process accepts from the shared socket itself. With node's default round robin the primary accepts
+  // and hands each connection over; one handed to a process the moment it dies is never answered nor closed (node
+  // drops it with the dead process's reply), so a client would hang where it should have been served by another.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({ exec: workerEntry, execArgv: process.execArgv });
   primaryMessages();
 

@@ -9,7 +9,7 @@ import { resolvePendingFeedback } from '../platform/feedback.js';
 import { createLogger } from '../platform/logger.js';
 import { createAccess, RateLimiter } from './access.js';
 import { createGatewayHandler } from './gateway.js';
-import { createGatewayMetrics, serveMetricsToPrimary } from './metrics.js';
+import { createGatewayMetrics } from './metrics.js';
 import { ModelCache } from './model-cache.js';
 import { PredictionLog } from './prediction-log.js';
 import { RoutingTable } from './routing-table.js';
@@ -29,7 +29,6 @@ async function main(): Promise<void> {
   });
   const store = createArtifactStore(artifactStoreSettings(config));
   const metrics = createGatewayMetrics();
-  serveMetricsToPrimary(metrics.registry);
   const retryMs = Math.max(1000, config.SERVING_DEPLOYMENT_POLL_MS * 20);
   const cache = new ModelCache({
     db,
@@ -135,7 +134,7 @@ async function main(): Promise<void> {
     await db.end();
     process.exit(0);
   };
-  workerMessages({ onDrain: () => void drain('drain requested') });
+  workerMessages(metrics.registry, { onDrain: () => void drain('drain requested') });
   process.on('disconnect', () => void drain('primary gone'));
   process.once('SIGTERM', () => void drain('SIGTERM'));
   process.once('SIGINT', () => void drain('SIGINT'));

@@ -45,7 +45,8 @@ export async function predict(
 /** The gateway's /metrics text (summed over its processes). */
 export async function scrape(gatewayUrl: string): Promise<string> {
   const response = await fetch(`${gatewayUrl}/metrics`);
-  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+  if (response.status !== 200)
+    throw new Error(`/metrics answered ${response.status}: ${await response.text()}`);
   return response.text();
 }
 

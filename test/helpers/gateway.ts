@@ -88,6 +88,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const entry = JSON.parse(line) as { msg?: string; pid?: number };
       if (entry.msg === 'gateway process listening' && entry.pid) live.add(entry.pid);
       if (entry.msg === 'gateway process exited' && entry.pid) live.delete(entry.pid);
+      if (entry.msg === 'gateway process draining' && entry.pid) live.delete(entry.pid);
     } catch {
       // not a log record
     }
@@ -144,6 +145,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const target = pid ?? [...live][0];
       if (target === undefined) throw new Error('no gateway process to kill');
       process.kill(target, signal);
+      // It serves no more: waitForWorkers(n) now waits for its replacement.
+      live.delete(target);
       return target;
     },
     waitForWorkers,

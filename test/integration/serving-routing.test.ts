@@ -193,7 +193,7 @@ describe('gateway routing: weights, sticky keys, shadow, fallback, refused artif
   });
 
   it('answers from the champion when the challenger is too slow, then skips it for the cooldown', async () => {
-    const name = await model('slow', [{ bytes: slowModel(60) }]);
+    const name = await model('slow', [{ bytes: slowModel(400) }]);
     await waitForDeployment(
       gateway.url,
       await deploy(db.pool, name, { champion: 1, challenger: 3, challengerWeight: 1 }),
