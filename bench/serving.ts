@@ -179,21 +179,24 @@ async function main(): Promise<void> {
       fastify: await freePort(),
       fastapi: await freePort(),
     };
-    const gateway = spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts'], {
-      cwd: root,
-      env: {
-        ...env,
-        LOG_LEVEL: 'warn',
-        DATABASE_URL: databaseUrl,
-        DATABASE_SCHEMA: schema,
-        ARTIFACT_STORE: 'local',
-        ARTIFACT_ROOT: join(dir, 'artifacts'),
-        SERVING_PORT: String(ports.gateway),
-        SERVING_PROCESSES: String(processes),
-        SLIPWAY_API_KEYS: '',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const startGateway = (port: number, extra: Record<string, string> = {}) =>
+      spawn(process.execPath, ['--import', 'tsx', 'serving/main.ts'], {
+        cwd: root,
+        env: {
+          ...env,
+          LOG_LEVEL: 'warn',
+          DATABASE_URL: databaseUrl,
+          DATABASE_SCHEMA: schema,
+          ARTIFACT_STORE: 'local',
+          ARTIFACT_ROOT: join(dir, 'artifacts'),
+          SERVING_PORT: String(port),
+          SERVING_PROCESSES: String(processes),
+          SLIPWAY_API_KEYS: '',
+          ...extra,
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+    const gateway = startGateway(ports.gateway);
     stops.push(() => stopProcess(gateway));
     const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     await waitFor(`${gatewayUrl}/v2/health/ready`);
@@ -251,6 +254,19 @@ async function main(): Promise<void> {
       );
     }
     const after = await metrics(gatewayUrl);
+    await stopProcess(gateway);
+
+    // What the prediction log costs: the same gateway with a log buffer of one row, so nearly every row is shed
+    // (counted) instead of written to PostgreSQL on these same cores.
+    const shedding = startGateway(ports.gateway, { SERVING_LOG_BUFFER_ROWS: '1' });
+    stops.push(() => stopProcess(shedding));
+    await waitFor(`${gatewayUrl}/v2/health/ready`);
+    await load('warm-up', urls.gateway, one, 1);
+    for (const [body, rows] of [
+      [one, 1],
+      [many, 256],
+    ] as const)
+      runs.push(await load('gateway, log shed (not written)', urls.gateway, body, rows));
     const raw1 = await rawSessionRun(modelPath, batchRows.slice(0, 1));
     const raw256 = await rawSessionRun(modelPath, batchRows);
     const endLoad = loadavg()[0]!;
