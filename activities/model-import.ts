@@ -3,8 +3,6 @@ import { Context } from '@temporalio/activity';
 import type { ModelImportRequest } from '../domain/model-import.js';
 import type { ServingInterface } from '../domain/serving-interface.js';
 import { featuresAndLabels } from '../ml/dataset.js';
-import { encodeFrameToArrow } from '../ml/ingest/arrow-codec.js';
-import { readDataset } from '../ml/ingest/read-frame.js';
 import { evaluateBinary } from '../ml/metrics/evaluate.js';
 import { renderEvaluationReportHtml } from '../ml/metrics/report-html.js';
 import { ImportPlanError, planImport, type SignatureTensor } from '../ml/onnx-import-plan.js';
@@ -16,10 +14,10 @@ import type { ArtifactStore } from '../platform/artifact-store.js';
 import type { Pool } from '../platform/db.js';
 import { loadModel, modelSignature, type LoadedModel } from '../platform/onnx-scoring.js';
 import type { VersionLineage } from '../platform/registry.js';
-import { upsertDataset } from '../platform/registry.js';
 import { buildFeeds, frameToBatch } from '../platform/serving-feeds.js';
+import { defaultDatasetLimits, storedSource, type DatasetLimits } from './dataset-source.js';
 import { keepHeartbeating } from './heartbeat.js';
-import { dataFailure } from './ingest.js';
+import { dataFailure, ingestSource } from './ingest.js';
 
 export interface ImportModelInput extends ModelImportRequest {
   /** The import's idempotency key (its workflow id): a retry registers the same version. */
@@ -88,7 +86,12 @@ async function takesMissing(model: LoadedModel, iface: ServingInterface, feature
 }
 
 /** `slipway models import`: checks and describes an ONNX model trained elsewhere, ready to register. */
-export function createModelImportActivities(deps: { store: ArtifactStore; db: Pool }) {
+export function createModelImportActivities(deps: {
+  store: ArtifactStore;
+  db: Pool;
+  datasetLimits?: DatasetLimits;
+}) {
+  const limits = deps.datasetLimits ?? defaultDatasetLimits;
   return {
     async importOnnxModel(input: ImportModelInput): Promise<ImportModelOutput> {
       let stage = 'reading';
@@ -108,17 +111,18 @@ export function createModelImportActivities(deps: { store: ArtifactStore; db: Po
           };
         }
         const { signature, opset } = modelSignature(model, bytes);
-        const format = /\.(ndjson|jsonl)$/i.test(input.referenceFileName ?? input.referenceUri)
-          ? 'ndjson'
-          : 'csv';
-        const read = await readDataset(
-          () =>
-            (async function* () {
-              yield* await deps.store.getStream(input.referenceUri, { expectSha256: input.referenceSha256 });
-            })(),
-          { format },
-        );
-        const { frame, stats } = read;
+        // The reference data is read as a dataset is (the same reader, the operator's byte and row caps) and
+        // recorded in the datasets table, so the version's lineage points at a real entry.
+        const source = await storedSource(input.referenceUri, deps.store, {
+          describe: input.referenceFileName ?? input.referenceUri,
+          limits,
+          expectSha256: input.referenceSha256,
+        });
+        const ingested = await ingestSource(deps, source, {
+          readOptions: { maxRows: limits.maxRows },
+          onStage: (next) => (stage = next),
+        });
+        const { frame, stats } = ingested.result;
         stage = 'checking';
         let plan;
         try {
@@ -205,7 +209,7 @@ export function createModelImportActivities(deps: { store: ArtifactStore; db: Po
             : []),
         ];
         stage = 'storing';
-        const [evaluationJson, evaluationHtml, stored, frameObject] = await Promise.all([
+        const [evaluationJson, evaluationHtml, stored] = await Promise.all([
           deps.store.putContent(Buffer.from(JSON.stringify({ ...evaluation, modelUri: input.modelUri })), {
             prefix: 'reports/evaluation',
             ext: 'json',
@@ -217,17 +221,7 @@ export function createModelImportActivities(deps: { store: ArtifactStore; db: Po
             contentType: 'text/html; charset=utf-8',
           }),
           deps.store.putContent(bytes, { prefix: 'models', ext: 'onnx' }),
-          deps.store.putContent(encodeFrameToArrow(frame), { prefix: 'frames', ext: 'arrow' }),
         ]);
-        await upsertDataset(deps.db, {
-          sha256: stats.sha256,
-          source: input.referenceFileName ?? input.referenceUri,
-          format,
-          rowCount: frame.rowCount,
-          frameUri: frameObject.uri,
-          frameSha256: frameObject.sha256,
-          schema: read.schema,
-        });
         const options = { target: plan.target, positiveClass: plan.iface.classes[1] };
         return {
           ok: true,
@@ -238,6 +232,7 @@ export function createModelImportActivities(deps: { store: ArtifactStore; db: Po
           lineage: {
             runId: input.importId,
             datasetSha256: stats.sha256,
+            datasetReadKey: ingested.readKey,
             split: { kind: 'none', rows: frame.rowCount },
             validationReportUri: validationJson.uri,
             evaluationReportUri: evaluationJson.uri,

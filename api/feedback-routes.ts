@@ -9,7 +9,7 @@ export function registerFeedbackRoutes(
   app: FastifyInstance,
   deps: { db: Pool; feedbackPendingSeconds?: number; maxFeedbackItems?: number },
 ): void {
-  app.post('/v1/feedback', async (request) => {
+  app.post('/v1/feedback', { config: { role: 'operator' } }, async (request) => {
     const parsed = parseFeedbackBody(request.body, deps.maxFeedbackItems ?? 1000);
     if ('problems' in parsed) {
       const detail = parsed.problems.map((p) => `${p.field}: ${p.problem}`).join('; ');

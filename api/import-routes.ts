@@ -8,14 +8,15 @@ import { modelImportRequestSchema } from '../domain/model-import.js';
 import { workflowTaskQueue } from '../domain/task-queues.js';
 import type { ArtifactStore } from '../platform/artifact-store.js';
 import { modelImport } from '../workflows/model-import.js';
+import { requireModel } from './auth.js';
 import { HttpProblem } from './problem.js';
 
 const uploadName = z.object({
   name: z
     .string()
     .regex(
-      /^[^/\\]{1,200}\.(onnx|csv|ndjson|jsonl)$/i,
-      'expected a file name ending in .onnx, .csv, .ndjson or .jsonl',
+      /^[^/\\]{1,200}\.(onnx|csv|ndjson|jsonl|parquet)$/i,
+      'expected a file name ending in .onnx, .csv, .ndjson, .jsonl or .parquet',
     ),
 });
 const importIdParam = z.object({
@@ -59,7 +60,7 @@ export function registerImportRoutes(
       .withTypeProvider<ZodTypeProvider>()
       .put(
         '/v1/uploads',
-        { schema: { querystring: uploadName }, bodyLimit: maxBytes },
+        { config: { role: 'operator' }, schema: { querystring: uploadName }, bodyLimit: maxBytes },
         async (request, reply) => {
           const declared = Number(request.headers['content-length']);
           if (Number.isFinite(declared) && declared > maxBytes)
@@ -80,65 +81,75 @@ export function registerImportRoutes(
   });
 
   const api = app.withTypeProvider<ZodTypeProvider>();
-  api.post('/v1/model-imports', { schema: { body: modelImportRequestSchema } }, async (request, reply) => {
-    const body = request.body;
-    for (const [field, uri] of [
-      ['modelUri', body.modelUri],
-      ['referenceUri', body.referenceUri],
-    ] as const) {
-      try {
-        deps.store.parseUri(uri);
-      } catch {
-        throw new HttpProblem(
-          400,
-          'Invalid request',
-          `${field}: ${uri} is not in this Slipway's artifact store; upload the file first (PUT /v1/uploads)`,
-          {
-            errors: [{ field, problem: 'not in the artifact store' }],
-          },
-        );
+  api.post(
+    '/v1/model-imports',
+    { config: { role: 'operator' }, schema: { body: modelImportRequestSchema } },
+    async (request, reply) => {
+      const body = request.body;
+      requireModel(request, 'operator', body.model);
+      for (const [field, uri] of [
+        ['modelUri', body.modelUri],
+        ['referenceUri', body.referenceUri],
+      ] as const) {
+        try {
+          deps.store.parseUri(uri);
+        } catch {
+          throw new HttpProblem(
+            400,
+            'Invalid request',
+            `${field}: ${uri} is not in this Slipway's artifact store; upload the file first (PUT /v1/uploads)`,
+            {
+              errors: [{ field, problem: 'not in the artifact store' }],
+            },
+          );
+        }
       }
-    }
-    // The same files and options are the same import: its id says so, and a repeat finds the first one.
-    const digest = createHash('sha256')
-      .update(
-        JSON.stringify([
-          body.model,
-          body.modelSha256,
-          body.referenceSha256,
-          body.target ?? null,
-          body.positiveClass ?? null,
-        ]),
-      )
-      .digest('hex');
-    const workflowId = `import-${body.model}-${digest.slice(0, 12)}`;
-    try {
-      await deps.client.workflow.start(modelImport, {
-        workflowId,
-        taskQueue: workflowTaskQueue(deps.queuePrefix),
-        args: [{ ...body, requestedBy: request.actor, queuePrefix: deps.queuePrefix }],
-        searchAttributes: { ModelName: [body.model] },
-      });
-    } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    }
-    return reply.status(202).send({ workflowId, statusUrl: `/v1/model-imports/${workflowId}` });
-  });
+      // The same files and options are the same import: its id says so, and a repeat finds the first one.
+      const digest = createHash('sha256')
+        .update(
+          JSON.stringify([
+            body.model,
+            body.modelSha256,
+            body.referenceSha256,
+            body.target ?? null,
+            body.positiveClass ?? null,
+          ]),
+        )
+        .digest('hex');
+      const workflowId = `import-${body.model}-${digest.slice(0, 12)}`;
+      try {
+        await deps.client.workflow.start(modelImport, {
+          workflowId,
+          taskQueue: workflowTaskQueue(deps.queuePrefix),
+          args: [{ ...body, requestedBy: request.actor, queuePrefix: deps.queuePrefix }],
+          searchAttributes: { ModelName: [body.model] },
+        });
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      }
+      return reply.status(202).send({ workflowId, statusUrl: `/v1/model-imports/${workflowId}` });
+    },
+  );
 
-  api.get('/v1/model-imports/:workflowId', { schema: { params: importIdParam } }, async (request) => {
-    const handle = deps.client.workflow.getHandle<typeof modelImport>(request.params.workflowId);
-    const state = (await handle.describe()).status.name;
-    if (state === 'RUNNING') return { workflowId: request.params.workflowId, state };
-    return handle.result().then(
-      (result) => ({ workflowId: request.params.workflowId, state, result }),
-      (error: unknown) => {
-        const e = error as { cause?: { message?: string }; message?: string };
-        return {
-          workflowId: request.params.workflowId,
-          state,
-          failure: e.cause?.message ?? e.message ?? String(error),
-        };
-      },
-    );
-  });
+  api.get(
+    '/v1/model-imports/:workflowId',
+    { config: { role: 'viewer' }, schema: { params: importIdParam } },
+    async (request) => {
+      requireModel(request, 'viewer', request.params.workflowId.slice('import-'.length, -13));
+      const handle = deps.client.workflow.getHandle<typeof modelImport>(request.params.workflowId);
+      const state = (await handle.describe()).status.name;
+      if (state === 'RUNNING') return { workflowId: request.params.workflowId, state };
+      return handle.result().then(
+        (result) => ({ workflowId: request.params.workflowId, state, result }),
+        (error: unknown) => {
+          const e = error as { cause?: { message?: string }; message?: string };
+          return {
+            workflowId: request.params.workflowId,
+            state,
+            failure: e.cause?.message ?? e.message ?? String(error),
+          };
+        },
+      );
+    },
+  );
 }

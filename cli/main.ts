@@ -1,8 +1,10 @@
 // The `slipway` command.
 import { Command } from 'commander';
+import { datasetFormatSchema } from '../domain/dataset-schema.js';
 import { inheritedEnvironment, loadConfig } from '../platform/config.js';
-import { createLogger } from '../platform/logger.js';
+import { createLogger, resolveLogFormat } from '../platform/logger.js';
 import { ApiError } from './api-client.js';
+import { ingestCommand } from './ingest.js';
 import { modelsImport } from './models-import.js';
 import { modelsList, modelsShow } from './models.js';
 import { predictCommand } from './predict.js';
@@ -26,7 +28,8 @@ program
   .description('start the local stack (Temporal dev server, database, workers, API) until Ctrl-C')
   .action(async () => {
     const config = loadConfig(env);
-    await up(config, env, createLogger({ level: config.LOG_LEVEL }));
+    const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
+    await up(config, env, createLogger({ level: config.LOG_LEVEL, format }));
   });
 
 program
@@ -34,7 +37,11 @@ program
   .description('run the serving gateway (one process per core on SERVING_PORT) until Ctrl-C')
   .action(async () => {
     const config = loadConfig(env);
-    await runGateway(config, createLogger({ level: config.LOG_LEVEL }).child({ component: 'gateway' }));
+    const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
+    await runGateway(
+      config,
+      createLogger({ level: config.LOG_LEVEL, format }).child({ component: 'gateway' }),
+    );
   });
 
 program
@@ -61,6 +68,21 @@ program
   )
   .action(async (spec: string, opts: { json?: boolean }) => {
     process.exitCode = await trainCommand(spec, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+  });
+
+program
+  .command('ingest')
+  .argument('<file>', 'a CSV, NDJSON or Parquet file (or an s3:// URI in the artifact bucket)')
+  .option('--format <format>', 'csv, ndjson or parquet (default: from the file name, else csv)')
+  .option('--json', 'print the result as JSON (rows, columns, schema, sha256, seconds...)')
+  .description('read a dataset into the artifact store on its own: rows, columns, schema, sha256, seconds')
+  .action(async (file: string, opts: { format?: string; json?: boolean }) => {
+    const format = opts.format === undefined ? undefined : datasetFormatSchema.parse(opts.format);
+    process.exitCode = await ingestCommand(file, {
+      ...(format ? { format } : {}),
+      ...(opts.json ? { json: true } : {}),
+      config: loadConfig(env),
+    });
   });
 
 const models = program.command('models').description('the model registry');

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { parse } from 'csv-parse/sync';
+import { Readable } from 'node:stream';
 import { DEFAULT_MISSING_TOKENS } from '../domain/dataset-schema.js';
+import { openCsv } from '../ml/ingest/csv-reader.js';
 import { ApiError, apiClient } from './api-client.js';
 
 interface Prediction {
@@ -23,27 +24,33 @@ function rowsFromJson(text: string): Row[] {
 
 const missing = new Set(DEFAULT_MISSING_TOKENS);
 
-/** Rows from CSV with a header: cells typed by the model's inputs (numbers for numeric ones, "" as missing). */
-function rowsFromCsv(
+/**
+ * Rows from CSV with a header, read by Slipway's own CSV reader: cells typed by the model's inputs (numbers for
+ * numeric ones, missing tokens as null).
+ */
+async function rowsFromCsv(
   text: string,
   datatypes: ReadonlyMap<string, string>,
-): { rows: Row[]; ignored: string[] } {
-  const records = parse<Record<string, string>>(text, { columns: true, skip_empty_lines: true, bom: true });
-  const header = records.length > 0 ? Object.keys(records[0]!) : [];
+): Promise<{ rows: Row[]; ignored: string[] }> {
+  const reader = await openCsv(Readable.from([Buffer.from(text, 'utf8')]));
+  const header = reader.columns;
   const ignored = datatypes.size > 0 ? header.filter((h) => !datatypes.has(h)) : [];
-  const rows = records.map((record) => {
+  const rows: Row[] = [];
+  for await (const record of reader.rows) {
     const row: Row = {};
-    for (const [name, cell] of Object.entries(record)) {
-      if (ignored.includes(name)) continue;
+    header.forEach((name, k) => {
+      if (ignored.includes(name)) return;
+      const raw = record.cells[k];
+      const cell = raw === null || raw === undefined ? '' : String(raw);
       const type = datatypes.get(name);
       const text = cell.trim();
       // Missing cells are read as Slipway reads a dataset, so a row scores as it did in the reference data.
       if (missing.has(text)) row[name] = null;
       else if (type === 'BYTES') row[name] = cell;
       else row[name] = type !== undefined || Number.isFinite(Number(text)) ? Number(text) : cell;
-    }
-    return row;
-  });
+    });
+    rows.push(row);
+  }
   return { rows, ignored };
 }
 
@@ -76,7 +83,7 @@ export async function predictCommand(
       rows = rowsFromJson(text);
     else {
       const metadata = await gateway.get<{ inputs: { name: string; datatype: string }[] }>(path);
-      const parsed = rowsFromCsv(text, new Map(metadata.inputs.map((i) => [i.name, i.datatype])));
+      const parsed = await rowsFromCsv(text, new Map(metadata.inputs.map((i) => [i.name, i.datatype])));
       if (parsed.ignored.length > 0)
         process.stderr.write(`left out columns the model does not take: ${parsed.ignored.join(', ')}\n`);
       rows = parsed.rows;

@@ -122,6 +122,8 @@ export async function registerOnnx(
   const datasetSha256 = '0'.repeat(64);
   await upsertDataset(pool, {
     sha256: datasetSha256,
+    readKey: '0'.repeat(64),
+    readOptions: {},
     source: 'test',
     format: 'csv',
     rowCount: 0,

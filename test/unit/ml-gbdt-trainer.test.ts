@@ -209,6 +209,50 @@ describe('gbdt trainer', () => {
     expect(resumed.metadata()).toEqual(full.metadata());
   });
 
+  it('gives byte-identical ONNX on 1, 2 and 4 threads, and resumes on another thread count', () => {
+    // Row and column sampling, missing values and a categorical feature: every path of the shared work.
+    const wide: TrainingData = {
+      features: {
+        rowCount: train.features.rowCount,
+        columns: [
+          ...train.features.columns,
+          ...train.features.columns.map((c) => ({ ...c, name: `${c.name}_copy` })),
+        ],
+      },
+      labels: train.labels,
+    };
+    const base = {
+      maxIter: 12,
+      subsample: 0.8,
+      colsampleByTree: 0.9,
+      colsampleByNode: 0.8,
+      earlyStopping: true,
+      validationFraction: 0.2,
+    };
+    const fit = (threads: number, resumeFrom?: Uint8Array) => {
+      const checkpoints = new Map<number, Uint8Array>();
+      const model = gbdtTrainer.fit(wide, {
+        params: params({ ...base, threads }),
+        seed: 9,
+        checkpointEvery: 4,
+        ...(resumeFrom ? { resumeFrom } : {}),
+        onProgress: (progress, checkpoint) => {
+          if (checkpoint) checkpoints.set(progress.step, checkpoint);
+        },
+      });
+      return { onnx: Buffer.from(model.toOnnx()), metadata: model.metadata(), checkpoints };
+    };
+    const one = fit(1);
+    const two = fit(2);
+    const four = fit(4);
+    expect(two.onnx.equals(one.onnx)).toBe(true);
+    expect(four.onnx.equals(one.onnx)).toBe(true);
+    expect(four.metadata).toEqual(one.metadata);
+    // Checkpoints do not depend on the thread count either, so a run resumes on a worker with other cores.
+    expect(Buffer.from(four.checkpoints.get(8)!).equals(Buffer.from(one.checkpoints.get(8)!))).toBe(true);
+    expect(fit(2, one.checkpoints.get(4)).onnx.equals(one.onnx)).toBe(true);
+  });
+
   it('refuses a checkpoint from other parameters, other data or another trainer', () => {
     let checkpoint: Uint8Array | undefined;
     gbdtTrainer.fit(train, {
