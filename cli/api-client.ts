@@ -15,6 +15,7 @@ export function apiClient(baseUrl: string, apiKey?: string) {
     method: 'GET' | 'POST' | 'PUT',
     path: string,
     body?: unknown,
+    headers: Record<string, string> = {},
     raw?: { stream: ReadableStream<Uint8Array>; size: number },
   ): Promise<T> => {
     let response: Response;
@@ -25,6 +26,7 @@ export function apiClient(baseUrl: string, apiKey?: string) {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(raw ? { 'content-type': 'application/octet-stream', 'content-length': String(raw.size) } : {}),
           ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+          ...headers,
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         ...(raw ? { body: raw.stream, duplex: 'half' } : {}),
@@ -46,9 +48,10 @@ export function apiClient(baseUrl: string, apiKey?: string) {
   };
   return {
     get: <T>(path: string) => call<T>('GET', path),
-    post: <T>(path: string, body: unknown) => call<T>('POST', path, body),
+    post: <T>(path: string, body: unknown, headers?: Record<string, string>) =>
+      call<T>('POST', path, body, headers),
     /** Streams bytes (a file) to `path` as application/octet-stream. */
     put: <T>(path: string, stream: ReadableStream<Uint8Array>, size: number) =>
-      call<T>('PUT', path, undefined, { stream, size }),
+      call<T>('PUT', path, undefined, {}, { stream, size }),
   };
 }

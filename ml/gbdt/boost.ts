@@ -122,6 +122,8 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
   const rng = resumed ? rngFromState(resumed.rng) : createRng((seed ^ 0x5bd1e995) | 0);
   const validLosses = resumed ? [...resumed.validLosses] : [];
   let stopped = resumed?.stopped ?? false;
+  // What the checkpoints so far hold: each new one carries only the trees and losses since.
+  const checkpointed = { tree: trees.length, loss: validLosses.length };
 
   const featureCount = prep.binnings.length;
   const threads = threadCount(options.params, featureCount);
@@ -237,20 +239,25 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
     }
     if (options.onProgress) {
       const every = options.checkpointEvery;
-      const checkpoint =
-        every !== undefined && trees.length % every === 0
-          ? encodeGbdtCheckpoint({
-              params,
-              seed,
-              fingerprint,
-              binnings: prep.binnings,
-              baseline,
-              trees,
-              rng: rng.state(),
-              validLosses,
-              stopped,
-            })
-          : undefined;
+      let checkpoint: Uint8Array | undefined;
+      if (every !== undefined && trees.length % every === 0) {
+        checkpoint = encodeGbdtCheckpoint(
+          {
+            params,
+            seed,
+            fingerprint,
+            binnings: prep.binnings,
+            baseline,
+            trees,
+            rng: rng.state(),
+            validLosses,
+            stopped,
+          },
+          checkpointed,
+        );
+        checkpointed.tree = trees.length;
+        checkpointed.loss = validLosses.length;
+      }
       const progress = {
         step: trees.length,
         totalSteps: params.maxIter,
