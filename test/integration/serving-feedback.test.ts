@@ -142,7 +142,7 @@ describe('feedback: late labels joined to logged predictions', () => {
       answers.map((a, i) => ({ requestId: a.requestId, label: i % 2 === 0 ? '0' : '1' })),
     );
     expect(good.status).toBe(200);
-    expect(good.body.results.map((r: { outcome: string }) => r.outcome)).toEqual([
+    expect((good.body as { results: { outcome: string }[] }).results.map((r) => r.outcome)).toEqual([
       'recorded',
       'recorded',
       'recorded',
