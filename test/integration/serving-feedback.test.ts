@@ -204,6 +204,8 @@ describe('feedback: late labels joined to logged predictions', () => {
     const viaApi = await api.app.inject({
       method: 'POST',
       url: '/v1/feedback',
+      // The API listens on loopback and checks the Host header; inject sends none of its own.
+      headers: { host: new URL(api.url).host },
       payload: { requestId: old, label: 'true' },
     });
     expect(viaApi.statusCode).toBe(422);
@@ -213,6 +215,8 @@ describe('feedback: late labels joined to logged predictions', () => {
     const recorded = await api.app.inject({
       method: 'POST',
       url: '/v1/feedback',
+      // The API listens on loopback and checks the Host header; inject sends none of its own.
+      headers: { host: new URL(api.url).host },
       payload: [{ requestId: old, label: '1' }],
     });
     expect(recorded.statusCode).toBe(200);
