@@ -77,7 +77,7 @@ export function aliasTable(shares: Float64Array): { probability: Float64Array; a
     probability[s] = scaled[s]!;
     alias[s] = l;
     scaled[l] = scaled[l]! + scaled[s]! - 1;
-    (scaled[l]! < 1 ? small : large).push(l);
+    (scaled[l] < 1 ? small : large).push(l);
   }
   for (const i of [...small, ...large]) {
     probability[i] = 1;

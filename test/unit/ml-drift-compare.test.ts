@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { compareWindow, DriftInputError } from '../../ml/drift/compare.js';
 import { holm } from '../../ml/drift/correction.js';
 import { ksTwoSampleSorted } from '../../ml/drift/ks.js';
-import { buildDriftReference } from '../../ml/drift/reference.js';
+import { buildDriftReference, type NumericDriftReference } from '../../ml/drift/reference.js';
 import type { FeatureDrift } from '../../ml/drift/report.js';
 import { categorical, createRng, frameOf, normals, numeric } from './ml-drift-frames.js';
 
@@ -191,7 +191,7 @@ describe('compareWindow: test choice', () => {
     const ref = buildDriftReference(frameOf(numeric('v', normals(rng, 1500, 100, 15))));
     const f = byName(compareWindow(ref, frameOf(numeric('v', values))).features, 'v');
     const direct = ksTwoSampleSorted(
-      Float64Array.from((ref.features[0] as { sample: number[] }).sample),
+      Float64Array.from((ref.features[0] as NumericDriftReference).sample),
       Float64Array.from(values).sort(),
     );
     expect(f.ks).toBe(direct.statistic);

@@ -123,8 +123,10 @@ describe('prepareReference', () => {
   });
 
   it('refuses a damaged reference with the feature and the problem', () => {
-    const damaged = JSON.parse(JSON.stringify(ref)) as typeof ref;
-    (damaged.features[0] as { fine: { edges: number[] } }).fine.edges.reverse();
+    const damaged = JSON.parse(JSON.stringify(ref)) as {
+      features: { fine: { edges: number[] } }[];
+    } & typeof ref;
+    damaged.features[0]!.fine.edges.reverse();
     expect(() => prepareReference(damaged)).toThrow(DriftReferenceError);
     expect(() => prepareReference(damaged)).toThrow(/feature "x": fine.edges are not strictly increasing/);
     expect(() => prepareReference({ ...ref, version: 2 as 1 })).toThrow(/not a drift reference of version 1/);
