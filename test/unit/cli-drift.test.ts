@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { driftCommand } from '../../cli/drift.js';
+import type { FeatureDrift } from '../../ml/drift/report.js';
 import { expectSelfContained } from './ml-report-assertions.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -62,16 +63,17 @@ describe('slipway drift (the command)', () => {
       { cwd: root },
     ).catch((error: { code: number; stdout: string; stderr: string }) => error);
     expect('code' in result ? result.code : 0).toBe(1);
-    const report = JSON.parse(result.stdout);
-    const byName = Object.fromEntries(report.features.map((f: { feature: string }) => [f.feature, f]));
-    expect(Object.keys(byName)).toEqual(['amount', 'channel']);
-    expect(byName.amount).toMatchObject({ feature: 'amount', kind: 'numeric', drift: true });
-    for (const k of ['ks', 'ks_pvalue', 'wasserstein', 'jensenshannon', 'psi'])
-      expect(typeof byName.amount[k]).toBe('number');
-    expect(byName.channel).toMatchObject({ feature: 'channel', kind: 'categorical', drift: true });
-    for (const k of ['chi2', 'chi2_pvalue', 'jensenshannon', 'linf'])
-      expect(typeof byName.channel[k]).toBe('number');
-    expect(byName.channel.current.unseenCategories).toEqual([{ value: 'kiosk', count: 120 }]);
+    const report = JSON.parse(result.stdout) as { features: FeatureDrift[] };
+    const amount = report.features.find((f) => f.feature === 'amount')!;
+    const channel = report.features.find((f) => f.feature === 'channel')!;
+    expect(report.features.map((f) => f.feature)).toEqual(['amount', 'channel']);
+    expect(amount).toMatchObject({ feature: 'amount', kind: 'numeric', drift: true });
+    for (const k of ['ks', 'ks_pvalue', 'wasserstein', 'jensenshannon', 'psi'] as const)
+      expect(typeof amount[k]).toBe('number');
+    expect(channel).toMatchObject({ feature: 'channel', kind: 'categorical', drift: true });
+    for (const k of ['chi2', 'chi2_pvalue', 'jensenshannon', 'linf'] as const)
+      expect(typeof channel[k]).toBe('number');
+    expect(channel.current.unseenCategories).toEqual([{ value: 'kiosk', count: 120 }]);
     const page = await readFile(html, 'utf8');
     expectSelfContained(page);
     expect(page).toContain('amount');
