@@ -21,7 +21,8 @@ import {
   categoricalReferenceCounts,
   categoricalSlots,
   categorySlotMap,
-  fineBin,
+  binLocator,
+  locate,
 } from './buckets.js';
 import { kolmogorovSmirnovSf } from './kolmogorov.js';
 import { ksStatisticBinned } from './ks.js';
@@ -57,13 +58,13 @@ export function medianLowerBound(values: readonly number[], confidence = 0.9): n
 function rowBuckets(ref: DriftFeatureReference, column: Column): { buckets: Int32Array; size: number } {
   if (ref.kind === 'numeric') {
     const values = (column as NumericColumn).values;
-    const edges = Float64Array.from(ref.fine.edges);
+    const locator = binLocator(Float64Array.from(ref.fine.edges));
     const buckets = new Int32Array(values.length);
     for (let i = 0; i < values.length; i++) {
       const x = values[i]!;
-      buckets[i] = Number.isFinite(x) ? fineBin(edges, x) : -1;
+      buckets[i] = Number.isFinite(x) ? locate(locator, x) : -1;
     }
-    return { buckets, size: edges.length + 1 };
+    return { buckets, size: locator.edges.length + 1 };
   }
   const categorical = column as CategoricalColumn;
   const layout = categoricalLayout(ref.categories.length);

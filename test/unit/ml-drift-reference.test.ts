@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { binLocator, fineBin, locate } from '../../ml/drift/buckets.js';
 import { prepareReference, DriftReferenceError } from '../../ml/drift/prepare.js';
 import {
   buildDriftReference,
@@ -130,5 +131,33 @@ describe('prepareReference', () => {
     expect(() => prepareReference(damaged)).toThrow(DriftReferenceError);
     expect(() => prepareReference(damaged)).toThrow(/feature "x": fine.edges are not strictly increasing/);
     expect(() => prepareReference({ ...ref, version: 2 as 1 })).toThrow(/not a drift reference of version 1/);
+  });
+});
+
+describe('binLocator', () => {
+  it('finds the same bin as a binary search, on edges and between them, for skewed and discrete data', () => {
+    const r = createRng(4);
+    for (const transform of [
+      (z: number) => z,
+      (z: number) => Math.exp(2 * z),
+      (z: number) => (1 - 0.5 * (1 + Math.tanh(z))) ** -3,
+      (z: number) => Math.round(3 * z),
+    ]) {
+      const values = Float64Array.from(normals(r, 20_000), transform);
+      const ref = buildDriftReference(frameOf(numeric('v', values)), { calibration: 'permutation' });
+      const edges = Float64Array.from((ref.features[0] as NumericDriftReference).fine.edges);
+      const locator = binLocator(edges);
+      const probes = [
+        ...Float64Array.from(normals(r, 5000), transform),
+        ...edges,
+        ...edges.map((e) => e + Math.abs(e) * 1e-15 + 1e-300),
+        ...edges.map(nextDown),
+        -Infinity,
+        Infinity,
+        edges[0]! - 1,
+      ];
+      for (const x of probes)
+        if (locate(locator, x) !== fineBin(edges, x)) throw new Error(`bin of ${x} differs`);
+    }
   });
 });
