@@ -5,7 +5,8 @@
  * p-values, as SciPy's `ks_2samp(method='auto')` defines them so the two agree:
  * - exact when both sizes are at most 10,000: the share of the C(n1 + n2, n1) equally likely merge orders (lattice
  *   paths from (0, 0) to (n1, n2)) that leave the band |i/n1 - j/n2| < d (Hodges, "The significance probability
- *   of the Smirnov two-sample test", Arkiv for Matematik 3, 1958), counted by dynamic programming over the band;
+ *   of the Smirnov two-sample test", Arkiv for Matematik 3, 1958), counted by dynamic programming over the band,
+ *   or for equal sizes by the reflection principle;
  * - asymptotic above: the one-sample distribution of D_en with en = n1 n2 / (n1 + n2) rounded to an integer
  *   (see kolmogorov.ts).
  * Ties are allowed in the statistic (it is evaluated after all equal values); the p-value then is conservative.
@@ -104,6 +105,23 @@ function exactPValue(n1: number, n2: number, h: number): number {
 }
 
 /**
+ * P(D >= h/n) for two samples of n each, by the reflection principle (Gnedenko and Korolyuk, "On the maximum
+ * discrepancy between two empirical distributions", Doklady Akademii Nauk SSSR 80, 1951):
+ * 2 sum_{k >= 1} (-1)^(k+1) C(2n, n - kh) / C(2n, n), with the ratios built up as products so nothing overflows.
+ * O(n) instead of the band count's O(n d n).
+ */
+function equalSizePValue(n: number, h: number): number {
+  let ratio = 1;
+  let sum = 0;
+  for (let k = 1; k * h <= n; k++) {
+    for (let j = (k - 1) * h + 1; j <= k * h; j++) ratio *= (n - j + 1) / (n + j);
+    sum += k % 2 === 1 ? ratio : -ratio;
+    if (ratio < 1e-300) break;
+  }
+  return Math.min(1, Math.max(0, 2 * sum));
+}
+
+/**
  * The two-sided p-value of D = `d` for sample sizes n1 and n2, and the statistic as the test used it (on the
  * exact path, `d` rounded to the lattice of attainable values, as SciPy does).
  */
@@ -123,7 +141,8 @@ export function ksPValue(d: number, n1: number, n2: number): KsResult {
     // calibration's deflation needs.
     if (Math.exp(-2 * en * statistic * statistic) < 1e-11)
       return { statistic, pValue: kolmogorovSmirnovSf(roundHalfEven(en), statistic), method: 'exact' };
-    return { statistic, pValue: exactPValue(n1, n2, h), method: 'exact' };
+    const pValue = n1 === n2 ? equalSizePValue(n1, h) : exactPValue(n1, n2, h);
+    return { statistic, pValue, method: 'exact' };
   }
   return { statistic: d, pValue: kolmogorovSmirnovSf(roundHalfEven(en), d), method: 'asymptotic' };
 }

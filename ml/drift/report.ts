@@ -85,12 +85,15 @@ export interface DriftReport {
   readonly features: readonly FeatureDrift[];
 }
 
-/** One window's verdicts, as the history chart needs them (a DriftReport has all of it). */
+/**
+ * One window's verdicts, as the history chart needs them: a DriftReport's features have all of it, and so do rows
+ * kept per window and feature (feature, test, statistic, p-value, threshold, verdict).
+ */
 export interface DriftHistoryEntry {
   /** The window's label on the time axis, e.g. its end time. */
   readonly window: string;
   readonly features: readonly Pick<
     FeatureDrift,
-    'feature' | 'test' | 'statistic' | 'pValue' | 'adjustedPValue' | 'threshold' | 'drift'
+    'feature' | 'test' | 'statistic' | 'pValue' | 'threshold' | 'drift'
   >[];
 }
