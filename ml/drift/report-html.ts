@@ -92,7 +92,9 @@ function featureRow(f: FeatureDrift): string {
     f.pValue === null
       ? '\u2013'
       : `p ${pValue(f.pValue)}<br>threshold ${pValue(f.threshold)}` +
-        (f.inflation > 1 ? `<br><span class="muted">inflation ${formatNumber(f.inflation, 3)}</span>` : '');
+        (f.inflation > 1
+          ? `<br><span class="muted">test p ${pValue(f.testPValue)}, deflated by inflation ${formatNumber(f.inflation, 3)}</span>`
+          : '');
   return (
     `<tr><td><b>${escapeHtml(f.feature)}</b><br><span class="muted">${f.kind}</span><br>${verdict}</td>` +
     `<td>${test}</td><td class="num">${decision}</td><td>${statisticsList(f)}<br>${sides(f)}</td>` +
@@ -207,9 +209,9 @@ export function renderDriftReportHtml(
     (drifted.length > 0
       ? `; drifted: ${drifted.map((f) => `<code>${escapeHtml(f.feature)}</code>`).join(' ')}`
       : '') +
-    `</p><p class="muted">Thresholds: ${escapeHtml(report.calibration.description)}; ${escapeHtml(correction)}. ` +
-    `A feature drifts when its p-value is at or below its threshold.</p>` +
-    `<h2>Features</h2><table><thead><tr><th>feature</th><th>test</th><th>p-value and threshold</th>` +
+    `</p><p class="muted">Calibration: ${escapeHtml(report.calibration.description)}; ${escapeHtml(correction)}. ` +
+    `A feature drifts when its calibrated p-value is at or below its threshold.</p>` +
+    `<h2>Features</h2><table><thead><tr><th>feature</th><th>test</th><th>calibrated p-value and threshold</th>` +
     `<th>statistics</th><th>reference vs current</th></tr></thead><tbody>` +
     [...drifted, ...rest].map(featureRow).join('') +
     `</tbody></table>` +
