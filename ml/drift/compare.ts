@@ -23,7 +23,8 @@ import type { CategoricalColumn, Column, Frame, NumericColumn } from '../frame.j
 import { categoricalLayout, categoricalSlots, locate, type BinLocator } from './buckets.js';
 import { deflateLogPValue, inflationAt } from './calibration.js';
 import { holm } from './correction.js';
-import { ksTwoSampleBinned, ksTwoSampleSorted } from './ks.js';
+import { ksPValue, ksTwoSampleBinned, ksTwoSampleSorted } from './ks.js';
+import { chiSquareIsf, chiSquareIsfLog, chiSquareLogSf } from './special.js';
 import {
   prepareReference,
   type PreparedCategorical,
@@ -52,6 +53,8 @@ export class DriftInputError extends Error {
 type Tested = Omit<FeatureDrift, 'drift' | 'inflation' | 'pValue' | 'adjustedPValue' | 'threshold'> & {
   /** ln testPValue, finite where the p-value underflows (see KsResult.logPValue); null when nothing was tested. */
   readonly logP: number | null;
+  /** ln of the p-value the test would give the most extreme window of this size (a complete separation). */
+  readonly separationLogP: number | null;
 };
 
 type StatisticName =
@@ -130,6 +133,21 @@ function shares(counts: ArrayLike<number>): number[] {
   let n = 0;
   for (let i = 0; i < counts.length; i++) n += counts[i]!;
   return Array.from(counts, (c) => (n > 0 ? c / n : 0));
+}
+
+/**
+ * ln p of a chi-square test on the same totals whose two rows share no bucket: the statistic is then the grand total
+ * (Pearson's chi-square of a 2 x K table is at most N (min(2, K) - 1)), on the table's degrees of freedom.
+ */
+function chiSquareSeparationLogP(reference: ArrayLike<number>, current: ArrayLike<number>): number {
+  let n = 0;
+  let columns = 0;
+  for (let i = 0; i < reference.length; i++) {
+    const col = reference[i]! + current[i]!;
+    n += col;
+    if (col > 0) columns++;
+  }
+  return chiSquareLogSf(n, Math.max(1, columns - 1));
 }
 
 function cochranHolds(reference: ArrayLike<number>, current: ArrayLike<number>): boolean {
@@ -304,6 +322,14 @@ function testNumeric(
     }
   const anyMissing = ref.missingCount > 0 || scan.missing > 0;
   const keep = anyMissing ? current.length : current.length - 1;
+  let separationLogP = NaN;
+  if (!Number.isNaN(logP)) {
+    if (test === 'ks') {
+      const n1 = exact ? p.sample.length : ref.count;
+      separationLogP = ksPValue(1, n1, scan.finite).logPValue + (anyMissing ? Math.LN2 : 0);
+    } else if (test === 'chi2') separationLogP = chiSquareSeparationLogP(reference, current);
+    else separationLogP = Math.log(1 / (o.draws + 1));
+  }
   return {
     feature: ref.name,
     kind: 'numeric',
@@ -313,6 +339,7 @@ function testNumeric(
     statistic: orNull(statistic),
     testPValue: orNull(pValue),
     logP: Number.isNaN(logP) ? null : logP,
+    separationLogP: Number.isNaN(separationLogP) ? null : separationLogP,
     ...finiteStats(stats),
     reference: { rows: ref.rowCount, missing: ref.missingCount, mean: ref.mean, min: ref.min, max: ref.max },
     current: {
@@ -409,6 +436,12 @@ function testCategorical(
     throw new DriftInputError(`test "${test}" does not apply to categorical feature "${ref.name}"`);
   }
 
+  const separationLogP = Number.isNaN(logP)
+    ? NaN
+    : test === 'chi2'
+      ? chiSquareSeparationLogP(reference, current)
+      : Math.log(1 / (o.draws + 1));
+
   // Histogram: the first kept categories, the rest of them pooled with "other", then unseen and missing.
   const shown = Math.min(ref.categories.length, HISTOGRAM_CATEGORIES);
   const labels = ref.categories.slice(0, shown).map((c) => c);
@@ -432,6 +465,7 @@ function testCategorical(
     statistic: orNull(statistic),
     testPValue: orNull(pValue),
     logP: Number.isNaN(logP) ? null : logP,
+    separationLogP: Number.isNaN(separationLogP) ? null : separationLogP,
     ...finiteStats(stats),
     reference: { rows: ref.rowCount, missing: ref.missingCount },
     current: {
@@ -503,11 +537,19 @@ export function compareWindow(
   });
 
   const method = o.calibration === 'none' ? 'none' : ref.calibration.method;
-  const inflation = prepared.features.map((p, i) =>
-    method === 'chunks'
-      ? inflationAt(ref.calibration.chunkRows, p.ref.inflation, tested[i]!.current.rows)
-      : 1,
-  );
+  // The inflation is capped so that a window completely separated from the reference still alerts: deflated by the
+  // cap, the most extreme p-value the test can give at these sizes comes out at alpha / (2m), below Holm's first
+  // level. Without the cap a feature whose stretches of rows differ wildly (a random walk, a trend) could never
+  // alert at all, whatever happened to it.
+  const tests = tested.filter((t) => t.logP !== null).length;
+  const firstLevel = chiSquareIsf(o.alpha / (2 * Math.max(1, tests)), 1);
+  const inflation = prepared.features.map((p, i) => {
+    const t = tested[i]!;
+    if (method !== 'chunks' || t.separationLogP === null) return 1;
+    const measured = inflationAt(ref.calibration.chunkRows, p.ref.inflation, t.current.rows);
+    const cap = Math.max(1, chiSquareIsfLog(Math.min(0, t.separationLogP), 1) / firstLevel);
+    return Math.min(measured, cap);
+  });
   const calibrated = tested.map((t, i) => (t.logP === null ? null : deflateLogPValue(t.logP, inflation[i]!)));
   const withP = calibrated.map((p, i) => (p === null ? -1 : i)).filter((i) => i >= 0);
   const family = withP.map((i) => calibrated[i]!);
@@ -519,7 +561,7 @@ export function compareWindow(
           reject: family.map((p) => p <= o.alpha),
           level: family.map(() => o.alpha),
         };
-  const features: FeatureDrift[] = tested.map(({ logP: _, ...t }, i) => {
+  const features: FeatureDrift[] = tested.map(({ logP: _, separationLogP: __, ...t }, i) => {
     const k = withP.indexOf(i);
     return {
       ...t,
