@@ -547,6 +547,7 @@ export function compareWindow(
     const t = tested[i]!;
     if (method !== 'chunks' || t.separationLogP === null) return 1;
     const measured = inflationAt(ref.calibration.chunkRows, p.ref.inflation, t.current.rows);
+    if (measured <= 1) return 1;
     const cap = Math.max(1, chiSquareIsfLog(Math.min(0, t.separationLogP), 1) / firstLevel);
     return Math.min(measured, cap);
   });
