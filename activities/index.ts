@@ -7,6 +7,7 @@ import type { Logger } from '../platform/logger.js';
 import { createCheckpointActivities } from './checkpoints.js';
 import { createEvaluateActivities } from './evaluate.js';
 import { createIngestActivities } from './ingest.js';
+import { createModelImportActivities } from './model-import.js';
 import { createRegisterActivities } from './register.js';
 import { createResolveSpecActivities } from './resolve-spec.js';
 import { createSkeletonActivities } from './skeleton.js';
@@ -54,6 +55,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainActivities(deps),
     ...createEvaluateActivities(deps),
     ...createRegisterActivities(deps),
+    ...createModelImportActivities(deps),
     ...createCheckpointActivities(deps),
   };
 }

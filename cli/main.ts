@@ -6,7 +6,10 @@ import { createLogger, resolveLogFormat } from '../platform/logger.js';
 import { ApiError } from './api-client.js';
 import { driftCommand } from './drift.js';
 import { ingestCommand } from './ingest.js';
+import { modelsImport } from './models-import.js';
 import { modelsList, modelsShow } from './models.js';
+import { predictCommand } from './predict.js';
+import { runGateway } from '../serving/primary.js';
 import { temporalSetupCommand } from './temporal-setup.js';
 import { runShowCommand, trainCommand } from './train.js';
 import { up } from './up.js';
@@ -17,6 +20,11 @@ const program = new Command('slipway').description('ML models from raw data to p
 program.option('--api <url>', 'control API URL (default: SLIPWAY_API_URL or http://127.0.0.1:8080)');
 const apiUrl = () => program.opts<{ api?: string }>().api ?? loadConfig(env).SLIPWAY_API_URL;
 const apiKey = () => loadConfig(env).SLIPWAY_API_KEY;
+program.option(
+  '--gateway <url>',
+  'serving gateway URL (default: SLIPWAY_GATEWAY_URL or http://127.0.0.1:8081)',
+);
+const gatewayUrl = () => program.opts<{ gateway?: string }>().gateway ?? loadConfig(env).SLIPWAY_GATEWAY_URL;
 
 program
   .command('up')
@@ -25,6 +33,33 @@ program
     const config = loadConfig(env);
     const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
     await up(config, env, createLogger({ level: config.LOG_LEVEL, format }));
+  });
+
+program
+  .command('serve')
+  .description('run the serving gateway (one process per core on SERVING_PORT) until Ctrl-C')
+  .action(async () => {
+    const config = loadConfig(env);
+    const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
+    await runGateway(
+      config,
+      createLogger({ level: config.LOG_LEVEL, format }).child({ component: 'gateway' }),
+    );
+  });
+
+program
+  .command('predict')
+  .argument('<model>', 'a deployed model')
+  .argument('<input>', 'rows: a .json or .csv file, - for standard input, or JSON text')
+  .option('--version <n>', 'score with this version instead of the deployment')
+  .option('--json', 'print JSON')
+  .description('score rows through the gateway: probability, label, version and request id per row')
+  .action(async (model: string, input: string, opts: { version?: string; json?: boolean }) => {
+    process.exitCode = await predictCommand(model, input, {
+      ...opts,
+      gatewayUrl: gatewayUrl(),
+      apiKey: apiKey(),
+    });
   });
 
 program
@@ -104,6 +139,26 @@ models
   .action(async (opts: { json?: boolean }) => {
     process.exitCode = await modelsList({ ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
   });
+models
+  .command('import')
+  .argument('<file>', 'an ONNX model trained elsewhere (skl2onnx, torch.onnx...)')
+  .requiredOption('--name <model>', 'the model to register it under')
+  .requiredOption(
+    '--reference <data>',
+    'reference data with labels (CSV or NDJSON): validation, metrics, drift profile',
+  )
+  .option('--target <column>', 'the label column (default: the one column the model does not take)')
+  .option('--positive-class <label>', 'the positive class as the data writes it')
+  .option('--json', 'print the result as JSON')
+  .description('register an ONNX model trained elsewhere, checked against its reference data')
+  .action(
+    async (
+      file: string,
+      opts: { name: string; reference: string; target?: string; positiveClass?: string; json?: boolean },
+    ) => {
+      process.exitCode = await modelsImport(file, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+    },
+  );
 models
   .command('show')
   .argument('<ref>', '<name>, <name>@<alias> or <name>:<version>')

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { servingSettingsShape } from './serving-settings.js';
 
 /**
  * Every environment setting Slipway reads, declared once and parsed once at start-up by an entrypoint.
@@ -114,6 +115,7 @@ export const configSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected lower-case letters, digits, _ and -')
     .default('slipway'),
+  ...servingSettingsShape,
 });
 
 export type Config = z.infer<typeof configSchema>;
