@@ -11,6 +11,7 @@ import { createExportTrafficActivities } from './export-traffic.js';
 import { createIngestActivities } from './ingest.js';
 import { createLifecycleActivities } from './lifecycle.js';
 import { createMonitorActivities, type MonitorDeps } from './monitor.js';
+import { createModelImportActivities } from './model-import.js';
 import { createRegisterActivities } from './register.js';
 import { createResolveSpecActivities } from './resolve-spec.js';
 import { createRolloutActivities } from './rollout.js';
@@ -66,6 +67,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainActivities(deps),
     ...createEvaluateActivities(deps),
     ...createRegisterActivities(deps),
+    ...createModelImportActivities(deps),
     ...createCheckpointActivities(deps),
     ...createTrainingCacheActivities(deps),
     ...createLifecycleActivities(deps),

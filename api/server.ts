@@ -20,6 +20,8 @@ import type { ApiKey } from '../domain/auth.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { registerAuth } from './auth.js';
 import { registerLifecycleRoutes } from './lifecycle-routes.js';
+import { registerFeedbackRoutes } from './feedback-routes.js';
+import { registerImportRoutes } from './import-routes.js';
 import { registerModelRoutes } from './model-routes.js';
 import { HttpProblem, problemHandler } from './problem.js';
 import { registerTrainingRoutes } from './training-routes.js';
@@ -36,6 +38,10 @@ export interface ApiDeps {
   readonly host?: string;
   /** Requests per minute per client. */
   readonly rateLimitPerMinute?: number;
+  /** How long a label may wait for its prediction to be logged (SERVING_FEEDBACK_PENDING_S). */
+  readonly feedbackPendingSeconds?: number;
+  /** Largest model or reference upload (SLIPWAY_UPLOAD_MAX_BYTES). */
+  readonly uploadMaxBytes?: number;
   /** Failed authentications per client within `authFailureWindowMs` (default a minute) before 429. */
   readonly authFailuresPerWindow?: number;
   readonly authFailureWindowMs?: number;
@@ -139,6 +145,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerTrainingRoutes(app, deps);
   registerModelRoutes(app, deps);
   registerLifecycleRoutes(app, deps);
+  registerFeedbackRoutes(app, deps);
+  registerImportRoutes(app, deps);
   registerAuditRoutes(app, deps);
 
   api.setNotFoundHandler((request) => {

@@ -4,19 +4,29 @@ import { datasetFormatSchema } from '../domain/dataset-schema.js';
 import { inheritedEnvironment, loadConfig } from '../platform/config.js';
 import { createLogger, resolveLogFormat } from '../platform/logger.js';
 import { ApiError } from './api-client.js';
+import { driftCommand } from './drift.js';
 import { ingestCommand } from './ingest.js';
+import { modelsImport } from './models-import.js';
 import { modelsList, modelsShow } from './models.js';
 import { registerLifecycleCommands } from './lifecycle-commands.js';
 import { registerReplayCommand } from './replay-command.js';
+import { predictCommand } from './predict.js';
+import { runGateway } from '../serving/primary.js';
 import { temporalSetupCommand } from './temporal-setup.js';
 import { runShowCommand, trainCommand } from './train.js';
 import { up } from './up.js';
 
 const env = inheritedEnvironment();
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const program = new Command('slipway').description('ML models from raw data to production, on Temporal');
 program.option('--api <url>', 'control API URL (default: SLIPWAY_API_URL or http://127.0.0.1:8080)');
 const apiUrl = () => program.opts<{ api?: string }>().api ?? loadConfig(env).SLIPWAY_API_URL;
 const apiKey = () => loadConfig(env).SLIPWAY_API_KEY;
+program.option(
+  '--gateway <url>',
+  'serving gateway URL (default: SLIPWAY_GATEWAY_URL or http://127.0.0.1:8081)',
+);
+const gatewayUrl = () => program.opts<{ gateway?: string }>().gateway ?? loadConfig(env).SLIPWAY_GATEWAY_URL;
 
 program
   .command('up')
@@ -29,6 +39,33 @@ program
   });
 
 program
+  .command('serve')
+  .description('run the serving gateway (one process per core on SERVING_PORT) until Ctrl-C')
+  .action(async () => {
+    const config = loadConfig(env);
+    const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
+    await runGateway(
+      config,
+      createLogger({ level: config.LOG_LEVEL, format }).child({ component: 'gateway' }),
+    );
+  });
+
+program
+  .command('predict')
+  .argument('<model>', 'a deployed model')
+  .argument('<input>', 'rows: a .json or .csv file, - for standard input, or JSON text')
+  .option('--version <n>', 'score with this version instead of the deployment')
+  .option('--json', 'print JSON')
+  .description('score rows through the gateway: probability, label, version and request id per row')
+  .action(async (model: string, input: string, opts: { version?: string; json?: boolean }) => {
+    process.exitCode = await predictCommand(model, input, {
+      ...opts,
+      gatewayUrl: gatewayUrl(),
+      apiKey: apiKey(),
+    });
+  });
+
+program
   .command('train')
   .argument('<spec>', 'pipeline spec file (YAML or JSON)')
   .option('--json', 'print the result as JSON')
@@ -38,6 +75,28 @@ program
   )
   .action(async (spec: string, opts: { json?: boolean; idempotencyKey?: string }) => {
     process.exitCode = await trainCommand(spec, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+  });
+
+program
+  .command('drift')
+  .argument('<reference>', 'reference data (CSV, NDJSON or Parquet), e.g. the training rows')
+  .argument('<current>', 'current data with the same columns, e.g. a window of serving rows')
+  .option('--json', 'print the report as JSON')
+  .option('--html <file>', 'also write the HTML report to this file')
+  .option('--alpha <p>', 'chance that data without drift alerts (family-wise over features; default 0.05)')
+  .option(
+    '--test <feature=test>',
+    'the test of a feature: ks, chi2, psi, jensenshannon, wasserstein, linf',
+    collect,
+    [],
+  )
+  .option('--exclude <columns>', 'comma-separated columns to leave out (identifiers, timestamps, the target)')
+  .option('--bins <n>', 'quantile bins for PSI and Jensen-Shannon (default 10)')
+  .option('--calibration <how>', "reference (default: the reference's chunk calibration) or none")
+  .option('--seed <n>', 'seed of the Monte-Carlo p-values (default 1)')
+  .description('compare two datasets feature by feature; exit 0 without drift, 1 with drift, 2 for bad input')
+  .action(async (reference: string, current: string, opts: Parameters<typeof driftCommand>[2]) => {
+    process.exitCode = await driftCommand(reference, current, opts);
   });
 
 program
@@ -84,6 +143,26 @@ models
     process.exitCode = await modelsList({ ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
   });
 models
+  .command('import')
+  .argument('<file>', 'an ONNX model trained elsewhere (skl2onnx, torch.onnx...)')
+  .requiredOption('--name <model>', 'the model to register it under')
+  .requiredOption(
+    '--reference <data>',
+    'reference data with labels (CSV or NDJSON): validation, metrics, drift profile',
+  )
+  .option('--target <column>', 'the label column (default: the one column the model does not take)')
+  .option('--positive-class <label>', 'the positive class as the data writes it')
+  .option('--json', 'print the result as JSON')
+  .description('register an ONNX model trained elsewhere, checked against its reference data')
+  .action(
+    async (
+      file: string,
+      opts: { name: string; reference: string; target?: string; positiveClass?: string; json?: boolean },
+    ) => {
+      process.exitCode = await modelsImport(file, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+    },
+  );
+models
   .command('show')
   .argument('<ref>', '<name>, <name>@<alias> or <name>:<version>')
   .option('--json', 'print JSON')
@@ -91,7 +170,7 @@ models
     process.exitCode = await modelsShow(ref, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
   });
 
-registerReplayCommand(program, env);
+registerReplayCommand(program, { env, gatewayUrl });
 registerLifecycleCommands(program, { apiUrl, apiKey, env });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

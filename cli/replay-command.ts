@@ -53,8 +53,11 @@ export async function replayCommand(
   }
 }
 
-/** Adds `slipway replay` to the program. */
-export function registerReplayCommand(program: Command, env: Record<string, string | undefined>): void {
+/** Adds `slipway replay` to the program; the gateway is the program's `--gateway` (or SLIPWAY_GATEWAY_URL). */
+export function registerReplayCommand(
+  program: Command,
+  options: { env: Record<string, string | undefined>; gatewayUrl: () => string },
+): void {
   program
     .command('replay')
     .argument('<csv>', "a CSV file with the model's inputs and a label column")
@@ -68,13 +71,12 @@ export function registerReplayCommand(program: Command, env: Record<string, stri
     .option('--batch <rows>', 'rows per request at most', '1')
     .option('--concurrency <n>', 'requests in flight at most', '4')
     .option('--state <file>', 'keep progress here, and resume from it')
-    .option('--gateway <url>', 'gateway URL (default: SLIPWAY_GATEWAY_URL or http://127.0.0.1:8081)')
     .option('--progress-every <seconds>', 'print progress this often', '10')
     .description('play a CSV through the gateway in order, posting each label a few rows later')
     .action(async (csv: string, opts: Record<string, string | undefined>) => {
-      const config = loadConfig(env);
+      const config = loadConfig(options.env);
       process.exitCode = await replayCommand(csv, opts, {
-        gatewayUrl: opts.gateway ?? config.SLIPWAY_GATEWAY_URL,
+        gatewayUrl: options.gatewayUrl(),
         ...(config.SLIPWAY_API_KEY ? { apiKey: config.SLIPWAY_API_KEY } : {}),
       });
     });

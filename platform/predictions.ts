@@ -26,7 +26,7 @@ const recordType =
 /** Per pool, the UTC days whose partition has been made sure of. */
 const knownDays = new WeakMap<Pool, Set<string>>();
 
-async function ensurePartitions(pool: Pool, days: Set<string>): Promise<void> {
+async function ensurePartitions(pool: Pool, days: ReadonlySet<string>): Promise<void> {
   let known = knownDays.get(pool);
   if (!known) knownDays.set(pool, (known = new Set()));
   for (const day of days) {
@@ -45,12 +45,27 @@ async function ensurePartitions(pool: Pool, days: Set<string>): Promise<void> {
  */
 export async function insertPredictions(pool: Pool, records: readonly PredictionRecord[]): Promise<void> {
   if (records.length === 0) return;
-  const days = new Set(records.map((r) => r.at.slice(0, 10)));
+  await insertPredictionDocument(
+    pool,
+    JSON.stringify(records),
+    new Set(records.map((r) => r.at.slice(0, 10))),
+  );
+}
+
+/**
+ * Appends rows given as a JSON array of PredictionRecord objects already serialised (the gateway writes it without
+ * building the objects). `days` lists the rows' UTC days (YYYY-MM-DD).
+ */
+export async function insertPredictionDocument(
+  pool: Pool,
+  json: string,
+  days: ReadonlySet<string>,
+): Promise<void> {
   await ensurePartitions(pool, days);
   const insert = () =>
     pool.query(
       `INSERT INTO predictions (${columns}) SELECT ${columns} FROM jsonb_to_recordset($1::jsonb) AS x(${recordType})`,
-      [JSON.stringify(records)],
+      [json],
     );
   try {
     await insert();

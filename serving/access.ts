@@ -47,15 +47,21 @@ export function createAccess(keys: readonly ApiKey[]): Access {
 }
 
 /**
- * A token bucket per client (key name, else address) in this process: `perMinute` requests a minute, with bursts
- * up to the same number. 0 turns it off.
+ * A token bucket per client (key name, else address): `perMinute` requests a minute across the gateway, with
+ * bursts up to the same number. Each of the gateway's `processes` enforces its share (the cluster spreads
+ * connections evenly), so no request waits on another process. 0 turns it off.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly perMs: number;
+  private readonly capacity: number;
 
-  constructor(private readonly perMinute: number) {
-    this.perMs = perMinute / 60_000;
+  constructor(
+    private readonly perMinute: number,
+    processes = 1,
+  ) {
+    this.capacity = Math.max(1, perMinute / processes);
+    this.perMs = this.capacity / 60_000;
     if (perMinute > 0) setInterval(() => this.sweep(), 60_000).unref();
   }
 
@@ -63,8 +69,8 @@ export class RateLimiter {
   take(client: string): void {
     if (this.perMinute === 0) return;
     const now = Date.now();
-    const bucket = this.buckets.get(client) ?? { tokens: this.perMinute, at: now };
-    bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * this.perMs);
+    const bucket = this.buckets.get(client) ?? { tokens: this.capacity, at: now };
+    bucket.tokens = Math.min(this.capacity, bucket.tokens + (now - bucket.at) * this.perMs);
     bucket.at = now;
     this.buckets.set(client, bucket);
     if (bucket.tokens < 1) {
@@ -78,6 +84,6 @@ export class RateLimiter {
   private sweep(): void {
     const now = Date.now();
     for (const [client, bucket] of this.buckets)
-      if (bucket.tokens + (now - bucket.at) * this.perMs >= this.perMinute) this.buckets.delete(client);
+      if (bucket.tokens + (now - bucket.at) * this.perMs >= this.capacity) this.buckets.delete(client);
   }
 }

@@ -2,14 +2,7 @@
 import { HttpProblem } from '../platform/http-problem.js';
 import type { ServingInterface } from '../domain/serving-interface.js';
 
-export type FeatureColumn =
-  | { readonly kind: 'numeric'; readonly values: Float64Array }
-  | { readonly kind: 'categorical'; readonly values: (string | null)[] };
-
-export interface FeatureBatch {
-  readonly rowCount: number;
-  readonly columns: ReadonlyMap<string, FeatureColumn>;
-}
+export type { FeatureBatch, FeatureColumn } from '../platform/serving-feeds.js';
 
 /** One problem with a request, named by its field path (`rows.3.nswprice`, `inputs.0.shape`). */
 export interface FieldProblem {
@@ -64,14 +57,17 @@ export function describeValue(value: unknown): string {
   }
 }
 
+const float32Max = 3.4028234663852886e38;
+
 /** Checks one numeric feature value; returns the number (NaN for missing) or undefined after recording a problem. */
 export function numericValue(
   value: unknown,
   field: string,
   iface: ServingInterface,
-  integer: boolean,
+  type: ServingInterface['inputs'][number]['type'],
   problems: ProblemList,
 ): number | undefined {
+  const integer = type === 'int64';
   if (value === null) {
     if (iface.acceptsMissing && !integer) return NaN;
     problems.add(field, 'missing values (null) are not accepted by this model');
@@ -83,6 +79,10 @@ export function numericValue(
   }
   if (!Number.isFinite(value)) {
     problems.add(field, 'not a finite number (the model takes finite numbers only)');
+    return undefined;
+  }
+  if (type === 'float32' && Math.abs(value) > float32Max) {
+    problems.add(field, `${value} is out of range for the model's float32 input (at most ±3.4e38)`);
     return undefined;
   }
   if (integer && !Number.isSafeInteger(value)) {
@@ -108,17 +108,6 @@ export function categoricalValue(
   }
   problems.add(field, `expected a string, got ${describeValue(value)}`);
   return undefined;
-}
-
-/** The features of row `i` as a JSON object (missing values as null), for the prediction log. */
-export function rowObject(batch: FeatureBatch, i: number): Record<string, number | string | null> {
-  const out: Record<string, number | string | null> = {};
-  for (const [name, column] of batch.columns) {
-    const v = column.values[i];
-    out[name] =
-      column.kind === 'numeric' ? (Number.isNaN(v) ? null : (v as number)) : ((v as string | null) ?? null);
-  }
-  return out;
 }
 
 /** A list of names for messages: `a, b, c` (at most a dozen). */

@@ -119,20 +119,12 @@ export function createGatewayHandler(deps: GatewayDeps) {
     const at = Date.now();
     if (kind === 'rows') {
       const parsed = parseRowRequest(json, iface, { maxRows: settings.maxBatchRows, stickyField });
-      const sticky = parsed.sticky.map((s) => s ?? headerSticky);
+      const sticky = Array.from(parsed.sticky, (s) => s ?? headerSticky);
       const answers =
         role !== undefined
           ? await deps.rows.serveVersion(model, loaded, role, parsed.batch, at)
           : await deps.rows.serve(model, route, parsed.batch, { perRow: true, sticky, at });
-      sendJson(res, 200, {
-        model,
-        predictions: answers.map((a) => ({
-          requestId: a.requestId,
-          version: a.version,
-          probability: a.p,
-          label: a.label,
-        })),
-      });
+      sendJson(res, 200, predictionsJson(model, answers));
       return;
     }
     const parsed = parseInferRequest(json, iface, { maxRows: settings.maxBatchRows, stickyField });
@@ -195,7 +187,10 @@ export function createGatewayHandler(deps: GatewayDeps) {
     }
     if (a === 'metrics' && path.length === 1) {
       if (!get) throw methodNotAllowed('GET');
-      const { contentType, text } = await deps.clusterMetrics();
+      const { contentType, text } = await deps.clusterMetrics().catch((error: unknown) => {
+        const detail = `metrics are unavailable: ${(error as Error).message}`;
+        throw new HttpProblem(503, 'Metrics unavailable', detail, { error: detail });
+      });
       sendJson(res, 200, text, contentType);
       return { endpoint: 'metrics' };
     }
@@ -249,9 +244,9 @@ export function createGatewayHandler(deps: GatewayDeps) {
     const finish = (code: number) => {
       // Only deployed models get their own label, so random paths can't grow the metrics without bound.
       const label = model !== undefined && table.get(model) ? model : '';
-      metrics.requests.labels(label, endpoint, String(code)).inc();
+      metrics.hot.requests(label, endpoint, String(code)).inc();
       if (endpoint === 'predict' || endpoint === 'infer')
-        metrics.requestDuration.labels(label, endpoint).observe((performance.now() - started) / 1000);
+        metrics.hot.requestDuration(label, endpoint).observe((performance.now() - started) / 1000);
     };
     if (path && path.length >= 3 && path[1] === 'models') {
       model = path[2];
@@ -276,13 +271,28 @@ export function createGatewayHandler(deps: GatewayDeps) {
   };
 }
 
+/**
+ * `{"model", "predictions": [{requestId, version, probability, label}]}`, written out directly (a 256-row answer
+ * would otherwise allocate an object per row just to stringify it).
+ */
+function predictionsJson(model: string, answers: readonly RowAnswer[]): string {
+  let out = `{"model":${JSON.stringify(model)},"predictions":[`;
+  for (let i = 0; i < answers.length; i++) {
+    const a = answers[i]!;
+    out += `${i === 0 ? '' : ','}{"requestId":"${a.requestId}","version":${a.version},"probability":${a.p},"label":${JSON.stringify(a.label)}}`;
+  }
+  return `${out}]}`;
+}
+
 function inferOutput(name: InferOutputName, answers: readonly RowAnswer[]) {
   const n = answers.length;
   if (name === 'probabilities') {
-    const width = answers[0]!.probabilities.length;
+    const first = answers[0]!.result;
+    const width = first.probabilities.length / first.p.length;
     const data: number[] = [];
-    for (const a of answers) for (let j = 0; j < width; j++) data.push(a.probabilities[j]!);
-    const datatype = answers[0]!.probabilities instanceof Float64Array ? 'FP64' : 'FP32';
+    for (const a of answers)
+      for (let j = 0; j < width; j++) data.push(a.result.probabilities[a.k * width + j]!);
+    const datatype = first.probabilities instanceof Float64Array ? 'FP64' : 'FP32';
     return { name, shape: [n, width], datatype, data };
   }
   if (name === 'label')

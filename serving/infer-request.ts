@@ -219,7 +219,6 @@ export function parseInferRequest(
   for (const f of iface.features) {
     const spec = byName.get(f.input)!;
     const { flat, at } = seen.get(f.input)!;
-    const integer = spec.type === 'int64';
     if (f.kind === 'numeric') {
       const values = new Float64Array(rows);
       for (let i = 0; i < rows && !problems.full; i++) {
@@ -227,7 +226,7 @@ export function parseInferRequest(
           flat[i * spec.width + f.index],
           `${at}.data.${i * spec.width + f.index}`,
           iface,
-          integer,
+          spec.type,
           problems,
         );
         if (x !== undefined) values[i] = x;

@@ -1,5 +1,5 @@
 // Prometheus metrics of one gateway process; the primary process sums them over every process for /metrics.
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const latencyBuckets = [
   0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
@@ -7,6 +7,17 @@ const latencyBuckets = [
 const rowBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
+
+/** Memoises a metric's labelled children: prom-client hashes the label values on every `labels()` call. */
+function children<T>(labels: (...values: string[]) => T): (...values: string[]) => T {
+  const cache = new Map<string, T>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let child = cache.get(key);
+    if (child === undefined) cache.set(key, (child = labels(...values)));
+    return child;
+  };
+}
 
 /** Every slipway_gateway_* metric, in a registry of its own that the cluster primary aggregates. */
 export function createGatewayMetrics() {
@@ -111,6 +122,17 @@ export function createGatewayMetrics() {
       aggregator: 'min',
       registers,
     }),
+    deploymentProcesses: new Gauge({
+      name: 'slipway_gateway_deployment_processes',
+      help: 'Gateway processes that have loaded the deployment of this model',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    processes: new Gauge({
+      name: 'slipway_gateway_processes',
+      help: 'Gateway processes answering',
+      registers,
+    }),
     feedback: new Counter({
       name: 'slipway_gateway_feedback_total',
       help: 'Labels by outcome: recorded, unchanged, pending, resolved (a pending label joined), expired, rejected',
@@ -123,16 +145,23 @@ export function createGatewayMetrics() {
       registers,
     }),
     observeBatch(model: string, version: string, rows: number, runMs: number): void {
-      metrics.batchRows.labels(model, version).observe(rows);
-      metrics.runSeconds.labels(model, version).observe(runMs / 1000);
+      hot.batchRows(model, version).observe(rows);
+      hot.runSeconds(model, version).observe(runMs / 1000);
     },
   };
-  return metrics;
-}
-
-/** Makes this worker answer the primary's metric requests with `registry`. */
-export function serveMetricsToPrimary(registry: Registry): void {
-  // Constructing an AggregatorRegistry installs prom-client's worker-side listener.
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([registry]);
+  const hot = {
+    batchRows: children((...v) => metrics.batchRows.labels(...v)),
+    runSeconds: children((...v) => metrics.runSeconds.labels(...v)),
+  };
+  metrics.processes.set(1);
+  return {
+    ...metrics,
+    /** Children of the per-request metrics, looked up once per label set. */
+    hot: {
+      requests: children((...v) => metrics.requests.labels(...v)),
+      requestDuration: children((...v) => metrics.requestDuration.labels(...v)),
+      predictions: children((...v) => metrics.predictions.labels(...v)),
+      latency: children((...v) => metrics.latency.labels(...v)),
+    },
+  };
 }

@@ -149,6 +149,11 @@ export class ModelCache {
       const scorer = new VersionScorer(session, iface, (rows, ms) =>
         this.deps.metrics.observeBatch(model, versionLabel, rows, ms),
       );
+      await scorer
+        .warmUp()
+        .catch((error: unknown) =>
+          this.deps.log.warn({ err: error, modelName: model, version }, 'warm-up run failed'),
+        );
       const loaded: LoadedVersion = { model, version, sha256: row.artifactSha256, scorer };
       this.entries.set(key, { loaded, lastUsed: performance.now() });
       this.refused.delete(key);

@@ -26,6 +26,10 @@ export async function runGateway(config: Config, log: Logger): Promise<void> {
     await db.end();
   }
   const processes = config.SERVING_PROCESSES ?? availableParallelism();
+  // Each gateway process accepts from the shared socket itself. With node's default round robin the primary accepts
+  // and hands each connection over; one handed to a process the moment it dies is never answered nor closed (node
+  // drops it with the dead process's reply), so a client would hang where it should have been served by another.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({ exec: workerEntry, execArgv: process.execArgv });
   primaryMessages();
 
@@ -34,12 +38,14 @@ export async function runGateway(config: Config, log: Logger): Promise<void> {
   let announced = false;
   let restarts = 0;
   const startedAt = new Map<number, number>();
+  const listeningIds = new Set<number>();
   const fork = (): Worker => {
     const worker = cluster.fork();
     startedAt.set(worker.id, Date.now());
     worker.once('online', () => log.info({ pid: worker.process.pid }, 'gateway process started'));
     worker.once('listening', () => {
       listening++;
+      listeningIds.add(worker.id);
       log.info({ pid: worker.process.pid }, 'gateway process listening');
       if (!announced && listening >= processes) {
         announced = true;
@@ -84,7 +90,10 @@ export async function runGateway(config: Config, log: Logger): Promise<void> {
     stopping = true;
     log.info({ signal }, 'gateway stopping');
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
-    for (const w of workers) askToDrain(w);
+    // A process still starting has no drain handler yet: SIGTERM ends it (it holds no request).
+    for (const w of workers)
+      if (listeningIds.has(w.id)) askToDrain(w);
+      else w.process.kill('SIGTERM');
     // A process that does not finish draining in time is killed.
     setTimeout(() => {
       for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGKILL');

@@ -80,6 +80,7 @@ export class RoutingTable {
           if (champion?.refused || challenger?.refused) refused = true;
           next.set(deployment.model, { deployment, champion, challenger });
           this.deps.metrics.deploymentRevision.labels(deployment.model).set(deployment.revision);
+          this.deps.metrics.deploymentProcesses.labels(deployment.model).set(1);
         }),
       );
       this.deps.cache.pin(

@@ -54,7 +54,7 @@ export function parseRowRequest(
   const n = rows.length;
   const features = iface.features;
   const known = new Set(features.map((f) => f.name));
-  const integer = new Set(iface.inputs.filter((i) => i.type === 'int64').map((i) => i.name));
+  const inputType = new Map(iface.inputs.map((i) => [i.name, i.type]));
   const columns = new Map<string, FeatureColumn>();
   const numeric: (Float64Array | undefined)[] = [];
   const categorical: ((string | null)[] | undefined)[] = [];
@@ -88,7 +88,7 @@ export function parseRowRequest(
       }
       const value = row[f.name];
       if (f.kind === 'numeric') {
-        const x = numericValue(value, field, iface, integer.has(f.input), problems);
+        const x = numericValue(value, field, iface, inputType.get(f.input) ?? 'float32', problems);
         if (x !== undefined) numeric[j]![i] = x;
       } else {
         const s = categoricalValue(value, field, iface, problems);

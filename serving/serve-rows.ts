@@ -23,8 +23,9 @@ export interface RowAnswer {
   readonly p: number;
   readonly positive: boolean;
   readonly label: string;
-  /** The model's probability row (every class, in its order). */
-  readonly probabilities: ArrayLike<number>;
+  /** Where the model's probability row (every class, in its order) is: row `k` of `result.probabilities`. */
+  readonly result: ScoreResult;
+  readonly k: number;
 }
 
 type Role = LogRow['role'];
@@ -135,7 +136,8 @@ export class RowServer {
           p,
           positive: outcome.result!.positive[k] === 1,
           label,
-          probabilities: probabilityRow(outcome.result!, k),
+          result: outcome.result!,
+          k,
         };
       return error;
     };
@@ -242,7 +244,8 @@ export class RowServer {
           p,
           positive: outcome.result!.positive[i] === 1,
           label,
-          probabilities: probabilityRow(outcome.result!, i),
+          result: outcome.result!,
+          k: i,
         });
     }
     if (failure !== null) {
@@ -281,8 +284,8 @@ export class RowServer {
     } catch (error) {
       return fail('error', (error as Error).message || String(error));
     }
-    this.deps.metrics.predictions.labels(model, version, role).inc(rows.length);
-    this.deps.metrics.latency.labels(model, version).observe(result.latencyMs / 1000);
+    this.deps.metrics.hot.predictions(model, version, role).inc(rows.length);
+    this.deps.metrics.hot.latency(model, version).observe(result.latencyMs / 1000);
     if (challenger && result.runMs > this.deps.settings.challengerTimeoutMs) {
       if (this.deps.settings.cooldownMs > 0)
         this.breakers.set(key, Date.now() + this.deps.settings.cooldownMs);
@@ -362,11 +365,6 @@ function indices(arms: readonly Arm[], arm: Arm): Int32Array {
   let k = 0;
   for (let i = 0; i < arms.length; i++) if (arms[i] === arm) out[k++] = i;
   return out;
-}
-
-function probabilityRow(result: ScoreResult, k: number): ArrayLike<number> {
-  const width = result.probabilities.length / result.p.length;
-  return result.probabilities.subarray(k * width, (k + 1) * width);
 }
 
 /** Per row: null when the row scored, else why not. */

@@ -1,8 +1,8 @@
 // Same-tick micro-batching: rows that arrive for one version while the event loop is busy with one round of I/O
 // are scored together, in one session.run.
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import type { ServingInterface } from '../domain/serving-interface.js';
-import type { FeatureBatch } from './feature-batch.js';
+import { buildFeeds, type FeatureBatch } from '../platform/serving-feeds.js';
 
 /** What one request's rows got from a version. */
 export interface ScoreResult {
@@ -104,10 +104,9 @@ export class VersionScorer {
     this.inFlight++;
     try {
       const feeds = this.feeds(jobs, total);
-      const started = performance.now();
-      const output = await this.session.run(feeds, [this.iface.probabilities.output]);
+      const output = await this.timedRun(feeds);
       const done = performance.now();
-      const runMs = done - started;
+      const runMs = done - output.started;
       this.onBatch(total, runMs);
       const tensor = output[this.iface.probabilities.output];
       const width = this.iface.probabilities.width;
@@ -149,52 +148,40 @@ export class VersionScorer {
     }
   }
 
-  /** One tensor per model input, the jobs' rows one after another. */
-  private feeds(jobs: Job[], total: number): Record<string, ort.Tensor> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const input of this.iface.inputs) {
-      const features = this.iface.features.filter((f) => f.input === input.name);
-      const width = input.width;
-      const dims = input.rank === 2 ? [total, width] : [total];
-      if (input.type === 'string') {
-        const values = new Array<string>(total * width).fill('');
-        for (const f of features) {
-          let offset = 0;
-          for (const job of jobs) {
-            const column = job.batch.columns.get(f.name)!.values as (string | null)[];
-            for (let i = 0; i < job.count; i++)
-              values[(offset + i) * width + f.index] = column[job.rows ? job.rows[i]! : i] ?? '';
-            offset += job.count;
-          }
-        }
-        feeds[input.name] = new ort.Tensor('string', values, dims);
-        continue;
-      }
-      const values =
-        input.type === 'float32'
-          ? new Float32Array(total * width)
-          : input.type === 'float64'
-            ? new Float64Array(total * width)
-            : new BigInt64Array(total * width);
-      for (const f of features) {
-        let offset = 0;
-        for (const job of jobs) {
-          const column = job.batch.columns.get(f.name)!.values as Float64Array;
-          for (let i = 0; i < job.count; i++) {
-            const v = column[job.rows ? job.rows[i]! : i]!;
-            const at = (offset + i) * width + f.index;
-            if (values instanceof BigInt64Array) values[at] = BigInt(Math.trunc(v));
-            else values[at] = v;
-          }
-          offset += job.count;
-        }
-      }
-      feeds[input.name] = new ort.Tensor(
-        input.type === 'float32' ? 'float32' : input.type === 'float64' ? 'float64' : 'int64',
-        values,
-        dims,
-      );
-    }
-    return feeds;
+  /**
+   * session.run, timed from the moment the run itself starts: onnxruntime-node runs the graph inside a setImmediate
+   * callback, so a mark taken in the callback queued just before it excludes time spent waiting behind other
+   * versions' runs in the same turn of the event loop.
+   */
+  private async timedRun(feeds: Record<string, ort.Tensor>) {
+    let started = performance.now();
+    setImmediate(() => (started = performance.now()));
+    const output = await this.session.run(feeds, [this.iface.probabilities.output]);
+    return Object.assign(output, { started });
+  }
+
+  /** One run on a row of zeros and empty strings, so the first real request doesn't pay the session's first run. */
+  async warmUp(): Promise<void> {
+    const columns = new Map(
+      this.iface.features.map((f) => [
+        f.name,
+        f.kind === 'numeric'
+          ? { kind: 'numeric' as const, values: new Float64Array(1) }
+          : { kind: 'categorical' as const, values: [''] },
+      ]),
+    );
+    const job: Job = {
+      batch: { rowCount: 1, columns },
+      rows: null,
+      count: 1,
+      queuedAt: 0,
+      resolve: () => undefined,
+      reject: () => undefined,
+    };
+    await this.session.run(this.feeds([job], 1), [this.iface.probabilities.output]);
+  }
+
+  private feeds(jobs: readonly Job[], total: number): Record<string, ort.Tensor> {
+    return buildFeeds(this.iface, jobs, total);
   }
 }

@@ -1,5 +1,6 @@
 // One gateway process (a node:cluster worker): serves the shared port until the primary tells it to drain.
 import { createServer } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { parseApiKeys } from '../domain/auth.js';
 import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../platform/config.js';
 import { createArtifactStore } from '../platform/create-artifact-store.js';
@@ -8,7 +9,7 @@ import { resolvePendingFeedback } from '../platform/feedback.js';
 import { createLogger } from '../platform/logger.js';
 import { createAccess, RateLimiter } from './access.js';
 import { createGatewayHandler } from './gateway.js';
-import { createGatewayMetrics, serveMetricsToPrimary } from './metrics.js';
+import { createGatewayMetrics } from './metrics.js';
 import { ModelCache } from './model-cache.js';
 import { PredictionLog } from './prediction-log.js';
 import { RoutingTable } from './routing-table.js';
@@ -28,7 +29,6 @@ async function main(): Promise<void> {
   });
   const store = createArtifactStore(artifactStoreSettings(config));
   const metrics = createGatewayMetrics();
-  serveMetricsToPrimary(metrics.registry);
   const retryMs = Math.max(1000, config.SERVING_DEPLOYMENT_POLL_MS * 20);
   const cache = new ModelCache({
     db,
@@ -74,7 +74,10 @@ async function main(): Promise<void> {
     cache,
     rows,
     access: createAccess(parseApiKeys(config.SLIPWAY_API_KEYS)),
-    limiter: new RateLimiter(config.SERVING_RATE_LIMIT_PER_MINUTE),
+    limiter: new RateLimiter(
+      config.SERVING_RATE_LIMIT_PER_MINUTE,
+      config.SERVING_PROCESSES ?? availableParallelism(),
+    ),
     settings: {
       maxBodyBytes: config.SERVING_MAX_BODY_BYTES,
       maxBatchRows: config.SERVING_MAX_BATCH_ROWS,
@@ -92,18 +95,24 @@ async function main(): Promise<void> {
   });
 
   // Labels that arrived before their prediction was logged join it once the log catches up.
+  let sweeping = false;
   const sweep = setInterval(
     () => {
-      void resolvePendingFeedback(db).then(
-        (r) => {
-          if (r.resolved) metrics.feedback.labels('resolved').inc(r.resolved);
-          if (r.expired) metrics.feedback.labels('expired').inc(r.expired);
-          if (r.rejected) metrics.feedback.labels('rejected').inc(r.rejected);
-        },
-        (error: unknown) => log.warn({ err: error }, 'resolving pending feedback failed'),
-      );
+      // One sweep at a time: a slow database must not pile them up on the pool.
+      if (sweeping) return;
+      sweeping = true;
+      void resolvePendingFeedback(db)
+        .then(
+          (r) => {
+            if (r.resolved) metrics.feedback.labels('resolved').inc(r.resolved);
+            if (r.expired) metrics.feedback.labels('expired').inc(r.expired);
+            if (r.rejected) metrics.feedback.labels('rejected').inc(r.rejected);
+          },
+          (error: unknown) => log.warn({ err: error }, 'resolving pending feedback failed'),
+        )
+        .finally(() => (sweeping = false));
     },
-    Math.max(500, config.SERVING_LOG_FLUSH_MS * 5),
+    Math.min(5000, Math.max(500, config.SERVING_LOG_FLUSH_MS * 2)),
   );
   sweep.unref();
 
@@ -125,7 +134,7 @@ async function main(): Promise<void> {
     await db.end();
     process.exit(0);
   };
-  workerMessages({ onDrain: () => void drain('drain requested') });
+  workerMessages(metrics.registry, { onDrain: () => void drain('drain requested') });
   process.on('disconnect', () => void drain('primary gone'));
   process.once('SIGTERM', () => void drain('SIGTERM'));
   process.once('SIGINT', () => void drain('SIGINT'));

@@ -13,3 +13,4 @@ export {
 } from './rollout.js';
 export { lifecycle, lifecycleStatusQuery } from './lifecycle.js';
 export { monitor, monitorAlertSignal, monitorStatusQuery } from './monitor.js';
+export { modelImport } from './model-import.js';

@@ -111,6 +111,7 @@ describe('npm start (slipway up)', () => {
     expect(first.code).toBe(0);
     const out = first.output;
     expect(out).toContain(`Temporal UI:   ${ui}`);
+    expect(out).toContain(`Gateway:       http://127.0.0.1:${env.SERVING_PORT}`);
     expect(out).toContain(`Started lifecycle-elec2-price from ${specPath}`);
     expect(out).toMatch(/Approvals: this demo's spec promotes an approval gate nobody answers within 3 s/);
     const order = [

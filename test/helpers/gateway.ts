@@ -36,6 +36,14 @@ export interface RunningGateway {
   kill(): Promise<void>;
 }
 
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 /** Starts `slipway serve` and resolves once every gateway process listens and the routing table is loaded. */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const stack = testStack();
@@ -80,6 +88,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const entry = JSON.parse(line) as { msg?: string; pid?: number };
       if (entry.msg === 'gateway process listening' && entry.pid) live.add(entry.pid);
       if (entry.msg === 'gateway process exited' && entry.pid) live.delete(entry.pid);
+      if (entry.msg === 'gateway process draining' && entry.pid) live.delete(entry.pid);
     } catch {
       // not a log record
     }
@@ -116,10 +125,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       check();
     });
 
-  await waitForWorkers(processes);
-  // Listening comes after the first routing-table load; readiness confirms it through HTTP.
-  const ready = await fetch(`${url}/v2/health/ready`);
-  if (ready.status !== 200) throw new Error(`the gateway is not ready: ${ready.status}`);
+  try {
+    await waitForWorkers(processes);
+    // Listening comes after the first routing-table load; readiness confirms it through HTTP.
+    const ready = await fetch(`${url}/v2/health/ready`);
+    if (ready.status !== 200) throw new Error(`the gateway is not ready: ${ready.status}`);
+  } catch (error) {
+    // Never leave a half-started gateway behind.
+    for (const pid of live) killQuietly(pid);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    throw error;
+  }
   return {
     url,
     pid: child.pid!,
@@ -128,6 +145,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const target = pid ?? [...live][0];
       if (target === undefined) throw new Error('no gateway process to kill');
       process.kill(target, signal);
+      // It serves no more: waitForWorkers(n) now waits for its replacement.
+      live.delete(target);
       return target;
     },
     waitForWorkers,
@@ -137,13 +156,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await exited;
     },
     async kill() {
-      for (const pid of live) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      for (const pid of live) killQuietly(pid);
       if (child.exitCode === null) child.kill('SIGKILL');
       await exited;
     },

@@ -7,19 +7,9 @@ import type { Pool } from '../../platform/db.js';
 import { findVersion } from '../../platform/registry.js';
 import { createTestDb, dropTestSchema } from '../helpers/db.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { eventually } from '../helpers/gateway-client.js';
 import { deploy, elec2Features, elec2Rows, registerOnnx, trainElec2 } from '../helpers/serving-models.js';
 import { testStack } from '../helpers/stack.js';
-
-/** Polls `probe` until it returns a value, or fails after `timeoutMs`. */
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('the gateway speaks the Open Inference Protocol and row JSON', () => {
   let db: { pool: Pool; schema: string };
