@@ -30,6 +30,8 @@ export interface PreparedRollout {
   /** The version serving all traffic now; null for a model's first rollout. */
   readonly champion: number | null;
   readonly revision: number;
+  /** History length after which the run continues as a new one. */
+  readonly continueAsNewAfterEvents: number;
 }
 
 export interface SetTrafficInput {
@@ -128,7 +130,14 @@ export function createRolloutActivities(deps: {
         details: { workflowId, champion: current, plan },
       });
       log.info({ modelName: request.model, version: request.version, champion: current }, 'rollout started');
-      return { request, plan, requestedBy, champion: current, revision: deployment.revision };
+      return {
+        request,
+        plan,
+        requestedBy,
+        champion: current,
+        revision: deployment.revision,
+        continueAsNewAfterEvents: deps.rolloutDefaults?.continueAsNewAfterEvents ?? 8000,
+      };
     },
 
     /** Sets the split by compare-and-set; a deployment changed by anyone else stops the rollout (not retried). */

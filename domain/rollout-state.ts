@@ -56,6 +56,7 @@ export interface RolloutState {
   readonly plan: RolloutPlan;
   readonly requestedBy: string;
   readonly champion: number | null;
+  readonly continueAsNewAfterEvents: number;
   phase: RolloutPhase;
   stage: string;
   /** Index into `plannedPhases`; equal to their count at the approval gate. */
@@ -86,6 +87,7 @@ export function initialState(prepared: {
   requestedBy: string;
   champion: number | null;
   revision: number;
+  continueAsNewAfterEvents: number;
 }): RolloutState {
   return {
     ...prepared,

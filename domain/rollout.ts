@@ -35,6 +35,8 @@ export const rolloutRequestSchema = z
   .strict();
 
 export type RolloutRequest = z.infer<typeof rolloutRequestSchema>;
+/** The request as written: durations as text (`30s`) or milliseconds. */
+export type RolloutRequestInput = z.input<typeof rolloutRequestSchema>;
 
 /**
  * Validates a rollout request and resolves its plan; throws InvalidRolloutError listing every problem by path, the

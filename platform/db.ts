@@ -58,7 +58,7 @@ export async function inTransaction<T>(
   db: Pool | PoolClient,
   fn: (client: PoolClient) => Promise<T>,
 ): Promise<T> {
-  return db instanceof pg.Pool ? withTransaction(db, fn) : fn(db as PoolClient);
+  return db instanceof pg.Pool ? withTransaction(db, fn) : fn(db);
 }
 
 export interface Migration {

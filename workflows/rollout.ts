@@ -23,7 +23,7 @@ import {
   type ApprovalOutcome,
   type ApprovalSignal,
   type DecisionRequest,
-  type RolloutRequest,
+  type RolloutRequestInput,
   type RolloutResult,
   type RolloutStatus,
 } from '../domain/rollout.js';
@@ -62,9 +62,6 @@ export const abortUpdate = defineUpdate<{ message: string }, [DecisionRequest]>(
  */
 export const approveSignal = defineSignal<[ApprovalSignal]>('approve');
 
-/** History length at which a long rollout continues as a new run (Temporal also suggests it on its own). */
-const historyLimit = 8000;
-
 /** Thrown by validators: the type tells the API which HTTP status to answer. */
 function refuse(type: 'Forbidden' | 'Conflict' | 'InvalidRequest', message: string): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true });
@@ -89,7 +86,7 @@ function parseDecision(raw: DecisionRequest): DecisionRequest & { caller: Caller
  * compare-and-set) or roll back (all traffic to the champion; the alias never moves). One per model
  * (`rollout-<model>`). Its input is what a person can type: `{ "model": "elec2-price", "version": 3 }`.
  */
-export async function rollout(input: RolloutRequest, carried?: RolloutState): Promise<RolloutResult> {
+export async function rollout(input: RolloutRequestInput, carried?: RolloutState): Promise<RolloutResult> {
   const info = workflowInfo();
   const rolloutId = `${info.workflowId}/${info.firstExecutionRunId}`;
   // Activities run on the workflow's own (CPU) task queue.
@@ -278,7 +275,7 @@ export async function rollout(input: RolloutRequest, carried?: RolloutState): Pr
   /** Continues as a new run, state and all, once the history is long; only between steps of the loop. */
   const maybeContinueAsNew = async () => {
     const now = workflowInfo();
-    if (!now.continueAsNewSuggested && now.historyLength < historyLimit) return;
+    if (!now.continueAsNewSuggested && now.historyLength < s.continueAsNewAfterEvents) return;
     await condition(allHandlersFinished);
     await continueAsNew<typeof rollout>(input, s);
   };

@@ -1,13 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { rolloutWorkflowId, type RolloutStatus } from '../../domain/rollout.js';
-import type { RolloutPlanSpec } from '../../domain/rollout-plan.js';
+import type { RolloutDefaults, RolloutPlanInput } from '../../domain/rollout-plan.js';
 import { workflowTaskQueue } from '../../domain/task-queues.js';
 import type { ArtifactStore } from '../../platform/artifact-store.js';
 import type { Pool } from '../../platform/db.js';
 import { promoteVersion } from '../../platform/promotion.js';
 import { registerVersion, upsertDataset } from '../../platform/registry.js';
+import { createArtifactStore } from '../../platform/create-artifact-store.js';
 import { rollout, rolloutStatusQuery } from '../../workflows/rollout.js';
+import { createTestDb, dropTestSchema } from './db.js';
+import { testStack } from './stack.js';
+import { startTrafficWriter, type Behaviour, type TrafficWriter } from './traffic-writer.js';
+import { startTestWorkers, testClient, testLog, uniquePrefix, type RunningWorkers } from './workers.js';
 
 /**
  * Registers `count` versions of `model` whose model files are real objects in the store (distinct bytes, so the
@@ -90,7 +95,7 @@ export function uniqueModel(label: string): string {
 export async function startRollout(
   client: Client,
   prefix: string,
-  input: { model: string; version: number; plan?: RolloutPlanSpec; requestedBy?: string },
+  input: { model: string; version: number; plan?: RolloutPlanInput; requestedBy?: string },
 ): Promise<WorkflowHandle<typeof rollout>> {
   return client.workflow.start(rollout, {
     workflowId: rolloutWorkflowId(input.model),
@@ -146,4 +151,84 @@ export async function auditOf(pool: Pool, subjectLike: string) {
     subjectLike,
   ]);
   return rows;
+}
+
+/** Seconds instead of minutes: the same code paths, fast. */
+export const fastRolloutDefaults: RolloutDefaults = {
+  analysisIntervalMs: 500,
+  bakeTimeMs: 1500,
+  maxWaitMs: 10_000,
+  minSamples: 60,
+  approvalTimeoutMs: 60_000,
+};
+
+export interface RolloutTestStack {
+  readonly db: { pool: Pool; schema: string; url: string };
+  readonly store: ArtifactStore;
+  readonly client: Client;
+  readonly prefix: string;
+  /** A model with v1 champion (all traffic) and v2 registered, and traffic flowing through the log. */
+  championWithTraffic(
+    label: string,
+    challenger?: Behaviour,
+    options?: { rate?: number; labelShare?: number },
+  ): Promise<{ model: string; v1: number; v2: number; writer: TrafficWriter }>;
+  close(): Promise<void>;
+}
+
+/** A test schema, an S3 prefix and in-process workers with fast rollout defaults on a task-queue prefix of their own. */
+export async function startRolloutTestStack(
+  label: string,
+  defaults: RolloutDefaults = fastRolloutDefaults,
+): Promise<RolloutTestStack> {
+  const db = await createTestDb(label);
+  const store = createArtifactStore({
+    kind: 's3',
+    ...testStack().s3,
+    prefix: `${label}-${randomBytes(4).toString('hex')}`,
+    forcePathStyle: true,
+  });
+  const client = await testClient();
+  const prefix = uniquePrefix(label);
+  const workers: RunningWorkers = await startTestWorkers({
+    tags: ['cpu'],
+    prefix,
+    deps: {
+      db: db.pool,
+      store,
+      log: testLog,
+      workerIdentity: `${label}-box`,
+      device: 'cpu',
+      codeVersion: 'test',
+      rolloutDefaults: defaults,
+    },
+  });
+  const writers: TrafficWriter[] = [];
+  return {
+    db,
+    store,
+    client,
+    prefix,
+    async championWithTraffic(name, challenger = { kind: 'healthy' }, options = {}) {
+      const model = uniqueModel(name);
+      const [v1, v2] = await registerVersions(db.pool, store, model, 2);
+      await makeChampion(db.pool, model, v1!);
+      const writer = startTrafficWriter({
+        pool: db.pool,
+        model,
+        requestsPerSecond: options.rate ?? 150,
+        labelShare: options.labelShare ?? 0.5,
+        behaviours: { [v2!]: challenger },
+      });
+      writers.push(writer);
+      return { model, v1: v1!, v2: v2!, writer };
+    },
+    async close() {
+      for (const w of writers) await w.stop();
+      await workers.stop();
+      await client.connection.close();
+      await store.close();
+      await dropTestSchema(db.pool, db.schema);
+    },
+  };
 }
