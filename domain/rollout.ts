@@ -83,7 +83,7 @@ export const callerSchema = z
   .object({
     name: z.string().min(1).max(200),
     role: z.enum(roles),
-    models: z.array(z.string()).optional(),
+    models: z.array(z.string()).readonly().optional(),
   })
   .strict();
 
