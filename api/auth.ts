@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { roleAllows, type ApiKey, type Role } from '../domain/auth.js';
+import { roleAllows, type ApiKey, type Caller, type Role } from '../domain/auth.js';
 import { createKeyring } from '../platform/keyring.js';
 import { HttpProblem } from './problem.js';
 
@@ -7,6 +7,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who is calling: the API key's name, or `local` when the API runs without keys. */
     actor: string;
+    /** The authenticated caller with role and model scope (`local`, admin, when the API runs without keys). */
+    caller: Caller;
   }
 }
 
@@ -24,13 +26,17 @@ function presented(request: FastifyRequest): string | undefined {
 export function registerAuth(app: FastifyInstance, keys: readonly ApiKey[]): void {
   const keyring = createKeyring(keys);
   app.decorateRequest('actor', '');
+  // Set for every request by the hook below (a reference-type default would be shared between requests).
+  app.decorateRequest('caller', null as unknown as Caller);
   app.addHook('onRequest', (request, _reply, done) => {
     if (request.url === '/health') {
       request.actor = 'health';
+      request.caller = { name: 'health', role: 'viewer' };
       return done();
     }
     if (keyring.open) {
       request.actor = 'local';
+      request.caller = { name: 'local', role: 'admin' };
       return done();
     }
     const key = keyring.authenticate(presented(request));
@@ -45,6 +51,7 @@ export function registerAuth(app: FastifyInstance, keys: readonly ApiKey[]): voi
       );
     }
     request.actor = key.name;
+    request.caller = key;
     done();
   });
 }

@@ -20,6 +20,8 @@ import type { ApiKey } from '../domain/auth.js';
 import { registerAuth } from './auth.js';
 import { registerModelRoutes } from './model-routes.js';
 import { HttpProblem, problemHandler } from './problem.js';
+import { registerPromotionRoutes } from './promotion-routes.js';
+import { registerRolloutRoutes } from './rollout-routes.js';
 import { registerTrainingRoutes } from './training-routes.js';
 
 export interface ApiDeps {
@@ -121,6 +123,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   api.get('/openapi.json', { schema: { hide: true } }, (_request, reply) => reply.send(app.swagger()));
   registerTrainingRoutes(app, deps);
   registerModelRoutes(app, deps);
+  registerRolloutRoutes(app, deps);
+  registerPromotionRoutes(app, deps);
 
   api.setNotFoundHandler((request) => {
     throw new HttpProblem(404, 'Not found', `no route ${request.method} ${request.url}`);

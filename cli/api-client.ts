@@ -17,6 +17,8 @@ export function apiClient(baseUrl: string, apiKey?: string) {
       response = await fetch(new URL(path, baseUrl), {
         method,
         headers: {
+          // Recorded as the source of approvals and other decisions in the audit log.
+          'x-slipway-client': 'cli',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
         },

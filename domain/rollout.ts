@@ -93,6 +93,8 @@ export const decisionRequestSchema = z
     comment: z.string().max(2000).optional(),
     /** Where the request came from (`api`, `cli`), for the audit log. */
     source: z.string().max(100).optional(),
+    /** The client's network address, as the API saw it. */
+    from: z.string().max(200).optional(),
   })
   .strict();
 export type DecisionRequest = z.infer<typeof decisionRequestSchema>;
@@ -108,6 +110,8 @@ export interface Approval {
   readonly at: string;
   /** `api`, `cli`, or `temporal-signal` (the Temporal UI or `temporal workflow signal`). */
   readonly source: string;
+  /** The client's address when it came through the API. */
+  readonly from?: string;
   readonly comment?: string;
 }
 

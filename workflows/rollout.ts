@@ -143,9 +143,11 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
         approver: request.caller.name,
         at: new Date().toISOString(),
         source: request.source ?? 'api',
+        ...(request.from ? { from: request.from } : {}),
         ...(request.comment ? { comment: request.comment } : {}),
       });
       await record(request.caller.name, 'rollout.approve', request.source ?? 'api', {
+        from: request.from,
         comment: request.comment,
         counted: outcome.counted,
         approvers: outcome.approvers,
@@ -157,7 +159,7 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
       validator: (raw: DecisionRequest) => {
         const request = parseDecision(raw);
         const refusal = approvalRefusal(state, request.caller);
-        if (refusal) refuse(state?.phase === 'awaiting-approval' ? 'Forbidden' : 'Conflict', refusal);
+        if (refusal) refuse(refusal.type, refusal.message);
       },
     },
   );
@@ -170,7 +172,7 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
     const comment = parsed.success ? parsed.data.comment : undefined;
     const at = new Date().toISOString();
     const refusal = parsed.success
-      ? approvalRefusal(state, { signal: approver })
+      ? approvalRefusal(state, { signal: approver })?.message
       : `a malformed approve Signal (expected {"approver": "<name>", "comment": "..."}): ${parsed.error.issues[0]?.message}`;
     if (refusal) {
       state?.refused.push({ approver, at, source: 'temporal-signal', reason: refusal });
@@ -202,6 +204,7 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
     };
     await record(request.caller.name, `rollout.${kind}`, request.source ?? 'api', {
       comment: request.comment,
+      from: request.from,
     });
     return {
       message: `${kind === 'reject' ? 'rejected' : 'aborted'} by ${request.caller.name}: rolling back`,
@@ -210,13 +213,13 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
   setHandler(rejectUpdate, stopHandler('reject'), {
     validator: (raw: DecisionRequest) => {
       const refusal = rejectionRefusal(state, parseDecision(raw).caller);
-      if (refusal) refuse(isFinished(state) || !state ? 'Conflict' : 'Forbidden', refusal);
+      if (refusal) refuse(refusal.type, refusal.message);
     },
   });
   setHandler(abortUpdate, stopHandler('abort'), {
     validator: (raw: DecisionRequest) => {
       const refusal = operatorRefusal(state, parseDecision(raw).caller, 'abort');
-      if (refusal) refuse(/role/.test(refusal) ? 'Forbidden' : 'Conflict', refusal);
+      if (refusal) refuse(refusal.type, refusal.message);
     },
   });
   for (const [update, action] of [
@@ -234,6 +237,7 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
         }
         await record(request.caller.name, `rollout.${action}`, request.source ?? 'api', {
           comment: request.comment,
+          from: request.from,
           stage: s.stage,
         });
         return {
@@ -243,7 +247,7 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
       {
         validator: (raw: DecisionRequest) => {
           const refusal = operatorRefusal(state, parseDecision(raw).caller, action);
-          if (refusal) refuse(/role/.test(refusal) ? 'Forbidden' : 'Conflict', refusal);
+          if (refusal) refuse(refusal.type, refusal.message);
         },
       },
     );
