@@ -1,10 +1,13 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ApplicationFailure,
   CancellationScope,
   defineQuery,
   isCancellation,
+  ParentClosePolicy,
   proxyActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -14,6 +17,7 @@ import type { RegisterActivities } from '../activities/register.js';
 import type { TrainActivities } from '../activities/train.js';
 import type { ValidateActivities } from '../activities/validate.js';
 import { nonRetryableErrorTypes } from '../domain/errors.js';
+import { rolloutWorkflowId } from '../domain/rollout.js';
 import { decideGates } from '../domain/gates.js';
 import { taskQueueFor } from '../domain/task-queues.js';
 import type {
@@ -24,6 +28,7 @@ import type {
   TrainingStatus,
 } from '../domain/training.js';
 import { trainingStages } from '../domain/training.js';
+import { rollout } from './rollout.js';
 
 export const trainingStatusQuery = defineQuery<TrainingStatus>('status');
 
@@ -130,6 +135,29 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
       reports: {},
       ...extra,
     });
+  };
+
+  /**
+   * Starts the model's rollout of the new version (spec option `rollout:`); it outlives this run. Refused, and said
+   * so in the result, while another rollout of the model runs.
+   */
+  const handOver = async (version: number): Promise<NonNullable<TrainingResult['rollout']>> => {
+    const workflowId = rolloutWorkflowId(spec.model);
+    try {
+      await startChild(rollout, {
+        workflowId,
+        args: [{ model: spec.model, version, plan: spec.rollout, requestedBy: input.requestedBy }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      return { workflowId, started: true };
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      return {
+        workflowId,
+        started: false,
+        reason: `a rollout of ${spec.model} is already running (${workflowId})`,
+      };
+    }
   };
 
   upsertSearchAttributes({ ModelName: [spec.model] });
@@ -258,12 +286,14 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
       },
     });
     stages.register = 'done';
+    const handedOver = spec.rollout ? await handOver(registered.version) : undefined;
     return await finish({
       outcome: 'registered',
       model: spec.model,
       runId,
       version: registered.version,
       ...common,
+      ...(handedOver ? { rollout: handedOver } : {}),
     });
   } catch (error) {
     const failedAt = current as TrainingStage | 'done';
