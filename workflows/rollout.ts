@@ -90,8 +90,9 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
   const info = workflowInfo();
   const rolloutId = `${info.workflowId}/${info.firstExecutionRunId}`;
   // Activities run on the workflow's own (CPU) task queue.
+  // Short timeouts: a worker that dies mid-activity delays a rollout (or a rollback) by at most this much.
   const acts = proxyActivities<RolloutActivities>({
-    startToCloseTimeout: '1 minute',
+    startToCloseTimeout: '30 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
   });
   // Rolling back (and promoting once approved) must never give up: retried with backoff until the database takes
