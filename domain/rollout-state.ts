@@ -210,7 +210,8 @@ export function addApproval(state: RolloutState, approval: Approval): ApprovalOu
 
 /** The `status` Query's answer. */
 export function statusOf(state: RolloutState, phases: readonly PlannedPhase[], nowMs: number): RolloutStatus {
-  const current = state.phase === 'shadow' || state.phase === 'canary' ? phases[state.step] : undefined;
+  const inPhase = (state.phase === 'shadow' || state.phase === 'canary') && state.entered;
+  const current = inPhase ? phases[state.step] : undefined;
   const paused = state.pausedSinceMs !== null;
   const pausedSoFar = state.pausedMs + (paused ? nowMs - state.pausedSinceMs! : 0);
   const at = (ms: number) => new Date(state.startedAtMs + ms + pausedSoFar).toISOString();

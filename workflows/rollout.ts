@@ -324,9 +324,10 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
 
   /** Judges the current phase every interval until it passes, fails, or someone stops it. */
   const runPhase = async (phase: PlannedPhase): Promise<Decision> => {
+    // The stage changes once the phase's traffic is written, so the status never shows a split it doesn't have.
+    if (!s.entered) await enterPhase(phase);
     s.phase = phase.kind;
     setStage(phase.stage);
-    if (!s.entered) await enterPhase(phase);
     for (;;) {
       if (await condition(() => s.stop !== null, plan.analysis.intervalMs)) return stopReason();
       await maybeContinueAsNew();
@@ -445,7 +446,7 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
   };
 
   const rollBack = async (reason: string): Promise<void> => {
-    const current = s.phase === 'shadow' || s.phase === 'canary' ? phases[s.step] : undefined;
+    const current = (s.phase === 'shadow' || s.phase === 'canary') && s.entered ? phases[s.step] : undefined;
     if (current && s.history.every((h) => h.stage !== current.stage)) {
       s.history.push({
         stage: current.stage,
