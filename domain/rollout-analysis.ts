@@ -41,12 +41,27 @@ export interface StepMetrics {
   readonly champion: VersionStepMetrics;
   readonly challenger: VersionStepMetrics;
   /** Requests both versions scored successfully (champion answered, challenger shadowed): the same inputs. */
-  readonly paired: {
-    readonly samples: number;
-    readonly championHistogram: readonly number[];
-    readonly challengerHistogram: readonly number[];
-    readonly meanAbsDifference: number | null;
-  };
+  readonly paired: PairedMetrics;
+}
+
+/** Requests both versions scored: their scores side by side, and the labels that arrived for them. */
+export interface PairedMetrics {
+  readonly samples: number;
+  readonly championHistogram: readonly number[];
+  readonly challengerHistogram: readonly number[];
+  readonly meanAbsDifference: number | null;
+  /** Paired requests with a label, and how many each version got right at the threshold. */
+  readonly labelled: number;
+  readonly championCorrect: number;
+  readonly challengerCorrect: number;
+  /** Labelled paired requests only the champion got right, and only the challenger. */
+  readonly championOnly: number;
+  readonly challengerOnly: number;
+  /** Score histograms of the labelled paired requests, by label, per version. */
+  readonly championPositive: readonly number[];
+  readonly championNegative: readonly number[];
+  readonly challengerPositive: readonly number[];
+  readonly challengerNegative: readonly number[];
 }
 
 export type CheckName =
@@ -350,33 +365,135 @@ export function decideStep(metrics: StepMetrics, analysis: AnalysisPlan, phase: 
   return { outcome: 'pass', reasons: [], checks };
 }
 
-/** Online accuracy and AUC against the champion, on the labels that arrived. */
+/** z of the one-sided 95 % bound that tells a clear accuracy or AUC drop from noise. */
+const dropZ = 1.645;
+
+/**
+ * Hanley and McNeil's standard error of an AUC estimated from `positives` and `negatives` rows (Radiology 143(1),
+ * 1982, https://doi.org/10.1148/radiology.143.1.7063747).
+ */
+export function aucStandardError(auc: number, positives: number, negatives: number): number {
+  const q1 = auc / (2 - auc);
+  const q2 = (2 * auc * auc) / (1 + auc);
+  const variance =
+    (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) /
+    (positives * negatives);
+  return Math.sqrt(Math.max(0, variance));
+}
+
+/**
+ * A drop judged against its noise: beyond the limit even at the optimistic end of its one-sided 95 % bound: fail;
+ * above the limit but within noise: undecided (`missing`: more labels decide it, and `maxWait` fails it closed);
+ * within the limit: pass.
+ */
+function dropCheck(
+  name: 'accuracy' | 'auc',
+  drop: number,
+  se: number,
+  limit: number,
+  described: string,
+): Check {
+  const lower = drop - dropZ * se;
+  const points = (x: number) => (name === 'accuracy' ? `${(100 * x).toFixed(1)} points` : fixed(x));
+  const limitText = name === 'accuracy' ? `${(100 * limit).toFixed(1)} allowed` : `${limit} allowed`;
+  if (!exceeds(drop, limit)) {
+    return {
+      name,
+      status: 'pass',
+      value: drop,
+      limit,
+      message: `${described}: ${drop > 0 ? `a drop of ${points(drop)}` : 'no drop'}, ${limitText}`,
+    };
+  }
+  if (exceeds(lower, limit)) {
+    return {
+      name,
+      status: 'fail',
+      value: drop,
+      limit,
+      message: `${described}: a drop of ${points(drop)} (at least ${points(lower)} at 95 %), ${limitText}`,
+    };
+  }
+  return {
+    name,
+    status: 'missing',
+    value: drop,
+    limit,
+    message: `${described}: a drop of ${points(drop)}, above the ${limitText} but within noise (±${points(dropZ * se)}): waiting for more labels`,
+  };
+}
+
+/**
+ * Online accuracy and AUC against the champion, on the labels that arrived: on requests both versions scored
+ * (paired, so only the rows where they disagree add noise) once there are `minLabels` of them, else on each
+ * version's own labelled rows.
+ */
 function labelChecks(metrics: StepMetrics, analysis: AnalysisPlan): Check[] {
-  const { champion, challenger } = metrics;
+  const { champion, challenger, paired } = metrics;
   const v = `v${challenger.version}`;
   const c = `v${champion.version}`;
   const absent = analysis.labels === 'required' ? 'missing' : 'skipped';
-  const fewest = Math.min(champion.labelled, challenger.labelled);
-  if (fewest < analysis.minLabels) {
-    const message = `online accuracy and AUC: ${c} has ${champion.labelled} labelled rows and ${v} ${challenger.labelled}; ${analysis.minLabels} each needed`;
+  const usePaired = paired.labelled >= analysis.minLabels;
+  if (!usePaired && Math.min(champion.labelled, challenger.labelled) < analysis.minLabels) {
+    const counts = `${c} has ${champion.labelled} labelled rows and ${v} ${challenger.labelled} (${paired.labelled} on the same requests); ${analysis.minLabels} each needed`;
     return [
-      { name: 'accuracy', status: absent, value: null, limit: analysis.maxAccuracyDrop, message },
-      { name: 'auc', status: absent, value: null, limit: analysis.maxAucDrop, message },
+      {
+        name: 'accuracy',
+        status: absent,
+        value: null,
+        limit: analysis.maxAccuracyDrop,
+        message: `online accuracy: ${counts}`,
+      },
+      {
+        name: 'auc',
+        status: absent,
+        value: null,
+        limit: analysis.maxAucDrop,
+        message: `online AUC: ${counts}`,
+      },
     ];
   }
-  const accA = champion.correct / champion.labelled;
-  const accB = challenger.correct / challenger.labelled;
-  const drop = accA - accB;
-  const accuracy: Check = {
-    name: 'accuracy',
-    status: exceeds(drop, analysis.maxAccuracyDrop) ? 'fail' : 'pass',
-    value: drop,
-    limit: analysis.maxAccuracyDrop,
-    message: `online accuracy of ${v} ${percent(accB)} against ${c}'s ${percent(accA)} on ${challenger.labelled} and ${champion.labelled} labels: ${drop > 0 ? `a drop of ${(100 * drop).toFixed(1)} points` : 'no drop'}, ${(100 * analysis.maxAccuracyDrop).toFixed(1)} allowed`,
-  };
-  const aucA = aucFromHistograms(champion.positiveHistogram, champion.negativeHistogram);
-  const aucB = aucFromHistograms(challenger.positiveHistogram, challenger.negativeHistogram);
+  let accuracy: Check;
   let auc: Check;
+  const basis = usePaired
+    ? `on the same ${paired.labelled} labelled requests`
+    : `on ${challenger.labelled} and ${champion.labelled} labelled requests`;
+  if (usePaired) {
+    const n = paired.labelled;
+    const accA = paired.championCorrect / n;
+    const accB = paired.challengerCorrect / n;
+    const drop = accA - accB;
+    // Paired proportions: only the requests where exactly one version was right carry the difference.
+    const se = Math.sqrt(Math.max(0, paired.championOnly + paired.challengerOnly - n * drop * drop)) / n;
+    accuracy = dropCheck(
+      'accuracy',
+      drop,
+      se,
+      analysis.maxAccuracyDrop,
+      `online accuracy of ${v} ${percent(accB)} against ${c}'s ${percent(accA)} ${basis}`,
+    );
+  } else {
+    const accA = champion.correct / champion.labelled;
+    const accB = challenger.correct / challenger.labelled;
+    const se = Math.sqrt((accA * (1 - accA)) / champion.labelled + (accB * (1 - accB)) / challenger.labelled);
+    accuracy = dropCheck(
+      'accuracy',
+      accA - accB,
+      se,
+      analysis.maxAccuracyDrop,
+      `online accuracy of ${v} ${percent(accB)} against ${c}'s ${percent(accA)} ${basis}`,
+    );
+  }
+  const [posA, negA, posB, negB] = usePaired
+    ? [paired.championPositive, paired.championNegative, paired.challengerPositive, paired.challengerNegative]
+    : [
+        champion.positiveHistogram,
+        champion.negativeHistogram,
+        challenger.positiveHistogram,
+        challenger.negativeHistogram,
+      ];
+  const aucA = aucFromHistograms(posA, negA);
+  const aucB = aucFromHistograms(posB, negB);
   if (aucA === null || aucB === null) {
     auc = {
       name: 'auc',
@@ -386,14 +503,20 @@ function labelChecks(metrics: StepMetrics, analysis: AnalysisPlan): Check[] {
       message: 'online AUC: the labels so far are all of one class',
     };
   } else {
-    const aucDrop = aucA - aucB;
-    auc = {
-      name: 'auc',
-      status: exceeds(aucDrop, analysis.maxAucDrop) ? 'fail' : 'pass',
-      value: aucDrop,
-      limit: analysis.maxAucDrop,
-      message: `online AUC of ${v} ${fixed(aucB)} against ${c}'s ${fixed(aucA)}: ${aucDrop > 0 ? `a drop of ${fixed(aucDrop)}` : 'no drop'}, ${analysis.maxAucDrop} allowed`,
-    };
+    const count = (h: readonly number[]) => h.reduce((sum, x) => sum + x, 0);
+    // The two AUCs' errors are taken as independent: on paired requests that overstates the noise, so a drop
+    // waits for more labels rather than failing early, and still fails closed at maxWait.
+    const se = Math.hypot(
+      aucStandardError(aucA, count(posA), count(negA)),
+      aucStandardError(aucB, count(posB), count(negB)),
+    );
+    auc = dropCheck(
+      'auc',
+      aucA - aucB,
+      se,
+      analysis.maxAucDrop,
+      `online AUC of ${v} ${fixed(aucB)} against ${c}'s ${fixed(aucA)} ${basis}`,
+    );
   }
   return [accuracy, auc];
 }

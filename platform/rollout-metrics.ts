@@ -23,6 +23,22 @@ interface AggregateRow {
   correct: number;
 }
 
+interface PairRow {
+  side: 'champion' | 'challenger' | 'summary';
+  bucket: number;
+  positive: boolean | null;
+  n: number;
+}
+
+interface PairSummary {
+  d: number | null;
+  labelled: number;
+  champion_correct: number;
+  challenger_correct: number;
+  champion_only: number;
+  challenger_only: number;
+}
+
 function emptyVersion(version: number): VersionStepMetrics {
   return {
     version,
@@ -57,7 +73,7 @@ export async function readStepMetrics(
   const window = `p.model_name = $1 AND p.at >= $2::timestamptz AND p.at <= $3::timestamptz AND ${rolesOf}`;
   const labels = 'LEFT JOIN feedback f ON f.request_id = p.request_id AND f.model_name = p.model_name';
 
-  const [aggregates, histograms, pairs] = await Promise.all([
+  const [aggregates, histograms, pairs, pairSummary] = await Promise.all([
     pool.query<AggregateRow>(
       `SELECT p.version,
          count(*)::int AS n,
@@ -82,19 +98,39 @@ export async function readStepMetrics(
        GROUP BY 1, 2, 3`,
       params,
     ),
-    // Paired scores: requests the champion answered and the challenger shadowed, both successfully.
-    pool.query<{ side: 'champion' | 'challenger' | 'all'; bucket: number; n: number; d: number | null }>(
+    // Paired scores: requests the champion answered and the challenger shadowed, both successfully, with their
+    // labels when they arrived.
+    pool.query<PairRow>(
       `WITH pairs AS (
-         SELECT p.score AS a, s.score AS b
+         SELECT p.score AS a, s.score AS b, f.label_positive AS y
          FROM predictions p
          JOIN predictions s ON s.request_id = p.request_id AND s.model_name = p.model_name AND s.role = 'shadow'
            AND s.version = $5 AND s.at >= $2::timestamptz - interval '5 minutes' AND s.at <= $3::timestamptz + interval '5 minutes'
+         ${labels}
          WHERE ${window} AND p.role = 'champion' AND ${valid('p')} AND ${valid('s')}
        )
-       SELECT 'champion' AS side, ${bucket('a')} AS bucket, count(*)::int AS n, NULL::float8 AS d FROM pairs GROUP BY 2
-       UNION ALL SELECT 'challenger', ${bucket('b')}, count(*)::int, NULL FROM pairs GROUP BY 2
-       UNION ALL SELECT 'all', 0, count(*)::int, avg(abs(a - b)) FROM pairs`,
+       SELECT 'champion' AS side, ${bucket('a')} AS bucket, y AS positive, count(*)::int AS n FROM pairs GROUP BY 2, 3
+       UNION ALL SELECT 'challenger', ${bucket('b')}, y, count(*)::int FROM pairs GROUP BY 2, 3
+       UNION ALL SELECT 'summary', 0, NULL, count(*)::int FROM pairs`,
       params,
+    ),
+    pool.query<PairSummary>(
+      `WITH pairs AS (
+         SELECT p.score >= $6 AS a, s.score >= $6 AS b, f.label_positive AS y, abs(p.score - s.score) AS d
+         FROM predictions p
+         JOIN predictions s ON s.request_id = p.request_id AND s.model_name = p.model_name AND s.role = 'shadow'
+           AND s.version = $5 AND s.at >= $2::timestamptz - interval '5 minutes' AND s.at <= $3::timestamptz + interval '5 minutes'
+         ${labels}
+         WHERE ${window} AND p.role = 'champion' AND ${valid('p')} AND ${valid('s')}
+       )
+       SELECT avg(d) AS d,
+         count(y)::int AS labelled,
+         count(*) FILTER (WHERE a = y)::int AS champion_correct,
+         count(*) FILTER (WHERE b = y)::int AS challenger_correct,
+         count(*) FILTER (WHERE a = y AND b <> y)::int AS champion_only,
+         count(*) FILTER (WHERE b = y AND a <> y)::int AS challenger_only
+       FROM pairs`,
+      [...params, query.threshold],
     ),
   ]);
 
@@ -129,21 +165,42 @@ export async function readStepMetrics(
     };
   };
 
-  const championHistogram = new Array<number>(histogramBins).fill(0);
-  const challengerHistogram = new Array<number>(histogramBins).fill(0);
+  const bins = () => new Array<number>(histogramBins).fill(0);
+  const side = {
+    champion: { all: bins(), positive: bins(), negative: bins() },
+    challenger: { all: bins(), positive: bins(), negative: bins() },
+  };
   let paired = 0;
-  let meanAbsDifference: number | null = null;
   for (const row of pairs.rows) {
-    if (row.side === 'all') {
+    if (row.side === 'summary') {
       paired = row.n;
-      meanAbsDifference = row.d === null ? null : Number(row.d);
-    } else (row.side === 'champion' ? championHistogram : challengerHistogram)[row.bucket - 1]! += row.n;
+      continue;
+    }
+    const h = side[row.side];
+    h.all[row.bucket - 1]! += row.n;
+    if (row.positive === true) h.positive[row.bucket - 1]! += row.n;
+    if (row.positive === false) h.negative[row.bucket - 1]! += row.n;
   }
+  const summary = pairSummary.rows[0];
   return {
     from: new Date(query.from).toISOString(),
     to,
     champion: build(query.champion, true),
     challenger: build(query.challenger, false),
-    paired: { samples: paired, championHistogram, challengerHistogram, meanAbsDifference },
+    paired: {
+      samples: paired,
+      championHistogram: side.champion.all,
+      challengerHistogram: side.challenger.all,
+      meanAbsDifference: summary?.d === null || summary?.d === undefined ? null : Number(summary.d),
+      labelled: summary?.labelled ?? 0,
+      championCorrect: summary?.champion_correct ?? 0,
+      challengerCorrect: summary?.challenger_correct ?? 0,
+      championOnly: summary?.champion_only ?? 0,
+      challengerOnly: summary?.challenger_only ?? 0,
+      championPositive: side.champion.positive,
+      championNegative: side.champion.negative,
+      challengerPositive: side.challenger.positive,
+      challengerNegative: side.challenger.negative,
+    },
   };
 }

@@ -232,3 +232,19 @@ export async function startRolloutTestStack(
     },
   };
 }
+
+/**
+ * How many analyses each phase of a rollout ran before it ended, from the workflow's history: the measureStep
+ * activities between one traffic write (setTraffic) and the next write or the rollback. A fault caught "within one
+ * analysis interval" shows as 1 for its phase, whatever the machine's load did to wall-clock times.
+ */
+export async function analysesPerPhase(handle: WorkflowHandle): Promise<number[]> {
+  const history = await handle.fetchHistory();
+  const counts: number[] = [];
+  for (const event of history.events ?? []) {
+    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (name === 'setTraffic') counts.push(0);
+    else if (name === 'measureStep' && counts.length > 0) counts[counts.length - 1]! += 1;
+  }
+  return counts;
+}

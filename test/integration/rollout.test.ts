@@ -4,6 +4,7 @@ import { readDeployment } from '../../platform/deployments.js';
 import { findVersion } from '../../platform/registry.js';
 import { approveUpdate, rolloutStatusQuery } from '../../workflows/rollout.js';
 import {
+  analysesPerPhase,
   auditOf,
   deploymentHistory,
   fastRolloutDefaults,
@@ -136,13 +137,9 @@ describe(
         challengerWeight: 0,
       });
       const history = await deploymentHistory(db.pool, model);
-      const canary = history.find((h) => Number(h.challenger_weight) === 0.05)!;
-      const rollback = history[history.length - 1]!;
-      expect(rollback.reason).toMatch(/rolled back: canary-5 failed/);
-      // A clearly broken challenger fails at the first analysis: one interval, plus the time to measure and write.
-      expect(rollback.updated_at.getTime() - canary.updated_at.getTime()).toBeLessThan(
-        fastRolloutDefaults.analysisIntervalMs + 1500,
-      );
+      expect(history[history.length - 1]!.reason).toMatch(/rolled back: canary-5 failed/);
+      // A clearly broken challenger fails at the step's first analysis, one interval after its traffic started.
+      expect(await analysesPerPhase(handle)).toEqual([1]);
       expect(writer.stats.failed).toBe(0);
     });
 
@@ -172,7 +169,7 @@ describe(
       await writer.stop();
       expect(result.outcome).toBe('rolled-back');
       expect(result.reason).toMatch(
-        /online accuracy of v2 \d+\.\d % against v1's \d+\.\d % on \d+ and \d+ labels: a drop of [3-7]\.\d points/,
+        /online accuracy of v2 \d+\.\d % against v1's \d+\.\d % on the same \d+ labelled requests: a drop of [3-7]\.\d points \(at least/,
       );
       expect(result.champion).toBe(v1);
       const failed = result.history.find((h) => h.outcome === 'fail')!;
