@@ -3,12 +3,12 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerAllows } from '../domain/auth.js';
 import { modelNameSchema } from '../domain/model-name.js';
 import type { Pool } from '../platform/db.js';
 import { readDeployment } from '../platform/deployments.js';
 import { PromotionConflictError, promoteVersion } from '../platform/promotion.js';
 import { findVersion, RegistryNotFoundError } from '../platform/registry.js';
+import { requireModel } from './auth.js';
 import { HttpProblem } from './problem.js';
 
 const promoteBody = z
@@ -37,17 +37,14 @@ export function registerPromotionRoutes(app: FastifyInstance, deps: { client: Cl
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.post(
     '/v1/models/:model/promote',
-    { schema: { params: z.object({ model: modelNameSchema }), body: promoteBody } },
+    {
+      config: { role: 'admin' },
+      schema: { params: z.object({ model: modelNameSchema }), body: promoteBody },
+    },
     async (request) => {
       const { model } = request.params;
       const { version } = request.body;
-      if (!callerAllows(request.caller, 'admin', model)) {
-        throw new HttpProblem(
-          403,
-          'Forbidden',
-          `${request.caller.name} (role ${request.caller.role}) may not promote ${model}: that needs the admin role`,
-        );
-      }
+      requireModel(request, 'admin', model);
       const deployment = await readDeployment(deps.db, model);
       const owner = deployment.rolloutWorkflowId;
       // A rollout that no longer runs (terminated) may not keep a model from being promoted.

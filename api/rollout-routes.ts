@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerAllows, type Role } from '../domain/auth.js';
+import { callerAllows } from '../domain/auth.js';
 import { modelNameSchema } from '../domain/model-name.js';
 import { parseRolloutRequest, rolloutWorkflowId, type DecisionRequest } from '../domain/rollout.js';
 import { builtInRolloutDefaults, InvalidRolloutError } from '../domain/rollout-plan.js';
@@ -25,6 +25,7 @@ import {
   rollout,
   rolloutStatusQuery,
 } from '../workflows/rollout.js';
+import { requireModel } from './auth.js';
 import { HttpProblem } from './problem.js';
 
 const modelParam = z.object({ model: modelNameSchema });
@@ -74,19 +75,12 @@ export function registerRolloutRoutes(
 ): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
-  const requireRole = (request: FastifyRequest, needed: Role, model: string) => {
-    if (!callerAllows(request.caller, needed, model)) {
-      throw new HttpProblem(
-        403,
-        'Forbidden',
-        `${request.caller.name} (role ${request.caller.role}) may not do this for ${model}: it needs the ${needed} role for ${model}`,
-      );
-    }
-  };
-
   api.post(
     '/v1/rollouts',
-    { schema: { body: z.object({ model: z.unknown(), version: z.unknown(), plan: z.unknown() }).partial() } },
+    {
+      config: { role: 'operator' },
+      schema: { body: z.object({ model: z.unknown(), version: z.unknown(), plan: z.unknown() }).partial() },
+    },
     async (request, reply) => {
       let parsed;
       try {
@@ -98,7 +92,7 @@ export function registerRolloutRoutes(
         throw error;
       }
       const { model, version, plan } = parsed.request;
-      requireRole(request, 'operator', model);
+      requireModel(request, 'operator', model);
       if (!(await findVersion(deps.db, model, version))) {
         throw new HttpProblem(404, 'Not found', `${model} has no registered version ${version}`);
       }
@@ -132,16 +126,20 @@ export function registerRolloutRoutes(
     },
   );
 
-  api.get('/v1/rollouts/:model', { schema: { params: modelParam } }, async (request) => {
-    try {
-      return await describeRollout(deps.client, request.params.model);
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) {
-        throw new HttpProblem(404, 'Not found', `${request.params.model} has never been rolled out`);
+  api.get(
+    '/v1/rollouts/:model',
+    { config: { role: 'viewer' }, schema: { params: modelParam } },
+    async (request) => {
+      try {
+        return await describeRollout(deps.client, request.params.model);
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) {
+          throw new HttpProblem(404, 'Not found', `${request.params.model} has never been rolled out`);
+        }
+        throw error;
       }
-      throw error;
-    }
-  });
+    },
+  );
 
   const decisions = [
     ['approve', approveUpdate, 'approver'],
@@ -153,7 +151,7 @@ export function registerRolloutRoutes(
   for (const [action, update, needed] of decisions) {
     api.post(
       `/v1/rollouts/:model/${action}`,
-      { schema: { params: modelParam, body: decisionBody.optional() } },
+      { config: { role: needed }, schema: { params: modelParam, body: decisionBody.optional() } },
       async (request) => {
         const { model } = request.params;
         const source = sourceOf(request);

@@ -270,7 +270,9 @@ describe('decideStep: each metric fails the step', () => {
     );
     expect(verdict.outcome).toBe('fail');
     expect(verdict.reasons).toEqual([
-      expect.stringMatching(/^online AUC of v2 0\.\d{3} against v1's 0\.\d{3} on 1000 and 1000 labelled requests: a drop of 0\.\d{3} \(at least/),
+      expect.stringMatching(
+        /^online AUC of v2 0\.\d{3} against v1's 0\.\d{3} on 1000 and 1000 labelled requests: a drop of 0\.\d{3} \(at least/,
+      ),
     ]);
   });
 
