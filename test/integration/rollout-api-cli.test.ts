@@ -171,7 +171,7 @@ describe('rollouts through the control API and the slipway CLI, with roles', { t
       ['sam', 'rollout.approve.refused', 'cli'],
       ['alice', 'rollout.approve', 'cli'],
     ]);
-    expect(decisions[2]?.details).toMatchObject({ comment: 'metrics look right', from: '127.0.0.1' });
+    expect(decisions[1]?.details).toMatchObject({ comment: 'metrics look right', from: '127.0.0.1' });
     expect(audit.filter((a) => a.action === 'alias.move').map((a) => [a.actor, a.details])).toEqual([
       ['ada', { from: null, to: v1 }],
       ['alice', { from: v1, to: v2 }],
