@@ -6,7 +6,7 @@ import {
   type RolloutRequest,
   type TrafficSplit,
 } from '../domain/rollout.js';
-import type { StepMetrics } from '../domain/rollout-analysis.js';
+import type { StepMetrics } from '../domain/rollout-metrics.js';
 import {
   builtInRolloutDefaults,
   InvalidRolloutError,

@@ -1,68 +1,12 @@
 import type { AnalysisPlan } from './rollout-plan.js';
-
-/** Score histograms have this many equal bins over [0, 1]; the divergence check merges them into `divergenceBins`. */
-export const histogramBins = 100;
-export const divergenceBins = 20;
-
-/**
- * What one version did during a phase, aggregated from the prediction log (and the labels joined to it). Counts are
- * rows: a request of N rows is N rows.
- */
-export interface VersionStepMetrics {
-  readonly version: number;
-  /** Rows this version scored: answers, fallbacks and shadow scores. */
-  readonly samples: number;
-  /** Rows whose answer the client got from this version. */
-  readonly served: number;
-  /** Rows routed to this version to answer (for the champion, its own share including fallbacks). */
-  readonly routed: number;
-  /** Rows scored off the response path (the challenger shadowing the champion). */
-  readonly shadowed: number;
-  /** Rows where this version failed: an error, a NaN or a timeout. */
-  readonly errors: number;
-  /** Champion rows that answered because the challenger failed (0 for the challenger). */
-  readonly fallbacks: number;
-  readonly latencyP50Ms: number | null;
-  readonly latencyP99Ms: number | null;
-  /** Scored rows with a label, and how many of those the score got right at the plan's threshold. */
-  readonly labelled: number;
-  readonly correct: number;
-  /** Successful scores in `histogramBins` equal bins over [0, 1]. */
-  readonly scoreHistogram: readonly number[];
-  /** The same, for labelled rows by label: the online ROC curve. */
-  readonly positiveHistogram: readonly number[];
-  readonly negativeHistogram: readonly number[];
-}
-
-/** A phase's metrics, per version, over [from, to]. */
-export interface StepMetrics {
-  readonly from: string;
-  readonly to: string;
-  readonly champion: VersionStepMetrics;
-  readonly challenger: VersionStepMetrics;
-  /** Requests both versions scored successfully (champion answered, challenger shadowed): the same inputs. */
-  readonly paired: PairedMetrics;
-}
-
-/** Requests both versions scored: their scores side by side, and the labels that arrived for them. */
-export interface PairedMetrics {
-  readonly samples: number;
-  readonly championHistogram: readonly number[];
-  readonly challengerHistogram: readonly number[];
-  readonly meanAbsDifference: number | null;
-  /** Paired requests with a label, and how many each version got right at the threshold. */
-  readonly labelled: number;
-  readonly championCorrect: number;
-  readonly challengerCorrect: number;
-  /** Labelled paired requests only the champion got right, and only the challenger. */
-  readonly championOnly: number;
-  readonly challengerOnly: number;
-  /** Score histograms of the labelled paired requests, by label, per version. */
-  readonly championPositive: readonly number[];
-  readonly championNegative: readonly number[];
-  readonly challengerPositive: readonly number[];
-  readonly challengerNegative: readonly number[];
-}
+import { divergenceBins, type StepMetrics } from './rollout-metrics.js';
+import {
+  aucFromHistograms,
+  aucStandardError,
+  coarsen,
+  jensenShannon,
+  wilsonLowerBound,
+} from './rollout-statistics.js';
 
 export type CheckName =
   'samples' | 'error-rate' | 'fallback-rate' | 'latency-p99' | 'score-divergence' | 'accuracy' | 'auc';
@@ -98,66 +42,6 @@ export interface PhaseContext {
   readonly maxWaitMs: number;
   /** Time in the phase so far, pauses excluded. */
   readonly elapsedMs: number;
-}
-
-/** z of the one-sided 99.9 % Wilson bound that lets a clearly broken challenger fail before `minSamples`. */
-const earlyFailureZ = 3.09;
-
-/** Lower bound of the Wilson score interval of `k` successes in `n` trials. */
-export function wilsonLowerBound(k: number, n: number, z = earlyFailureZ): number {
-  if (n === 0) return 0;
-  const p = k / n;
-  const z2 = z * z;
-  const centre = p + z2 / (2 * n);
-  const spread = z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  return Math.max(0, (centre - spread) / (1 + z2 / n));
-}
-
-/** Merges equal-width bins into `bins` groups (the histogram's length must be a multiple of `bins`). */
-export function coarsen(histogram: readonly number[], bins: number): number[] {
-  const width = Math.max(1, Math.floor(histogram.length / bins));
-  const out = new Array<number>(Math.ceil(histogram.length / width)).fill(0);
-  histogram.forEach((count, i) => (out[Math.floor(i / width)]! += count));
-  return out;
-}
-
-/**
- * Jensen-Shannon divergence of two histograms, in bits (0: identical, 1: disjoint). Null when either is empty.
- * For two independent samples of n1 and n2 rows from one distribution over k bins it is about
- * (k - 1) / (8 ln 2) * (1/n1 + 1/n2) by chance alone: 0.014 for 500 rows each over 20 bins.
- */
-export function jensenShannon(a: readonly number[], b: readonly number[]): number | null {
-  const sa = a.reduce((s, x) => s + x, 0);
-  const sb = b.reduce((s, x) => s + x, 0);
-  if (sa === 0 || sb === 0) return null;
-  let divergence = 0;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const p = (a[i] ?? 0) / sa;
-    const q = (b[i] ?? 0) / sb;
-    const m = (p + q) / 2;
-    if (p > 0) divergence += 0.5 * p * Math.log2(p / m);
-    if (q > 0) divergence += 0.5 * q * Math.log2(q / m);
-  }
-  return Math.min(1, Math.max(0, divergence));
-}
-
-/**
- * Area under the ROC curve from score histograms of the positive and negative rows (rows in the same bin count as
- * ties, half each). Null without rows of both classes.
- */
-export function aucFromHistograms(positive: readonly number[], negative: readonly number[]): number | null {
-  const p = positive.reduce((s, x) => s + x, 0);
-  const n = negative.reduce((s, x) => s + x, 0);
-  if (p === 0 || n === 0) return null;
-  let below = 0;
-  let wins = 0;
-  for (let i = 0; i < Math.max(positive.length, negative.length); i++) {
-    const pos = positive[i] ?? 0;
-    const neg = negative[i] ?? 0;
-    wins += pos * (below + neg / 2);
-    below += neg;
-  }
-  return wins / (p * n);
 }
 
 /** Above the limit beyond floating-point noise: 0.80 - 0.78 is a drop of exactly 0.02, not 0.020000000000000018. */
@@ -367,19 +251,6 @@ export function decideStep(metrics: StepMetrics, analysis: AnalysisPlan, phase: 
 
 /** z of the one-sided 95 % bound that tells a clear accuracy or AUC drop from noise. */
 const dropZ = 1.645;
-
-/**
- * Hanley and McNeil's standard error of an AUC estimated from `positives` and `negatives` rows (Radiology 143(1),
- * 1982, https://doi.org/10.1148/radiology.143.1.7063747).
- */
-export function aucStandardError(auc: number, positives: number, negatives: number): number {
-  const q1 = auc / (2 - auc);
-  const q2 = (2 * auc * auc) / (1 + auc);
-  const variance =
-    (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) /
-    (positives * negatives);
-  return Math.sqrt(Math.max(0, variance));
-}
 
 /**
  * A drop judged against its noise: beyond the limit even at the optimistic end of its one-sided 95 % bound: fail;

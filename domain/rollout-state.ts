@@ -11,7 +11,8 @@ import {
   type RolloutStatus,
   type TrafficSplit,
 } from './rollout.js';
-import type { StepMetrics, StepVerdict } from './rollout-analysis.js';
+import type { StepVerdict } from './rollout-analysis.js';
+import type { StepMetrics } from './rollout-metrics.js';
 import type { PhasePlan, RolloutPlan } from './rollout-plan.js';
 
 /** One phase the challenger goes through before the approval gate. */

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { callerAllows, roles, type Caller } from './auth.js';
 import { actorNameSchema, modelNameSchema } from './model-name.js';
-import type { StepMetrics, StepVerdict } from './rollout-analysis.js';
+import type { StepVerdict } from './rollout-analysis.js';
+import type { StepMetrics } from './rollout-metrics.js';
 import {
   InvalidRolloutError,
   problemsOf,

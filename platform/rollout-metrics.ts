@@ -1,4 +1,4 @@
-import { histogramBins, type StepMetrics, type VersionStepMetrics } from '../domain/rollout-analysis.js';
+import { histogramBins, type StepMetrics, type VersionStepMetrics } from '../domain/rollout-metrics.js';
 import type { Pool } from './db.js';
 
 /** A row the version scored successfully: no error and a probability in [0, 1] (NaN compares above 1). */

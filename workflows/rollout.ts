@@ -5,80 +5,40 @@ import {
   condition,
   ContinueAsNew,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   isCancellation,
   log,
   proxyActivities,
-  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PreparedRollout, RolloutActivities } from '../activities/rollout.js';
-import type { Caller } from '../domain/auth.js';
-import {
-  approvalSignalSchema,
-  decisionRequestSchema,
-  type ApprovalOutcome,
-  type ApprovalSignal,
-  type DecisionRequest,
-  type RolloutRequestInput,
-  type RolloutResult,
-  type RolloutStatus,
-} from '../domain/rollout.js';
+import type { RolloutRequestInput, RolloutResult } from '../domain/rollout.js';
 import { decideStep } from '../domain/rollout-analysis.js';
 import {
   activeMs,
-  addApproval,
-  approvalRefusal,
   approvalsNeeded,
   approverNames,
   initialState,
   isFinished,
-  operatorRefusal,
   plannedPhases,
-  rejectionRefusal,
-  statusOf,
   type PlannedPhase,
   type RolloutState,
 } from '../domain/rollout-state.js';
 import { championVersionKey, modelNameKey, stageKey } from '../domain/search-attributes.js';
+import { installRolloutHandlers } from './rollout-handlers.js';
 
-export const rolloutStatusQuery = defineQuery<RolloutStatus>('status');
-/** Approve at the gate; the validator refuses a caller without the approver role for the model. */
-export const approveUpdate = defineUpdate<ApprovalOutcome, [DecisionRequest]>('approve');
-/** Reject: roll back now (approver role). */
-export const rejectUpdate = defineUpdate<{ message: string }, [DecisionRequest]>('reject');
-/** Hold the rollout where it is (operator role); a breached threshold still rolls back. */
-export const pauseUpdate = defineUpdate<{ message: string }, [DecisionRequest]>('pause');
-export const resumeUpdate = defineUpdate<{ message: string }, [DecisionRequest]>('resume');
-/** Roll back now (operator role). */
-export const abortUpdate = defineUpdate<{ message: string }, [DecisionRequest]>('abort');
-/**
- * Approve from the Temporal UI's "Send a Signal" or `temporal workflow signal --name approve --input
- * '{"approver":"alice"}'`: counted when the name is among the plan's approvers, recorded as coming through Temporal
- * (whose namespace permissions decide who may send it).
- */
-export const approveSignal = defineSignal<[ApprovalSignal]>('approve');
-
-/** Thrown by validators: the type tells the API which HTTP status to answer. */
-function refuse(type: 'Forbidden' | 'Conflict' | 'InvalidRequest', message: string): never {
-  throw ApplicationFailure.create({ type, message, nonRetryable: true });
-}
+export {
+  abortUpdate,
+  approveSignal,
+  approveUpdate,
+  pauseUpdate,
+  rejectUpdate,
+  resumeUpdate,
+  rolloutStatusQuery,
+} from './rollout-handlers.js';
 
 /** What a phase or the gate decided: go on, promote, or roll back and why. */
 type Decision = { next: 'pass' } | { next: 'promote' } | { next: 'roll-back'; reason: string };
-
-function parseDecision(raw: DecisionRequest): DecisionRequest & { caller: Caller } {
-  const parsed = decisionRequestSchema.safeParse(raw);
-  if (!parsed.success)
-    refuse(
-      'InvalidRequest',
-      `a decision needs { caller: { name, role }, comment? }: ${parsed.error.message}`,
-    );
-  return parsed.data;
-}
 
 /**
  * Rolls a registered version out to production: an optional shadow phase, canary steps each judged from the
@@ -117,142 +77,12 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
   const record = (actor: string, action: string, source: string, details: unknown) =>
     acts.recordRolloutEvent({ actor, action, subject: subject(), source, details });
 
-  setHandler(rolloutStatusQuery, () =>
-    state
-      ? statusOf(state, phases, Date.now())
-      : ({
-          model: input.model,
-          version: input.version,
-          champion: null,
-          phase: 'preparing',
-          stage: 'preparing',
-          step: null,
-          steps: [],
-          traffic: { champion: null, challenger: null, challengerWeight: 0, shadow: false },
-          paused: false,
-          approvals: [],
-          refusedApprovals: [],
-          approvalsNeeded: 1,
-          history: [],
-        } satisfies RolloutStatus),
-  );
-
-  setHandler(
-    approveUpdate,
-    async (request) => {
-      const outcome = addApproval(state!, {
-        approver: request.caller.name,
-        at: new Date().toISOString(),
-        source: request.source ?? 'api',
-        ...(request.from ? { from: request.from } : {}),
-        ...(request.comment ? { comment: request.comment } : {}),
-      });
-      await record(request.caller.name, 'rollout.approve', request.source ?? 'api', {
-        from: request.from,
-        comment: request.comment,
-        counted: outcome.counted,
-        approvers: outcome.approvers,
-        needed: outcome.needed,
-      });
-      return outcome;
-    },
-    {
-      validator: (raw: DecisionRequest) => {
-        const request = parseDecision(raw);
-        const refusal = approvalRefusal(state, request.caller);
-        if (refusal) refuse(refusal.type, refusal.message);
-      },
-    },
-  );
-
-  setHandler(approveSignal, async (raw) => {
-    const parsed = approvalSignalSchema.safeParse(raw);
-    const approver = parsed.success
-      ? parsed.data.approver
-      : String((raw as { approver?: unknown })?.approver);
-    const comment = parsed.success ? parsed.data.comment : undefined;
-    const at = new Date().toISOString();
-    const refusal = parsed.success
-      ? approvalRefusal(state, { signal: approver })?.message
-      : `a malformed approve Signal (expected {"approver": "<name>", "comment": "..."}): ${parsed.error.issues[0]?.message}`;
-    if (refusal) {
-      state?.refused.push({ approver, at, source: 'temporal-signal', reason: refusal });
-      log.warn('approve Signal refused', { approver, refusal });
-      await record(approver, 'rollout.approve.refused', 'temporal-signal', { comment, reason: refusal });
-      return;
-    }
-    const outcome = addApproval(state!, {
-      approver,
-      at,
-      source: 'temporal-signal',
-      ...(comment ? { comment } : {}),
-    });
-    await record(approver, 'rollout.approve', 'temporal-signal', {
-      comment,
-      counted: outcome.counted,
-      approvers: outcome.approvers,
-      needed: outcome.needed,
-      note: 'through Temporal: the namespace permissions decide who may send this Signal',
-    });
+  installRolloutHandlers({
+    input,
+    state: () => state,
+    phases: () => phases,
+    record,
   });
-
-  const stopHandler = (kind: 'reject' | 'abort') => async (request: DecisionRequest) => {
-    state!.stop = {
-      kind,
-      by: request.caller.name,
-      source: request.source ?? 'api',
-      ...(request.comment ? { comment: request.comment } : {}),
-    };
-    await record(request.caller.name, `rollout.${kind}`, request.source ?? 'api', {
-      comment: request.comment,
-      from: request.from,
-    });
-    return {
-      message: `${kind === 'reject' ? 'rejected' : 'aborted'} by ${request.caller.name}: rolling back`,
-    };
-  };
-  setHandler(rejectUpdate, stopHandler('reject'), {
-    validator: (raw: DecisionRequest) => {
-      const refusal = rejectionRefusal(state, parseDecision(raw).caller);
-      if (refusal) refuse(refusal.type, refusal.message);
-    },
-  });
-  setHandler(abortUpdate, stopHandler('abort'), {
-    validator: (raw: DecisionRequest) => {
-      const refusal = operatorRefusal(state, parseDecision(raw).caller, 'abort');
-      if (refusal) refuse(refusal.type, refusal.message);
-    },
-  });
-  for (const [update, action] of [
-    [pauseUpdate, 'pause'],
-    [resumeUpdate, 'resume'],
-  ] as const) {
-    setHandler(
-      update,
-      async (request) => {
-        const s = state!;
-        if (action === 'pause') s.pausedSinceMs = Date.now();
-        else {
-          s.pausedMs += Date.now() - (s.pausedSinceMs ?? Date.now());
-          s.pausedSinceMs = null;
-        }
-        await record(request.caller.name, `rollout.${action}`, request.source ?? 'api', {
-          comment: request.comment,
-          from: request.from,
-          stage: s.stage,
-        });
-        return {
-          message: `${action === 'pause' ? 'paused' : 'resumed'} at ${s.stage} by ${request.caller.name}`,
-        };
-      },
-      {
-        validator: (raw: DecisionRequest) => {
-          const refusal = operatorRefusal(state, parseDecision(raw).caller, action);
-          if (refusal) refuse(refusal.type, refusal.message);
-        },
-      },
-    );
-  }
 
   if (!state) {
     upsertSearchAttributes([

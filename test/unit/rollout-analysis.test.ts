@@ -1,16 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { decideStep, type PhaseContext } from '../../domain/rollout-analysis.js';
+import { histogramBins, type StepMetrics, type VersionStepMetrics } from '../../domain/rollout-metrics.js';
 import {
   aucFromHistograms,
   aucStandardError,
   coarsen,
-  decideStep,
-  histogramBins,
   jensenShannon,
   wilsonLowerBound,
-  type PhaseContext,
-  type StepMetrics,
-  type VersionStepMetrics,
-} from '../../domain/rollout-analysis.js';
+} from '../../domain/rollout-statistics.js';
 import { defaultAnalysis, type AnalysisPlan } from '../../domain/rollout-plan.js';
 import { createRng } from '../../ml/rng.js';
 
