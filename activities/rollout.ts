@@ -15,6 +15,7 @@ import {
   type RolloutProblem,
 } from '../domain/rollout-plan.js';
 import { ArtifactError, type ArtifactStore } from '../platform/artifact-store.js';
+import { keepHeartbeating } from './heartbeat.js';
 import { audit } from '../platform/audit.js';
 import type { Pool } from '../platform/db.js';
 import { readDeployment, writeDeployment } from '../platform/deployments.js';
@@ -219,7 +220,11 @@ export function createRolloutActivities(deps: {
       throw new Error(`the deployment of ${input.model} kept changing under the rollback; retrying`);
     },
 
-    /** The phase's metrics per version since `from`, aggregated in SQL. */
+    /**
+     * The phase's metrics per version since `from`, aggregated in SQL (seconds for a million requests, see
+     * bench/results/rollout-analysis.md); heartbeats meanwhile, so a dead worker is noticed long before a slow
+     * query would time out.
+     */
     async measureStep(input: {
       model: string;
       champion: number;
@@ -227,7 +232,12 @@ export function createRolloutActivities(deps: {
       from: string;
       threshold: number;
     }): Promise<StepMetrics> {
-      return readStepMetrics(deps.db, input);
+      const stop = keepHeartbeating(Context.current(), () => ({ model: input.model, from: input.from }));
+      try {
+        return await readStepMetrics(deps.db, input);
+      } finally {
+        stop();
+      }
     },
 
     /** Champion alias and all traffic to `version`, in one transaction; a lost compare-and-set is not retried. */

@@ -55,6 +55,12 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
     startToCloseTimeout: '30 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
   });
+  // Measuring a phase scans its rows of the prediction log: long for a busy model, so it heartbeats instead.
+  const measure = proxyActivities<RolloutActivities>({
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+  });
   // Rolling back (and promoting once approved) must never give up: retried with backoff until the database takes
   // the write. Only a lost compare-and-set, which no retry can win, stops a promotion.
   const persistent = proxyActivities<RolloutActivities>({
@@ -161,7 +167,7 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
     for (;;) {
       if (await condition(() => s.stop !== null, plan.analysis.intervalMs)) return stopReason();
       await maybeContinueAsNew();
-      const metrics = await acts.measureStep({
+      const metrics = await measure.measureStep({
         model: request.model,
         champion: s.champion!,
         challenger: request.version,
@@ -228,7 +234,7 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
       await maybeContinueAsNew();
       if (last && !s.stop && !approved()) {
         // Watched while it waits: a breached threshold rolls back even at the gate.
-        const metrics = await acts.measureStep({
+        const metrics = await measure.measureStep({
           model: request.model,
           champion: s.champion!,
           challenger: request.version,

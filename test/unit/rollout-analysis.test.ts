@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { decideStep, type PhaseContext } from '../../domain/rollout-analysis.js';
-import { histogramBins, type StepMetrics, type VersionStepMetrics } from '../../domain/rollout-metrics.js';
+import {
+  histogramBins,
+  latencyBin,
+  latencyBins,
+  latencyQuantile,
+  type StepMetrics,
+  type VersionStepMetrics,
+} from '../../domain/rollout-metrics.js';
 import {
   aucFromHistograms,
   aucStandardError,
@@ -48,6 +55,7 @@ function version(
     fallbacks: 0,
     latencyP50Ms: 2,
     latencyP99Ms: 6,
+    latencyHistogram: [],
     labelled: labelledRows.length,
     correct: labelledRows.filter((r) => r.score >= 0.5 === r.positive).length,
     scoreHistogram: histogram(rows.map((r) => r.score)),
@@ -454,6 +462,25 @@ describe('statistics', () => {
     // positives in bins 1 and 2, negatives in 0 and 2: (1*1 + 1*(1 + 0.5)) / (2*2)
     expect(aucFromHistograms([0, 1, 1], [1, 0, 1])).toBeCloseTo(0.625);
     expect(aucFromHistograms([1, 1], [0, 0])).toBeNull();
+  });
+
+  it('latency quantiles from log-spaced bins are within 5 % of the exact ones', () => {
+    const rng = createRng(3);
+    // Lognormal-ish latencies around 2 ms with a tail, and a few very slow rows.
+    const values = Array.from(
+      { length: 20_000 },
+      () => 2 * Math.exp((rng.nextFloat() - 0.5) * 2) + (rng.nextFloat() < 0.02 ? 40 : 0),
+    );
+    const histogram = new Array<number>(latencyBins).fill(0);
+    for (const v of values) histogram[latencyBin(v)]! += 1;
+    const sorted = [...values].sort((a, b) => a - b);
+    for (const q of [0.5, 0.9, 0.99]) {
+      const exact = sorted[Math.ceil(q * sorted.length) - 1]!;
+      expect(Math.abs(latencyQuantile(histogram, q)! / exact - 1)).toBeLessThan(0.05);
+    }
+    expect(latencyQuantile(new Array<number>(latencyBins).fill(0), 0.99)).toBeNull();
+    expect(latencyBin(0)).toBe(0);
+    expect(latencyBin(1e9)).toBe(latencyBins - 1);
   });
 
   it('Hanley-McNeil standard error of an AUC', () => {
