@@ -115,8 +115,23 @@ export async function waitForStatus(
   for (;;) {
     last = await handle.query(rolloutStatusQuery).catch(() => last);
     if (last && done(last)) return last;
-    if (Date.now() > deadline)
-      throw new Error(`status not reached in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline) {
+      // Say what the workflow waits for: its pending activities, their attempts and last failures.
+      const pending = await handle
+        .describe()
+        .then((d) =>
+          (d.raw.pendingActivities ?? []).map((a) => ({
+            activity: a.activityType?.name,
+            state: a.state,
+            attempt: a.attempt,
+            lastFailure: a.lastFailure?.message,
+          })),
+        )
+        .catch((error: unknown) => String(error));
+      throw new Error(
+        `status not reached in ${timeoutMs} ms; last: ${JSON.stringify(last)}; pending: ${JSON.stringify(pending)}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -165,6 +180,8 @@ export const fastRolloutDefaults: RolloutDefaults = {
 export interface RolloutTestStack {
   readonly db: { pool: Pool; schema: string; url: string };
   readonly store: ArtifactStore;
+  /** The store's key prefix in the test bucket (a gateway given it reads the same model files). */
+  readonly s3Prefix: string;
   readonly client: Client;
   readonly prefix: string;
   /** A model with v1 champion (all traffic) and v2 registered, and traffic flowing through the log. */
@@ -182,10 +199,11 @@ export async function startRolloutTestStack(
   defaults: RolloutDefaults = fastRolloutDefaults,
 ): Promise<RolloutTestStack> {
   const db = await createTestDb(label);
+  const s3Prefix = `${label}-${randomBytes(4).toString('hex')}`;
   const store = createArtifactStore({
     kind: 's3',
     ...testStack().s3,
-    prefix: `${label}-${randomBytes(4).toString('hex')}`,
+    prefix: s3Prefix,
     forcePathStyle: true,
   });
   const client = await testClient();
@@ -207,6 +225,7 @@ export async function startRolloutTestStack(
   return {
     db,
     store,
+    s3Prefix,
     client,
     prefix,
     async championWithTraffic(name, challenger = { kind: 'healthy' }, options = {}) {
