@@ -1,15 +1,19 @@
+import { fileURLToPath } from 'node:url';
 import type { ArtifactStore } from '../platform/artifact-store.js';
 import type { CommandTrainer } from '../platform/command-trainers.js';
 import type { DataRoot, DatasetLimits } from './dataset-source.js';
 import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import type { RolloutDefaults } from '../domain/rollout-plan.js';
+import { createCheckpointActivities } from './checkpoints.js';
 import { createEvaluateActivities } from './evaluate.js';
 import { createIngestActivities } from './ingest.js';
 import { createRegisterActivities } from './register.js';
+import { createResolveSpecActivities } from './resolve-spec.js';
 import { createRolloutActivities } from './rollout.js';
 import { createSkeletonActivities } from './skeleton.js';
 import { createTrainActivities } from './train.js';
+import type { GpuDevice } from './train-types.js';
 import { createValidateActivities } from './validate.js';
 
 /** What every activity may depend on; workers build it once. */
@@ -33,17 +37,28 @@ export interface ActivityDeps {
   readonly datasetLimits?: DatasetLimits;
   /** Rollout plan defaults from the settings (ROLLOUT_*); absent: the built-in ones. */
   readonly rolloutDefaults?: RolloutDefaults;
+  /** Folders (real paths) a `specPath` may name a file in; absent or empty: `specPath` is refused. */
+  readonly specRoots?: readonly string[];
+  /** What a relative `specPath` is relative to; default: the repository. */
+  readonly specBaseDir?: string;
+  /** The GPU a train or evaluate job was given (set per job by a GPU worker). */
+  readonly gpu?: GpuDevice;
 }
+
+/** The repository this code runs from: relative spec paths (`examples/...`) are relative to it. */
+export const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /** All activities, composed from their per-stage factories. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSkeletonActivities(deps),
+    ...createResolveSpecActivities({ ...deps, specBaseDir: deps.specBaseDir ?? repositoryRoot }),
     ...createIngestActivities(deps),
     ...createValidateActivities(deps),
     ...createTrainActivities(deps),
     ...createEvaluateActivities(deps),
     ...createRegisterActivities(deps),
+    ...createCheckpointActivities(deps),
     ...createRolloutActivities(deps),
   };
 }

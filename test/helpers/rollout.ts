@@ -27,6 +27,8 @@ export async function registerVersions(
   const datasetSha = randomBytes(32).toString('hex');
   await upsertDataset(pool, {
     sha256: datasetSha,
+    readKey: 'test',
+    readOptions: {},
     source: 'test',
     format: 'csv',
     rowCount: 1,
