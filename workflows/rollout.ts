@@ -7,6 +7,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   upsertSearchAttributes,
   workflowInfo,
@@ -36,6 +37,12 @@ export {
   resumeUpdate,
   rolloutStatusQuery,
 } from './rollout-handlers.js';
+
+/**
+ * Patch ids (DESIGN.md, "Changing workflow code safely"). Runs started before a patch replay the old branch.
+ * - stage after traffic: a phase's Stage search attribute is set once its traffic split is written, not before.
+ */
+const stageAfterTrafficPatch = 'rollout-stage-after-traffic';
 
 /** What a phase or the gate decided: go on, promote, or roll back and why. */
 type Decision = { next: 'pass' } | { next: 'promote' } | { next: 'roll-back'; reason: string };
@@ -161,9 +168,11 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
   /** Judges the current phase every interval until it passes, fails, or someone stops it. */
   const runPhase = async (phase: PlannedPhase): Promise<Decision> => {
     // The stage changes once the phase's traffic is written, so the status never shows a split it doesn't have.
+    const stageAfterTraffic = patched(stageAfterTrafficPatch);
+    if (!stageAfterTraffic) setStage(phase.stage);
     if (!s.entered) await enterPhase(phase);
     s.phase = phase.kind;
-    setStage(phase.stage);
+    if (stageAfterTraffic) setStage(phase.stage);
     for (;;) {
       if (await condition(() => s.stop !== null, plan.analysis.intervalMs)) return stopReason();
       await maybeContinueAsNew();
@@ -200,12 +209,13 @@ export async function rollout(input: RolloutRequestInput, carried?: RolloutState
   const approvalGate = async (): Promise<Decision> => {
     const last = phases[phases.length - 1];
     if (s.phase !== 'awaiting-approval') {
-      s.phase = 'awaiting-approval';
+      // With no canary the rollout claims the deployment first: the status never shows a gate it doesn't hold.
       if (!last) await enterPhase(undefined);
       else {
         s.startedAtMs = Date.now();
         s.pausedMs = 0;
       }
+      s.phase = 'awaiting-approval';
     }
     setStage('awaiting-approval');
     const needed = approvalsNeeded(plan);
