@@ -213,7 +213,7 @@ describe('rollouts through the control API and the slipway CLI, with roles', { t
       method: 'POST',
       url: '/v1/rollouts',
       headers: auth,
-      payload: { model, version: v2, plan: { shadow: { bakeTime: '20s' } } },
+      payload: { model, version: v2, plan: { shadow: { bakeTime: '10m' } } },
     });
     expect(started.statusCode).toBe(202);
     const handle = stack.client.workflow.getHandle(rolloutWorkflowId(model));
