@@ -229,7 +229,7 @@ describe('a worker refuses what its operator did not allow', () => {
       env: {},
     });
     expect(await rejection(unknown)).toEqual({
-      stage: 'train',
+      stage: 'spec',
       reasons: [
         'trainer.name: no command trainer "xgboost" on this worker (registered: sklearn-example; the worker\'s operator registers trainers in SLIPWAY_COMMAND_TRAINERS)',
       ],
