@@ -6,7 +6,7 @@ import {
   type RolloutRequest,
   type TrafficSplit,
 } from '../domain/rollout.js';
-import type { StepMetrics } from '../domain/rollout-analysis.js';
+import type { StepMetrics } from '../domain/rollout-metrics.js';
 import {
   builtInRolloutDefaults,
   InvalidRolloutError,
@@ -15,6 +15,7 @@ import {
   type RolloutProblem,
 } from '../domain/rollout-plan.js';
 import { ArtifactError, type ArtifactStore } from '../platform/artifact-store.js';
+import { keepHeartbeating } from './heartbeat.js';
 import { audit } from '../platform/audit.js';
 import type { Pool } from '../platform/db.js';
 import { readDeployment, writeDeployment } from '../platform/deployments.js';
@@ -30,6 +31,8 @@ export interface PreparedRollout {
   /** The version serving all traffic now; null for a model's first rollout. */
   readonly champion: number | null;
   readonly revision: number;
+  /** History length after which the run continues as a new one. */
+  readonly continueAsNewAfterEvents: number;
 }
 
 export interface SetTrafficInput {
@@ -128,7 +131,14 @@ export function createRolloutActivities(deps: {
         details: { workflowId, champion: current, plan },
       });
       log.info({ modelName: request.model, version: request.version, champion: current }, 'rollout started');
-      return { request, plan, requestedBy, champion: current, revision: deployment.revision };
+      return {
+        request,
+        plan,
+        requestedBy,
+        champion: current,
+        revision: deployment.revision,
+        continueAsNewAfterEvents: deps.rolloutDefaults?.continueAsNewAfterEvents ?? 8000,
+      };
     },
 
     /** Sets the split by compare-and-set; a deployment changed by anyone else stops the rollout (not retried). */
@@ -210,7 +220,11 @@ export function createRolloutActivities(deps: {
       throw new Error(`the deployment of ${input.model} kept changing under the rollback; retrying`);
     },
 
-    /** The phase's metrics per version since `from`, aggregated in SQL. */
+    /**
+     * The phase's metrics per version since `from`, aggregated in SQL (seconds for a million requests, see
+     * bench/results/rollout-analysis.md); heartbeats meanwhile, so a dead worker is noticed long before a slow
+     * query would time out.
+     */
     async measureStep(input: {
       model: string;
       champion: number;
@@ -218,7 +232,12 @@ export function createRolloutActivities(deps: {
       from: string;
       threshold: number;
     }): Promise<StepMetrics> {
-      return readStepMetrics(deps.db, input);
+      const stop = keepHeartbeating(Context.current(), () => ({ model: input.model, from: input.from }));
+      try {
+        return await readStepMetrics(deps.db, input);
+      } finally {
+        stop();
+      }
     },
 
     /** Champion alias and all traffic to `version`, in one transaction; a lost compare-and-set is not retried. */

@@ -24,6 +24,8 @@ import { registerFeedbackRoutes } from './feedback-routes.js';
 import { registerImportRoutes } from './import-routes.js';
 import { registerModelRoutes } from './model-routes.js';
 import { HttpProblem, problemHandler } from './problem.js';
+import { registerPromotionRoutes } from './promotion-routes.js';
+import { registerRolloutRoutes } from './rollout-routes.js';
 import { registerTrainingRoutes } from './training-routes.js';
 
 export interface ApiDeps {
@@ -147,6 +149,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerLifecycleRoutes(app, deps);
   registerFeedbackRoutes(app, deps);
   registerImportRoutes(app, deps);
+  registerRolloutRoutes(app, deps);
+  registerPromotionRoutes(app, deps);
   registerAuditRoutes(app, deps);
 
   api.setNotFoundHandler((request) => {

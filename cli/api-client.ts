@@ -23,6 +23,8 @@ export function apiClient(baseUrl: string, apiKey?: string) {
       response = await fetch(new URL(path, baseUrl), {
         method,
         headers: {
+          // Recorded as the source of approvals and other decisions in the audit log.
+          'x-slipway-client': 'cli',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(raw ? { 'content-type': 'application/octet-stream', 'content-length': String(raw.size) } : {}),
           ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),

@@ -12,6 +12,7 @@ import { registerLifecycleCommands } from './lifecycle-commands.js';
 import { registerReplayCommand } from './replay-command.js';
 import { predictCommand } from './predict.js';
 import { runGateway } from '../serving/primary.js';
+import { modelsPromote, rolloutDecide, rolloutStart, rolloutStatus } from './rollout.js';
 import { temporalSetupCommand } from './temporal-setup.js';
 import { runShowCommand, trainCommand } from './train.js';
 import { up } from './up.js';
@@ -172,6 +173,55 @@ models
 
 registerReplayCommand(program, { env, gatewayUrl });
 registerLifecycleCommands(program, { apiUrl, apiKey, env });
+models
+  .command('promote')
+  .argument('<ref>', '<name>:<version>')
+  .option('--expect-champion <version>', 'compare-and-set: the current champion (a version or "none")')
+  .option('--reason <text>', 'why, for the audit log')
+  .option('--json', 'print JSON')
+  .description('make a version the champion with all traffic (admin role; refused while a rollout runs)')
+  .action(async (ref: string, opts: { expectChampion?: string; reason?: string; json?: boolean }) => {
+    process.exitCode = await modelsPromote(ref, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+  });
+
+const rollout = program
+  .command('rollout')
+  .description('progressive delivery: shadow, canary steps, approval');
+rollout
+  .command('start')
+  .argument('<ref>', '<name>:<version>')
+  .option('--plan <file>', 'rollout plan (YAML or JSON; see docs/rollout.md)')
+  .option('--json', 'print JSON')
+  .description('start a rollout of a registered version (one per model at a time)')
+  .action(async (ref: string, opts: { plan?: string; json?: boolean }) => {
+    process.exitCode = await rolloutStart(ref, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+  });
+rollout
+  .command('status')
+  .argument('<model>')
+  .option('--watch', 'follow it until it ends')
+  .option('--json', 'print JSON')
+  .description('phase, traffic split, metrics and verdict of the current step, approvals')
+  .action(async (model: string, opts: { watch?: boolean; json?: boolean }) => {
+    process.exitCode = await rolloutStatus(model, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+  });
+for (const [action, description] of [
+  ['approve', 'approve at the gate (approver role)'],
+  ['reject', 'reject: roll back now (approver role)'],
+  ['pause', 'hold the rollout where it is (operator role)'],
+  ['resume', 'let a paused rollout go on (operator role)'],
+  ['abort', 'roll back now (operator role)'],
+] as const) {
+  rollout
+    .command(action)
+    .argument('<model>')
+    .option('--comment <text>', 'recorded in the audit log')
+    .option('--json', 'print JSON')
+    .description(description)
+    .action(async (model: string, opts: { comment?: string; json?: boolean }) => {
+      process.exitCode = await rolloutDecide(action, model, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+    });
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof ApiError || error instanceof Error ? error.message : String(error));

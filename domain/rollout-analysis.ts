@@ -1,53 +1,12 @@
 import type { AnalysisPlan } from './rollout-plan.js';
-
-/** Score histograms have this many equal bins over [0, 1]; the divergence check merges them into `divergenceBins`. */
-export const histogramBins = 100;
-export const divergenceBins = 20;
-
-/**
- * What one version did during a phase, aggregated from the prediction log (and the labels joined to it). Counts are
- * rows: a request of N rows is N rows.
- */
-export interface VersionStepMetrics {
-  readonly version: number;
-  /** Rows this version scored: answers, fallbacks and shadow scores. */
-  readonly samples: number;
-  /** Rows whose answer the client got from this version. */
-  readonly served: number;
-  /** Rows routed to this version to answer (for the champion, its own share including fallbacks). */
-  readonly routed: number;
-  /** Rows scored off the response path (the challenger shadowing the champion). */
-  readonly shadowed: number;
-  /** Rows where this version failed: an error, a NaN or a timeout. */
-  readonly errors: number;
-  /** Champion rows that answered because the challenger failed (0 for the challenger). */
-  readonly fallbacks: number;
-  readonly latencyP50Ms: number | null;
-  readonly latencyP99Ms: number | null;
-  /** Scored rows with a label, and how many of those the score got right at the plan's threshold. */
-  readonly labelled: number;
-  readonly correct: number;
-  /** Successful scores in `histogramBins` equal bins over [0, 1]. */
-  readonly scoreHistogram: readonly number[];
-  /** The same, for labelled rows by label: the online ROC curve. */
-  readonly positiveHistogram: readonly number[];
-  readonly negativeHistogram: readonly number[];
-}
-
-/** A phase's metrics, per version, over [from, to]. */
-export interface StepMetrics {
-  readonly from: string;
-  readonly to: string;
-  readonly champion: VersionStepMetrics;
-  readonly challenger: VersionStepMetrics;
-  /** Requests both versions scored successfully (champion answered, challenger shadowed): the same inputs. */
-  readonly paired: {
-    readonly samples: number;
-    readonly championHistogram: readonly number[];
-    readonly challengerHistogram: readonly number[];
-    readonly meanAbsDifference: number | null;
-  };
-}
+import { divergenceBins, type StepMetrics } from './rollout-metrics.js';
+import {
+  aucFromHistograms,
+  aucStandardError,
+  coarsen,
+  jensenShannon,
+  wilsonLowerBound,
+} from './rollout-statistics.js';
 
 export type CheckName =
   'samples' | 'error-rate' | 'fallback-rate' | 'latency-p99' | 'score-divergence' | 'accuracy' | 'auc';
@@ -83,66 +42,6 @@ export interface PhaseContext {
   readonly maxWaitMs: number;
   /** Time in the phase so far, pauses excluded. */
   readonly elapsedMs: number;
-}
-
-/** z of the one-sided 99.9 % Wilson bound that lets a clearly broken challenger fail before `minSamples`. */
-const earlyFailureZ = 3.09;
-
-/** Lower bound of the Wilson score interval of `k` successes in `n` trials. */
-export function wilsonLowerBound(k: number, n: number, z = earlyFailureZ): number {
-  if (n === 0) return 0;
-  const p = k / n;
-  const z2 = z * z;
-  const centre = p + z2 / (2 * n);
-  const spread = z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  return Math.max(0, (centre - spread) / (1 + z2 / n));
-}
-
-/** Merges equal-width bins into `bins` groups (the histogram's length must be a multiple of `bins`). */
-export function coarsen(histogram: readonly number[], bins: number): number[] {
-  const width = Math.max(1, Math.floor(histogram.length / bins));
-  const out = new Array<number>(Math.ceil(histogram.length / width)).fill(0);
-  histogram.forEach((count, i) => (out[Math.floor(i / width)]! += count));
-  return out;
-}
-
-/**
- * Jensen-Shannon divergence of two histograms, in bits (0: identical, 1: disjoint). Null when either is empty.
- * For two independent samples of n1 and n2 rows from one distribution over k bins it is about
- * (k - 1) / (8 ln 2) * (1/n1 + 1/n2) by chance alone: 0.014 for 500 rows each over 20 bins.
- */
-export function jensenShannon(a: readonly number[], b: readonly number[]): number | null {
-  const sa = a.reduce((s, x) => s + x, 0);
-  const sb = b.reduce((s, x) => s + x, 0);
-  if (sa === 0 || sb === 0) return null;
-  let divergence = 0;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const p = (a[i] ?? 0) / sa;
-    const q = (b[i] ?? 0) / sb;
-    const m = (p + q) / 2;
-    if (p > 0) divergence += 0.5 * p * Math.log2(p / m);
-    if (q > 0) divergence += 0.5 * q * Math.log2(q / m);
-  }
-  return Math.min(1, Math.max(0, divergence));
-}
-
-/**
- * Area under the ROC curve from score histograms of the positive and negative rows (rows in the same bin count as
- * ties, half each). Null without rows of both classes.
- */
-export function aucFromHistograms(positive: readonly number[], negative: readonly number[]): number | null {
-  const p = positive.reduce((s, x) => s + x, 0);
-  const n = negative.reduce((s, x) => s + x, 0);
-  if (p === 0 || n === 0) return null;
-  let below = 0;
-  let wins = 0;
-  for (let i = 0; i < Math.max(positive.length, negative.length); i++) {
-    const pos = positive[i] ?? 0;
-    const neg = negative[i] ?? 0;
-    wins += pos * (below + neg / 2);
-    below += neg;
-  }
-  return wins / (p * n);
 }
 
 /** Above the limit beyond floating-point noise: 0.80 - 0.78 is a drop of exactly 0.02, not 0.020000000000000018. */
@@ -350,33 +249,122 @@ export function decideStep(metrics: StepMetrics, analysis: AnalysisPlan, phase: 
   return { outcome: 'pass', reasons: [], checks };
 }
 
-/** Online accuracy and AUC against the champion, on the labels that arrived. */
+/** z of the one-sided 95 % bound that tells a clear accuracy or AUC drop from noise. */
+const dropZ = 1.645;
+
+/**
+ * A drop judged against its noise: beyond the limit even at the optimistic end of its one-sided 95 % bound: fail;
+ * above the limit but within noise: undecided (`missing`: more labels decide it, and `maxWait` fails it closed);
+ * within the limit: pass.
+ */
+function dropCheck(
+  name: 'accuracy' | 'auc',
+  drop: number,
+  se: number,
+  limit: number,
+  described: string,
+): Check {
+  const lower = drop - dropZ * se;
+  const points = (x: number) => (name === 'accuracy' ? `${(100 * x).toFixed(1)} points` : fixed(x));
+  const limitText = name === 'accuracy' ? `${(100 * limit).toFixed(1)} allowed` : `${limit} allowed`;
+  if (!exceeds(drop, limit)) {
+    return {
+      name,
+      status: 'pass',
+      value: drop,
+      limit,
+      message: `${described}: ${drop > 0 ? `a drop of ${points(drop)}` : 'no drop'}, ${limitText}`,
+    };
+  }
+  if (exceeds(lower, limit)) {
+    return {
+      name,
+      status: 'fail',
+      value: drop,
+      limit,
+      message: `${described}: a drop of ${points(drop)} (at least ${points(lower)} at 95 %), ${limitText}`,
+    };
+  }
+  return {
+    name,
+    status: 'missing',
+    value: drop,
+    limit,
+    message: `${described}: a drop of ${points(drop)}, above the ${limitText} but within noise (±${points(dropZ * se)}): waiting for more labels`,
+  };
+}
+
+/**
+ * Online accuracy and AUC against the champion, on the labels that arrived: on requests both versions scored
+ * (paired, so only the rows where they disagree add noise) once there are `minLabels` of them, else on each
+ * version's own labelled rows.
+ */
 function labelChecks(metrics: StepMetrics, analysis: AnalysisPlan): Check[] {
-  const { champion, challenger } = metrics;
+  const { champion, challenger, paired } = metrics;
   const v = `v${challenger.version}`;
   const c = `v${champion.version}`;
   const absent = analysis.labels === 'required' ? 'missing' : 'skipped';
-  const fewest = Math.min(champion.labelled, challenger.labelled);
-  if (fewest < analysis.minLabels) {
-    const message = `online accuracy and AUC: ${c} has ${champion.labelled} labelled rows and ${v} ${challenger.labelled}; ${analysis.minLabels} each needed`;
+  const usePaired = paired.labelled >= analysis.minLabels;
+  if (!usePaired && Math.min(champion.labelled, challenger.labelled) < analysis.minLabels) {
+    const counts = `${c} has ${champion.labelled} labelled rows and ${v} ${challenger.labelled} (${paired.labelled} on the same requests); ${analysis.minLabels} each needed`;
     return [
-      { name: 'accuracy', status: absent, value: null, limit: analysis.maxAccuracyDrop, message },
-      { name: 'auc', status: absent, value: null, limit: analysis.maxAucDrop, message },
+      {
+        name: 'accuracy',
+        status: absent,
+        value: null,
+        limit: analysis.maxAccuracyDrop,
+        message: `online accuracy: ${counts}`,
+      },
+      {
+        name: 'auc',
+        status: absent,
+        value: null,
+        limit: analysis.maxAucDrop,
+        message: `online AUC: ${counts}`,
+      },
     ];
   }
-  const accA = champion.correct / champion.labelled;
-  const accB = challenger.correct / challenger.labelled;
-  const drop = accA - accB;
-  const accuracy: Check = {
-    name: 'accuracy',
-    status: exceeds(drop, analysis.maxAccuracyDrop) ? 'fail' : 'pass',
-    value: drop,
-    limit: analysis.maxAccuracyDrop,
-    message: `online accuracy of ${v} ${percent(accB)} against ${c}'s ${percent(accA)} on ${challenger.labelled} and ${champion.labelled} labels: ${drop > 0 ? `a drop of ${(100 * drop).toFixed(1)} points` : 'no drop'}, ${(100 * analysis.maxAccuracyDrop).toFixed(1)} allowed`,
-  };
-  const aucA = aucFromHistograms(champion.positiveHistogram, champion.negativeHistogram);
-  const aucB = aucFromHistograms(challenger.positiveHistogram, challenger.negativeHistogram);
+  let accuracy: Check;
   let auc: Check;
+  const basis = usePaired
+    ? `on the same ${paired.labelled} labelled requests`
+    : `on ${challenger.labelled} and ${champion.labelled} labelled requests`;
+  if (usePaired) {
+    const n = paired.labelled;
+    const accA = paired.championCorrect / n;
+    const accB = paired.challengerCorrect / n;
+    const drop = accA - accB;
+    // Paired proportions: only the requests where exactly one version was right carry the difference.
+    const se = Math.sqrt(Math.max(0, paired.championOnly + paired.challengerOnly - n * drop * drop)) / n;
+    accuracy = dropCheck(
+      'accuracy',
+      drop,
+      se,
+      analysis.maxAccuracyDrop,
+      `online accuracy of ${v} ${percent(accB)} against ${c}'s ${percent(accA)} ${basis}`,
+    );
+  } else {
+    const accA = champion.correct / champion.labelled;
+    const accB = challenger.correct / challenger.labelled;
+    const se = Math.sqrt((accA * (1 - accA)) / champion.labelled + (accB * (1 - accB)) / challenger.labelled);
+    accuracy = dropCheck(
+      'accuracy',
+      accA - accB,
+      se,
+      analysis.maxAccuracyDrop,
+      `online accuracy of ${v} ${percent(accB)} against ${c}'s ${percent(accA)} ${basis}`,
+    );
+  }
+  const [posA, negA, posB, negB] = usePaired
+    ? [paired.championPositive, paired.championNegative, paired.challengerPositive, paired.challengerNegative]
+    : [
+        champion.positiveHistogram,
+        champion.negativeHistogram,
+        challenger.positiveHistogram,
+        challenger.negativeHistogram,
+      ];
+  const aucA = aucFromHistograms(posA, negA);
+  const aucB = aucFromHistograms(posB, negB);
   if (aucA === null || aucB === null) {
     auc = {
       name: 'auc',
@@ -386,14 +374,20 @@ function labelChecks(metrics: StepMetrics, analysis: AnalysisPlan): Check[] {
       message: 'online AUC: the labels so far are all of one class',
     };
   } else {
-    const aucDrop = aucA - aucB;
-    auc = {
-      name: 'auc',
-      status: exceeds(aucDrop, analysis.maxAucDrop) ? 'fail' : 'pass',
-      value: aucDrop,
-      limit: analysis.maxAucDrop,
-      message: `online AUC of ${v} ${fixed(aucB)} against ${c}'s ${fixed(aucA)}: ${aucDrop > 0 ? `a drop of ${fixed(aucDrop)}` : 'no drop'}, ${analysis.maxAucDrop} allowed`,
-    };
+    const count = (h: readonly number[]) => h.reduce((sum, x) => sum + x, 0);
+    // The two AUCs' errors are taken as independent: on paired requests that overstates the noise, so a drop
+    // waits for more labels rather than failing early, and still fails closed at maxWait.
+    const se = Math.hypot(
+      aucStandardError(aucA, count(posA), count(negA)),
+      aucStandardError(aucB, count(posB), count(negB)),
+    );
+    auc = dropCheck(
+      'auc',
+      aucA - aucB,
+      se,
+      analysis.maxAucDrop,
+      `online AUC of ${v} ${fixed(aucB)} against ${c}'s ${fixed(aucA)} ${basis}`,
+    );
   }
   return [accuracy, auc];
 }

@@ -109,6 +109,8 @@ export const rolloutPlanSpecSchema = z
   .strict();
 
 export type RolloutPlanSpec = z.infer<typeof rolloutPlanSpecSchema>;
+/** A plan as written: durations as text (`30s`) or milliseconds. */
+export type RolloutPlanInput = z.input<typeof rolloutPlanSpecSchema>;
 
 /** Defaults of the durations and sample counts, from the deployment's settings (platform/config.ts). */
 export interface RolloutDefaults {
@@ -117,6 +119,11 @@ export interface RolloutDefaults {
   readonly maxWaitMs: number;
   readonly minSamples: number;
   readonly approvalTimeoutMs: number;
+  /**
+   * History length (events) after which the workflow continues as a new run, carrying its state; Temporal's own
+   * suggestion triggers it earlier when the server makes one. Not a plan value.
+   */
+  readonly continueAsNewAfterEvents?: number;
 }
 
 export const builtInRolloutDefaults: RolloutDefaults = {

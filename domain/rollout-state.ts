@@ -11,7 +11,8 @@ import {
   type RolloutStatus,
   type TrafficSplit,
 } from './rollout.js';
-import type { StepMetrics, StepVerdict } from './rollout-analysis.js';
+import type { StepVerdict } from './rollout-analysis.js';
+import type { StepMetrics } from './rollout-metrics.js';
 import type { PhasePlan, RolloutPlan } from './rollout-plan.js';
 
 /** One phase the challenger goes through before the approval gate. */
@@ -56,6 +57,7 @@ export interface RolloutState {
   readonly plan: RolloutPlan;
   readonly requestedBy: string;
   readonly champion: number | null;
+  readonly continueAsNewAfterEvents: number;
   phase: RolloutPhase;
   stage: string;
   /** Index into `plannedPhases`; equal to their count at the approval gate. */
@@ -86,6 +88,7 @@ export function initialState(prepared: {
   requestedBy: string;
   champion: number | null;
   revision: number;
+  continueAsNewAfterEvents: number;
 }): RolloutState {
   return {
     ...prepared,
@@ -130,31 +133,43 @@ function steerable(state: RolloutState | undefined): RolloutState | undefined {
   return phase === 'shadow' || phase === 'canary' || phase === 'awaiting-approval' ? state : undefined;
 }
 
+/** Why a request is refused: `Forbidden` (who asks) or `Conflict` (not now). */
+export interface Refusal {
+  readonly type: 'Forbidden' | 'Conflict';
+  readonly message: string;
+}
+
+const forbidden = (message: string | undefined): Refusal | undefined =>
+  message === undefined ? undefined : { type: 'Forbidden', message };
+const conflict = (message: string): Refusal => ({ type: 'Conflict', message });
+
 /** Why an approval can't count now (wrong phase, not an approver), or undefined when it can. */
 export function approvalRefusal(
   state: RolloutState | undefined,
   who: Caller | { signal: string },
-): string | undefined {
+): Refusal | undefined {
   if (!state || state.phase !== 'awaiting-approval') {
-    return `the rollout is not awaiting approval (stage ${state?.stage ?? 'preparing'})`;
+    return conflict(`the rollout is not awaiting approval (stage ${state?.stage ?? 'preparing'})`);
   }
   if ('signal' in who) {
     const listed = state.plan.approval.approvers;
     if (listed.length === 0) {
-      return 'this rollout lists no approvers, so a Temporal Signal cannot approve it: use the approve Update (slipway rollout approve)';
+      return forbidden(
+        'this rollout lists no approvers, so a Temporal Signal cannot approve it: use the approve Update (slipway rollout approve)',
+      );
     }
     return listed.includes(who.signal)
       ? undefined
-      : `${who.signal} is not among this rollout's approvers (${listed.join(', ')})`;
+      : forbidden(`${who.signal} is not among this rollout's approvers (${listed.join(', ')})`);
   }
-  return approverRefusal(who, state.request.model, state.plan.approval.approvers);
+  return forbidden(approverRefusal(who, state.request.model, state.plan.approval.approvers));
 }
 
 /** Why a rejection can't be made now, or undefined. */
-export function rejectionRefusal(state: RolloutState | undefined, caller: Caller): string | undefined {
+export function rejectionRefusal(state: RolloutState | undefined, caller: Caller): Refusal | undefined {
   const live = steerable(state);
-  if (!live) return `the rollout can no longer be rejected (stage ${state?.stage ?? 'preparing'})`;
-  return approverRefusal(caller, live.request.model, live.plan.approval.approvers);
+  if (!live) return conflict(`the rollout can no longer be rejected (stage ${state?.stage ?? 'preparing'})`);
+  return forbidden(approverRefusal(caller, live.request.model, live.plan.approval.approvers));
 }
 
 /** Why an operator action (pause, resume, abort) can't be made now, or undefined. */
@@ -162,14 +177,16 @@ export function operatorRefusal(
   state: RolloutState | undefined,
   caller: Caller,
   action: 'pause' | 'resume' | 'abort',
-): string | undefined {
+): Refusal | undefined {
   const live = steerable(state);
-  if (!live) return `the rollout can no longer be changed (stage ${state?.stage ?? 'preparing'})`;
+  if (!live) return conflict(`the rollout can no longer be changed (stage ${state?.stage ?? 'preparing'})`);
   if (!callerAllows(caller, 'operator', live.request.model)) {
-    return `${caller.name} (role ${caller.role}) may not ${action} the rollout of ${live.request.model}: that needs the operator role for it`;
+    return forbidden(
+      `${caller.name} (role ${caller.role}) may not ${action} the rollout of ${live.request.model}: that needs the operator role for it`,
+    );
   }
-  if (action === 'pause' && live.pausedSinceMs !== null) return 'the rollout is already paused';
-  if (action === 'resume' && live.pausedSinceMs === null) return 'the rollout is not paused';
+  if (action === 'pause' && live.pausedSinceMs !== null) return conflict('the rollout is already paused');
+  if (action === 'resume' && live.pausedSinceMs === null) return conflict('the rollout is not paused');
   return undefined;
 }
 
@@ -194,7 +211,8 @@ export function addApproval(state: RolloutState, approval: Approval): ApprovalOu
 
 /** The `status` Query's answer. */
 export function statusOf(state: RolloutState, phases: readonly PlannedPhase[], nowMs: number): RolloutStatus {
-  const current = state.phase === 'shadow' || state.phase === 'canary' ? phases[state.step] : undefined;
+  const inPhase = (state.phase === 'shadow' || state.phase === 'canary') && state.entered;
+  const current = inPhase ? phases[state.step] : undefined;
   const paused = state.pausedSinceMs !== null;
   const pausedSoFar = state.pausedMs + (paused ? nowMs - state.pausedSinceMs! : 0);
   const at = (ms: number) => new Date(state.startedAtMs + ms + pausedSoFar).toISOString();

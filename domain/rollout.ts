@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { callerAllows, roles, type Caller } from './auth.js';
 import { actorNameSchema, modelNameSchema } from './model-name.js';
-import type { StepMetrics, StepVerdict } from './rollout-analysis.js';
+import type { StepVerdict } from './rollout-analysis.js';
+import type { StepMetrics } from './rollout-metrics.js';
 import {
   InvalidRolloutError,
   problemsOf,
@@ -35,6 +36,8 @@ export const rolloutRequestSchema = z
   .strict();
 
 export type RolloutRequest = z.infer<typeof rolloutRequestSchema>;
+/** The request as written: durations as text (`30s`) or milliseconds. */
+export type RolloutRequestInput = z.input<typeof rolloutRequestSchema>;
 
 /**
  * Validates a rollout request and resolves its plan; throws InvalidRolloutError listing every problem by path, the
@@ -81,7 +84,7 @@ export const callerSchema = z
   .object({
     name: z.string().min(1).max(200),
     role: z.enum(roles),
-    models: z.array(z.string()).optional(),
+    models: z.array(z.string()).readonly().optional(),
   })
   .strict();
 
@@ -91,6 +94,8 @@ export const decisionRequestSchema = z
     comment: z.string().max(2000).optional(),
     /** Where the request came from (`api`, `cli`), for the audit log. */
     source: z.string().max(100).optional(),
+    /** The client's network address, as the API saw it. */
+    from: z.string().max(200).optional(),
   })
   .strict();
 export type DecisionRequest = z.infer<typeof decisionRequestSchema>;
@@ -106,6 +111,8 @@ export interface Approval {
   readonly at: string;
   /** `api`, `cli`, or `temporal-signal` (the Temporal UI or `temporal workflow signal`). */
   readonly source: string;
+  /** The client's address when it came through the API. */
+  readonly from?: string;
   readonly comment?: string;
 }
 

@@ -122,6 +122,13 @@ export interface TrainingResult {
   };
   /** Step caching: whether this run reused a finished run's outputs, and why. */
   readonly cache?: TrainingCache;
+  /** The rollout a registered version was handed to (spec option `rollout:`). */
+  readonly rollout?: {
+    readonly workflowId: string;
+    readonly started: boolean;
+    /** Why it did not start (another rollout of the model is running). */
+    readonly reason?: string;
+  };
   readonly training?: {
     readonly worker: string;
     readonly device: string;

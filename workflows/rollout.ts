@@ -5,83 +5,47 @@ import {
   condition,
   ContinueAsNew,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   isCancellation,
   log,
+  patched,
   proxyActivities,
-  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PreparedRollout, RolloutActivities } from '../activities/rollout.js';
-import type { Caller } from '../domain/auth.js';
-import {
-  approvalSignalSchema,
-  decisionRequestSchema,
-  type ApprovalOutcome,
-  type ApprovalSignal,
-  type DecisionRequest,
-  type RolloutRequest,
-  type RolloutResult,
-  type RolloutStatus,
-} from '../domain/rollout.js';
+import type { RolloutRequestInput, RolloutResult } from '../domain/rollout.js';
 import { decideStep } from '../domain/rollout-analysis.js';
 import {
   activeMs,
-  addApproval,
-  approvalRefusal,
   approvalsNeeded,
   approverNames,
   initialState,
   isFinished,
-  operatorRefusal,
   plannedPhases,
-  rejectionRefusal,
-  statusOf,
   type PlannedPhase,
   type RolloutState,
 } from '../domain/rollout-state.js';
 import { championVersionKey, modelNameKey, stageKey } from '../domain/search-attributes.js';
+import { installRolloutHandlers } from './rollout-handlers.js';
 
-export const rolloutStatusQuery = defineQuery<RolloutStatus>('status');
-/** Approve at the gate; the validator refuses a caller without the approver role for the model. */
-export const approveUpdate = defineUpdate<ApprovalOutcome, [DecisionRequest]>('approve');
-/** Reject: roll back now (approver role). */
-export const rejectUpdate = defineUpdate<{ message: string }, [DecisionRequest]>('reject');
-/** Hold the rollout where it is (operator role); a breached threshold still rolls back. */
-export const pauseUpdate = defineUpdate<{ message: string }, [DecisionRequest]>('pause');
-export const resumeUpdate = defineUpdate<{ message: string }, [DecisionRequest]>('resume');
-/** Roll back now (operator role). */
-export const abortUpdate = defineUpdate<{ message: string }, [DecisionRequest]>('abort');
+export {
+  abortUpdate,
+  approveSignal,
+  approveUpdate,
+  pauseUpdate,
+  rejectUpdate,
+  resumeUpdate,
+  rolloutStatusQuery,
+} from './rollout-handlers.js';
+
 /**
- * Approve from the Temporal UI's "Send a Signal" or `temporal workflow signal --name approve --input
- * '{"approver":"alice"}'`: counted when the name is among the plan's approvers, recorded as coming through Temporal
- * (whose namespace permissions decide who may send it).
+ * Patch ids (DESIGN.md, "Changing workflow code safely"). Runs started before a patch replay the old branch.
+ * - stage after traffic: a phase's Stage search attribute is set once its traffic split is written, not before.
  */
-export const approveSignal = defineSignal<[ApprovalSignal]>('approve');
-
-/** History length at which a long rollout continues as a new run (Temporal also suggests it on its own). */
-const historyLimit = 8000;
-
-/** Thrown by validators: the type tells the API which HTTP status to answer. */
-function refuse(type: 'Forbidden' | 'Conflict' | 'InvalidRequest', message: string): never {
-  throw ApplicationFailure.create({ type, message, nonRetryable: true });
-}
+const stageAfterTrafficPatch = 'rollout-stage-after-traffic';
 
 /** What a phase or the gate decided: go on, promote, or roll back and why. */
 type Decision = { next: 'pass' } | { next: 'promote' } | { next: 'roll-back'; reason: string };
-
-function parseDecision(raw: DecisionRequest): DecisionRequest & { caller: Caller } {
-  const parsed = decisionRequestSchema.safeParse(raw);
-  if (!parsed.success)
-    refuse(
-      'InvalidRequest',
-      `a decision needs { caller: { name, role }, comment? }: ${parsed.error.message}`,
-    );
-  return parsed.data;
-}
 
 /**
  * Rolls a registered version out to production: an optional shadow phase, canary steps each judged from the
@@ -89,12 +53,19 @@ function parseDecision(raw: DecisionRequest): DecisionRequest & { caller: Caller
  * compare-and-set) or roll back (all traffic to the champion; the alias never moves). One per model
  * (`rollout-<model>`). Its input is what a person can type: `{ "model": "elec2-price", "version": 3 }`.
  */
-export async function rollout(input: RolloutRequest, carried?: RolloutState): Promise<RolloutResult> {
+export async function rollout(input: RolloutRequestInput, carried?: RolloutState): Promise<RolloutResult> {
   const info = workflowInfo();
   const rolloutId = `${info.workflowId}/${info.firstExecutionRunId}`;
   // Activities run on the workflow's own (CPU) task queue.
+  // Short timeouts: a worker that dies mid-activity delays a rollout (or a rollback) by at most this much.
   const acts = proxyActivities<RolloutActivities>({
-    startToCloseTimeout: '1 minute',
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+  });
+  // Measuring a phase scans its rows of the prediction log: long for a busy model, so it heartbeats instead.
+  const measure = proxyActivities<RolloutActivities>({
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
   });
   // Rolling back (and promoting once approved) must never give up: retried with backoff until the database takes
@@ -119,138 +90,12 @@ export async function rollout(input: RolloutRequest, carried?: RolloutState): Pr
   const record = (actor: string, action: string, source: string, details: unknown) =>
     acts.recordRolloutEvent({ actor, action, subject: subject(), source, details });
 
-  setHandler(rolloutStatusQuery, () =>
-    state
-      ? statusOf(state, phases, Date.now())
-      : ({
-          model: input.model,
-          version: input.version,
-          champion: null,
-          phase: 'preparing',
-          stage: 'preparing',
-          step: null,
-          steps: [],
-          traffic: { champion: null, challenger: null, challengerWeight: 0, shadow: false },
-          paused: false,
-          approvals: [],
-          refusedApprovals: [],
-          approvalsNeeded: 1,
-          history: [],
-        } satisfies RolloutStatus),
-  );
-
-  setHandler(
-    approveUpdate,
-    async (request) => {
-      const outcome = addApproval(state!, {
-        approver: request.caller.name,
-        at: new Date().toISOString(),
-        source: request.source ?? 'api',
-        ...(request.comment ? { comment: request.comment } : {}),
-      });
-      await record(request.caller.name, 'rollout.approve', request.source ?? 'api', {
-        comment: request.comment,
-        counted: outcome.counted,
-        approvers: outcome.approvers,
-        needed: outcome.needed,
-      });
-      return outcome;
-    },
-    {
-      validator: (raw: DecisionRequest) => {
-        const request = parseDecision(raw);
-        const refusal = approvalRefusal(state, request.caller);
-        if (refusal) refuse(state?.phase === 'awaiting-approval' ? 'Forbidden' : 'Conflict', refusal);
-      },
-    },
-  );
-
-  setHandler(approveSignal, async (raw) => {
-    const parsed = approvalSignalSchema.safeParse(raw);
-    const approver = parsed.success
-      ? parsed.data.approver
-      : String((raw as { approver?: unknown })?.approver);
-    const comment = parsed.success ? parsed.data.comment : undefined;
-    const at = new Date().toISOString();
-    const refusal = parsed.success
-      ? approvalRefusal(state, { signal: approver })
-      : `a malformed approve Signal (expected {"approver": "<name>", "comment": "..."}): ${parsed.error.issues[0]?.message}`;
-    if (refusal) {
-      state?.refused.push({ approver, at, source: 'temporal-signal', reason: refusal });
-      log.warn('approve Signal refused', { approver, refusal });
-      await record(approver, 'rollout.approve.refused', 'temporal-signal', { comment, reason: refusal });
-      return;
-    }
-    const outcome = addApproval(state!, {
-      approver,
-      at,
-      source: 'temporal-signal',
-      ...(comment ? { comment } : {}),
-    });
-    await record(approver, 'rollout.approve', 'temporal-signal', {
-      comment,
-      counted: outcome.counted,
-      approvers: outcome.approvers,
-      needed: outcome.needed,
-      note: 'through Temporal: the namespace permissions decide who may send this Signal',
-    });
+  installRolloutHandlers({
+    input,
+    state: () => state,
+    phases: () => phases,
+    record,
   });
-
-  const stopHandler = (kind: 'reject' | 'abort') => async (request: DecisionRequest) => {
-    state!.stop = {
-      kind,
-      by: request.caller.name,
-      source: request.source ?? 'api',
-      ...(request.comment ? { comment: request.comment } : {}),
-    };
-    await record(request.caller.name, `rollout.${kind}`, request.source ?? 'api', {
-      comment: request.comment,
-    });
-    return {
-      message: `${kind === 'reject' ? 'rejected' : 'aborted'} by ${request.caller.name}: rolling back`,
-    };
-  };
-  setHandler(rejectUpdate, stopHandler('reject'), {
-    validator: (raw: DecisionRequest) => {
-      const refusal = rejectionRefusal(state, parseDecision(raw).caller);
-      if (refusal) refuse(isFinished(state) || !state ? 'Conflict' : 'Forbidden', refusal);
-    },
-  });
-  setHandler(abortUpdate, stopHandler('abort'), {
-    validator: (raw: DecisionRequest) => {
-      const refusal = operatorRefusal(state, parseDecision(raw).caller, 'abort');
-      if (refusal) refuse(/role/.test(refusal) ? 'Forbidden' : 'Conflict', refusal);
-    },
-  });
-  for (const [update, action] of [
-    [pauseUpdate, 'pause'],
-    [resumeUpdate, 'resume'],
-  ] as const) {
-    setHandler(
-      update,
-      async (request) => {
-        const s = state!;
-        if (action === 'pause') s.pausedSinceMs = Date.now();
-        else {
-          s.pausedMs += Date.now() - (s.pausedSinceMs ?? Date.now());
-          s.pausedSinceMs = null;
-        }
-        await record(request.caller.name, `rollout.${action}`, request.source ?? 'api', {
-          comment: request.comment,
-          stage: s.stage,
-        });
-        return {
-          message: `${action === 'pause' ? 'paused' : 'resumed'} at ${s.stage} by ${request.caller.name}`,
-        };
-      },
-      {
-        validator: (raw: DecisionRequest) => {
-          const refusal = operatorRefusal(state, parseDecision(raw).caller, action);
-          if (refusal) refuse(/role/.test(refusal) ? 'Forbidden' : 'Conflict', refusal);
-        },
-      },
-    );
-  }
 
   if (!state) {
     upsertSearchAttributes([
@@ -278,7 +123,7 @@ export async function rollout(input: RolloutRequest, carried?: RolloutState): Pr
   /** Continues as a new run, state and all, once the history is long; only between steps of the loop. */
   const maybeContinueAsNew = async () => {
     const now = workflowInfo();
-    if (!now.continueAsNewSuggested && now.historyLength < historyLimit) return;
+    if (!now.continueAsNewSuggested && now.historyLength < s.continueAsNewAfterEvents) return;
     await condition(allHandlersFinished);
     await continueAsNew<typeof rollout>(input, s);
   };
@@ -322,13 +167,16 @@ export async function rollout(input: RolloutRequest, carried?: RolloutState): Pr
 
   /** Judges the current phase every interval until it passes, fails, or someone stops it. */
   const runPhase = async (phase: PlannedPhase): Promise<Decision> => {
-    s.phase = phase.kind;
-    setStage(phase.stage);
+    // The stage changes once the phase's traffic is written, so the status never shows a split it doesn't have.
+    const stageAfterTraffic = patched(stageAfterTrafficPatch);
+    if (!stageAfterTraffic) setStage(phase.stage);
     if (!s.entered) await enterPhase(phase);
+    s.phase = phase.kind;
+    if (stageAfterTraffic) setStage(phase.stage);
     for (;;) {
       if (await condition(() => s.stop !== null, plan.analysis.intervalMs)) return stopReason();
       await maybeContinueAsNew();
-      const metrics = await acts.measureStep({
+      const metrics = await measure.measureStep({
         model: request.model,
         champion: s.champion!,
         challenger: request.version,
@@ -361,12 +209,13 @@ export async function rollout(input: RolloutRequest, carried?: RolloutState): Pr
   const approvalGate = async (): Promise<Decision> => {
     const last = phases[phases.length - 1];
     if (s.phase !== 'awaiting-approval') {
-      s.phase = 'awaiting-approval';
+      // With no canary the rollout claims the deployment first: the status never shows a gate it doesn't hold.
       if (!last) await enterPhase(undefined);
       else {
         s.startedAtMs = Date.now();
         s.pausedMs = 0;
       }
+      s.phase = 'awaiting-approval';
     }
     setStage('awaiting-approval');
     const needed = approvalsNeeded(plan);
@@ -395,7 +244,7 @@ export async function rollout(input: RolloutRequest, carried?: RolloutState): Pr
       await maybeContinueAsNew();
       if (last && !s.stop && !approved()) {
         // Watched while it waits: a breached threshold rolls back even at the gate.
-        const metrics = await acts.measureStep({
+        const metrics = await measure.measureStep({
           model: request.model,
           champion: s.champion!,
           challenger: request.version,
@@ -443,7 +292,7 @@ export async function rollout(input: RolloutRequest, carried?: RolloutState): Pr
   };
 
   const rollBack = async (reason: string): Promise<void> => {
-    const current = s.phase === 'shadow' || s.phase === 'canary' ? phases[s.step] : undefined;
+    const current = (s.phase === 'shadow' || s.phase === 'canary') && s.entered ? phases[s.step] : undefined;
     if (current && s.history.every((h) => h.stage !== current.stage)) {
       s.history.push({
         stage: current.stage,

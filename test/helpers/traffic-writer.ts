@@ -27,7 +27,7 @@ const featureNames = ['period', 'nswprice', 'nswdemand', 'vicprice', 'vicdemand'
 
 function loadElec2(limit: number): Elec2Row[] {
   const text = readFileSync(join(import.meta.dirname, '..', '..', 'datasets', 'electricity.csv'), 'utf8');
-  const [header, ...lines] = text.trim().split('\n');
+  const [header, ...lines] = text.trim().split(/\r?\n/);
   const names = header!.split(',');
   return lines.slice(0, limit).map((line) => {
     const cells = line.split(',').map(Number);

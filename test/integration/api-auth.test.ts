@@ -262,6 +262,50 @@ describe('the control API with keys: every route against every role', () => {
         }),
       ok: 400,
     },
+    {
+      // Past the role check the handler runs: a JSON body is not a file.
+      name: 'PUT /v1/uploads',
+      role: 'operator',
+      send: (key) => call(base, 'PUT', '/v1/uploads?name=model.onnx', { key, body: { not: 'a file' } }),
+      ok: 415,
+    },
+    {
+      name: 'GET /v1/model-imports/:workflowId',
+      role: 'viewer',
+      send: (key) => call(base, 'GET', `/v1/model-imports/import-${model}-${'0'.repeat(12)}`, { key }),
+      ok: 404,
+    },
+    {
+      // Past the role check: a version that was never registered.
+      name: 'POST /v1/rollouts',
+      role: 'operator',
+      send: (key) => call(base, 'POST', '/v1/rollouts', { key, body: { model, version: 999 } }),
+      ok: 404,
+    },
+    {
+      name: 'GET /v1/rollouts/:model',
+      role: 'viewer',
+      send: (key) => call(base, 'GET', `/v1/rollouts/${model}`, { key }),
+      ok: 404,
+    },
+    {
+      name: 'POST /v1/rollouts/:model/approve',
+      role: 'approver',
+      send: (key) => call(base, 'POST', `/v1/rollouts/${model}/approve`, { key, body: {} }),
+      ok: 404,
+    },
+    {
+      name: 'POST /v1/rollouts/:model/abort',
+      role: 'operator',
+      send: (key) => call(base, 'POST', `/v1/rollouts/${model}/abort`, { key, body: {} }),
+      ok: 404,
+    },
+    {
+      name: 'POST /v1/models/:model/promote',
+      role: 'admin',
+      send: (key) => call(base, 'POST', `/v1/models/${model}/promote`, { key, body: { version: 999 } }),
+      ok: 404,
+    },
     { name: 'GET /v1/audit', role: 'admin', send: (key) => call(base, 'GET', '/v1/audit', { key }), ok: 200 },
   ];
   const order: Role[] = ['viewer', 'operator', 'approver', 'admin'];

@@ -1,15 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import { decideStep, type PhaseContext } from '../../domain/rollout-analysis.js';
 import {
-  aucFromHistograms,
-  coarsen,
-  decideStep,
   histogramBins,
-  jensenShannon,
-  wilsonLowerBound,
-  type PhaseContext,
+  latencyBin,
+  latencyBins,
+  latencyQuantile,
   type StepMetrics,
   type VersionStepMetrics,
-} from '../../domain/rollout-analysis.js';
+} from '../../domain/rollout-metrics.js';
+import {
+  aucFromHistograms,
+  aucStandardError,
+  coarsen,
+  jensenShannon,
+  wilsonLowerBound,
+} from '../../domain/rollout-statistics.js';
 import { defaultAnalysis, type AnalysisPlan } from '../../domain/rollout-plan.js';
 import { createRng } from '../../ml/rng.js';
 
@@ -50,6 +55,7 @@ function version(
     fallbacks: 0,
     latencyP50Ms: 2,
     latencyP99Ms: 6,
+    latencyHistogram: [],
     labelled: labelledRows.length,
     correct: labelledRows.filter((r) => r.score >= 0.5 === r.positive).length,
     scoreHistogram: histogram(rows.map((r) => r.score)),
@@ -59,19 +65,52 @@ function version(
   };
 }
 
-function step(champion: VersionStepMetrics, challenger: VersionStepMetrics, paired = 0): StepMetrics {
+type Row = { positive: boolean; score: number };
+
+/** Paired metrics of the same requests scored by both versions (`a[i]` and `b[i]`), the first `labelled` labelled. */
+function pairedOf(a: readonly Row[], b: readonly Row[], labelled = a.length): StepMetrics['paired'] {
+  const n = Math.min(a.length, b.length);
+  let championCorrect = 0;
+  let challengerCorrect = 0;
+  let championOnly = 0;
+  let challengerOnly = 0;
+  const hist = { ap: [] as number[], an: [] as number[], bp: [] as number[], bn: [] as number[] };
+  for (let i = 0; i < Math.min(n, labelled); i++) {
+    const y = a[i]!.positive;
+    const ra = a[i]!.score >= 0.5 === y;
+    const rb = b[i]!.score >= 0.5 === y;
+    championCorrect += ra ? 1 : 0;
+    challengerCorrect += rb ? 1 : 0;
+    championOnly += ra && !rb ? 1 : 0;
+    challengerOnly += rb && !ra ? 1 : 0;
+    (y ? hist.ap : hist.an).push(a[i]!.score);
+    (y ? hist.bp : hist.bn).push(b[i]!.score);
+  }
   return {
-    from: '2024-01-01T00:00:00.000Z',
-    to: '2024-01-01T00:01:00.000Z',
-    champion,
-    challenger,
-    paired: {
-      samples: paired,
-      championHistogram: paired ? champion.scoreHistogram : [],
-      challengerHistogram: paired ? challenger.scoreHistogram : [],
-      meanAbsDifference: null,
-    },
+    samples: n,
+    championHistogram: histogram(a.slice(0, n).map((r) => r.score)),
+    challengerHistogram: histogram(b.slice(0, n).map((r) => r.score)),
+    meanAbsDifference: null,
+    labelled: Math.min(n, labelled),
+    championCorrect,
+    challengerCorrect,
+    championOnly,
+    challengerOnly,
+    championPositive: histogram(hist.ap),
+    championNegative: histogram(hist.an),
+    challengerPositive: histogram(hist.bp),
+    challengerNegative: histogram(hist.bn),
   };
+}
+
+const noPairs = pairedOf([], []);
+
+function step(
+  champion: VersionStepMetrics,
+  challenger: VersionStepMetrics,
+  paired: StepMetrics['paired'] = noPairs,
+): StepMetrics {
+  return { from: '2024-01-01T00:00:00.000Z', to: '2024-01-01T00:01:00.000Z', champion, challenger, paired };
 }
 
 const canary: PhaseContext = {
@@ -84,7 +123,7 @@ const canary: PhaseContext = {
 
 /** The same population scored twice: a challenger as good as the champion. */
 function healthy(n = 1000) {
-  const rows = population(n, 1);
+  const rows: Row[] = population(n, 1);
   return { rows, champion: version(1, rows), challenger: version(2, rows) };
 }
 
@@ -93,8 +132,8 @@ const checkOf = (verdict: ReturnType<typeof decideStep>, name: string) =>
 
 describe('decideStep: a healthy challenger', () => {
   it('passes once every check passes and the bake time is over', () => {
-    const { champion, challenger } = healthy();
-    const verdict = decideStep(step(champion, challenger, 1000), analysis, canary);
+    const { rows, champion, challenger } = healthy();
+    const verdict = decideStep(step(champion, challenger, pairedOf(rows, rows)), analysis, canary);
     expect(verdict.outcome).toBe('pass');
     expect(verdict.checks.map((c) => [c.name, c.status])).toEqual([
       ['samples', 'pass'],
@@ -173,9 +212,9 @@ describe('decideStep: each metric fails the step', () => {
     );
   });
 
-  it('a 5-point accuracy drop on labelled rows: the accuracy', () => {
-    const rows = population(2000, 3);
-    // Flip the scores of correct rows until accuracy is 5 points lower; the distribution barely moves.
+  /** The champion's rows, and the same rows with the scores of correct rows flipped until accuracy is 5 points lower. */
+  function accuracyDrop(n: number, seed: number) {
+    const rows: Row[] = population(n, seed);
     let flips = Math.round(0.05 * rows.length);
     const worse = rows.map((r) => {
       if (flips > 0 && r.score >= 0.5 === r.positive && Math.abs(r.score - 0.5) < 0.2) {
@@ -184,11 +223,46 @@ describe('decideStep: each metric fails the step', () => {
       }
       return r;
     });
-    const verdict = decideStep(step(version(1, rows), version(2, worse), 2000), analysis, canary);
+    return { rows, worse };
+  }
+
+  it('a 5-point accuracy drop on labelled rows: the accuracy, on the same requests', () => {
+    const { rows, worse } = accuracyDrop(2000, 3);
+    const verdict = decideStep(
+      step(version(1, rows), version(2, worse), pairedOf(rows, worse)),
+      analysis,
+      canary,
+    );
     expect(verdict.outcome).toBe('fail');
     expect(checkOf(verdict, 'accuracy').value).toBeCloseTo(0.05, 3);
-    expect(verdict.reasons).toContainEqual(expect.stringMatching(/a drop of 5\.0 points, 2\.0 allowed$/));
+    expect(verdict.reasons).toContainEqual(
+      expect.stringMatching(
+        /^online accuracy of v2 \d+\.\d % against v1's \d+\.\d % on the same 2000 labelled requests: a drop of 5\.0 points \(at least 4\.\d points at 95 %\), 2\.0 allowed$/,
+      ),
+    );
     expect(checkOf(verdict, 'score-divergence').status).toBe('pass');
+  });
+
+  it('paired labels find the drop with 300 labels, where the versions’ own labels leave it within noise', () => {
+    const { rows, worse } = accuracyDrop(300, 8);
+    const pairedVerdict = decideStep(
+      step(version(1, rows), version(2, worse), pairedOf(rows, worse)),
+      analysis,
+      {
+        ...canary,
+        minSamples: 300,
+      },
+    );
+    expect(checkOf(pairedVerdict, 'accuracy').status).toBe('fail');
+    const unpaired = decideStep(step(version(1, rows), version(2, worse)), analysis, {
+      ...canary,
+      minSamples: 300,
+    });
+    expect(checkOf(unpaired, 'accuracy').status).toBe('missing');
+    expect(checkOf(unpaired, 'accuracy').message).toMatch(
+      /above the 2\.0 allowed but within noise \(±\d\.\d points\): waiting for more labels$/,
+    );
+    expect(unpaired.outcome).toBe('wait');
   });
 
   it('a lower AUC: the AUC', () => {
@@ -201,7 +275,9 @@ describe('decideStep: each metric fails the step', () => {
     );
     expect(verdict.outcome).toBe('fail');
     expect(verdict.reasons).toEqual([
-      expect.stringMatching(/^online AUC of v2 0\.\d{3} against v1's 0\.\d{3}: a drop of/),
+      expect.stringMatching(
+        /^online AUC of v2 0\.\d{3} against v1's 0\.\d{3} on 1000 and 1000 labelled requests: a drop of 0\.\d{3} \(at least/,
+      ),
     ]);
   });
 
@@ -237,20 +313,28 @@ describe('decideStep: boundaries', () => {
     );
   });
 
-  it('an accuracy drop exactly at the limit passes', () => {
+  it('an accuracy drop at the limit passes, just above it waits for more labels, far above it fails', () => {
     const labelled = { labelled: 1000, correct: 800 };
-    const verdict = decideStep(
-      step({ ...champion, ...labelled }, { ...challenger, ...labelled, correct: 780 }),
+    const judge = (correct: number) =>
+      checkOf(
+        decideStep(
+          step({ ...champion, ...labelled }, { ...challenger, ...labelled, correct }),
+          { ...analysis, maxAucDrop: 1 },
+          canary,
+        ),
+        'accuracy',
+      ).status;
+    expect(judge(780)).toBe('pass');
+    expect(judge(779)).toBe('missing');
+    expect(judge(700)).toBe('fail');
+    // Undecided evidence fails closed once the phase's maximum wait has passed.
+    const late = decideStep(
+      step({ ...champion, ...labelled }, { ...challenger, ...labelled, correct: 770 }),
       { ...analysis, maxAucDrop: 1 },
-      canary,
+      { ...canary, elapsedMs: 60_000 },
     );
-    expect(checkOf(verdict, 'accuracy')).toMatchObject({ status: 'pass' });
-    const worse = decideStep(
-      step({ ...champion, ...labelled }, { ...challenger, ...labelled, correct: 779 }),
-      { ...analysis, maxAucDrop: 1 },
-      canary,
-    );
-    expect(checkOf(worse, 'accuracy')).toMatchObject({ status: 'fail' });
+    expect(late.outcome).toBe('fail');
+    expect(late.reasons[0]).toMatch(/within noise .*after the maximum wait of 60 s$/);
   });
 
   it('the bake time is inclusive and so is the maximum wait', () => {
@@ -327,7 +411,7 @@ describe('decideStep: fails closed', () => {
     const late = decideStep(metrics, required, { ...canary, elapsedMs: 60_000 });
     expect(late.outcome).toBe('fail');
     expect(late.reasons[0]).toMatch(
-      /^online accuracy and AUC: v1 has 50 labelled rows and v2 50; 100 each needed after/,
+      /^online accuracy: v1 has 50 labelled rows and v2 50 \(0 on the same requests\); 100 each needed after/,
     );
   });
 
@@ -378,6 +462,31 @@ describe('statistics', () => {
     // positives in bins 1 and 2, negatives in 0 and 2: (1*1 + 1*(1 + 0.5)) / (2*2)
     expect(aucFromHistograms([0, 1, 1], [1, 0, 1])).toBeCloseTo(0.625);
     expect(aucFromHistograms([1, 1], [0, 0])).toBeNull();
+  });
+
+  it('latency quantiles from log-spaced bins are within 5 % of the exact ones', () => {
+    const rng = createRng(3);
+    // Lognormal-ish latencies around 2 ms with a tail, and a few very slow rows.
+    const values = Array.from(
+      { length: 20_000 },
+      () => 2 * Math.exp((rng.nextFloat() - 0.5) * 2) + (rng.nextFloat() < 0.02 ? 40 : 0),
+    );
+    const histogram = new Array<number>(latencyBins).fill(0);
+    for (const v of values) histogram[latencyBin(v)]! += 1;
+    const sorted = [...values].sort((a, b) => a - b);
+    for (const q of [0.5, 0.9, 0.99]) {
+      const exact = sorted[Math.ceil(q * sorted.length) - 1]!;
+      expect(Math.abs(latencyQuantile(histogram, q)! / exact - 1)).toBeLessThan(0.05);
+    }
+    expect(latencyQuantile(new Array<number>(latencyBins).fill(0), 0.99)).toBeNull();
+    expect(latencyBin(0)).toBe(0);
+    expect(latencyBin(1e9)).toBe(latencyBins - 1);
+  });
+
+  it('Hanley-McNeil standard error of an AUC', () => {
+    // A = 0.8 with 50 positives and 50 negatives: Q1 = 0.667, Q2 = 0.711, SE = sqrt(4.951 / 2500) = 0.0445.
+    expect(aucStandardError(0.8, 50, 50)).toBeCloseTo(0.0445, 3);
+    expect(aucStandardError(0.8, 5000, 5000)).toBeLessThan(0.005);
   });
 
   it('Wilson lower bound', () => {

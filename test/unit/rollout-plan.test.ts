@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from '../../domain/duration.js';
 import { parseRolloutRequest, rolloutWorkflowId, stageName } from '../../domain/rollout.js';
@@ -185,5 +186,22 @@ describe('rollout requests', () => {
   it('names stages as the search attribute shows them', () => {
     expect(stageName('canary', 25)).toBe('canary-25');
     expect(stageName('awaiting-approval')).toBe('awaiting-approval');
+  });
+});
+
+describe('the example plan', () => {
+  it('examples/rollout-plan.yaml is a valid plan', async () => {
+    const { readDocument } = await import('../../platform/spec-file.js');
+    const raw = await readDocument(
+      join(import.meta.dirname, '..', '..', 'examples', 'rollout-plan.yaml'),
+      (m) => new Error(m),
+    );
+    const plan = resolveRolloutPlan(parseRolloutPlanSpec(raw, 'plan'), builtInRolloutDefaults);
+    expect(plan.steps.map((s) => s.weight)).toEqual([5, 25, 50]);
+    expect(plan.approval).toMatchObject({
+      approvers: ['alice', 'bob'],
+      twoPersonRule: true,
+      timeoutMs: 86_400_000,
+    });
   });
 });
