@@ -210,6 +210,20 @@ describe('a lifecycle survives a killed worker and a restarted Temporal server',
           { timeout: 30_000 },
         )
         .toBeGreaterThan(before[0]!.n + 2);
+      // The events are written by one chain of activities: an event write that was running on the killed worker
+      // holds the chain until its start-to-close timeout (1 minute), so wait for the v2 promotion to be written.
+      await expect
+        .poll(
+          async () =>
+            (
+              await db.pool.query<{ n: number }>(
+                "SELECT count(*)::int AS n FROM lifecycle_events WHERE model_name = $1 AND kind = 'promoted'",
+                [model],
+              )
+            ).rows[0]!.n,
+          { timeout: 90_000, interval: 500 },
+        )
+        .toBe(2);
       await resumed.terminate('test over');
       await client.workflow.getHandle(`monitor-${model}`).terminate('test over');
     } finally {
