@@ -2,7 +2,6 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { AlertState } from '../domain/alert-hysteresis.js';
 import {
   parseMonitorRequest,
-  type FeatureVerdict,
   type MonitorAlertEvent,
   type MonitorSetup,
   type MonitorWindowRange,
@@ -17,8 +16,7 @@ import {
   type MonitorPolicy,
 } from '../domain/monitor-policy.js';
 import { compareWindow } from '../ml/drift/compare.js';
-import type { DriftReport, FeatureDrift } from '../ml/drift/report.js';
-import { binaryMetrics } from '../ml/metrics/classification.js';
+import type { DriftReport } from '../ml/drift/report.js';
 import { recordsToFrame } from '../ml/records-frame.js';
 import type { ArtifactStore } from '../platform/artifact-store.js';
 import type { Pool } from '../platform/db.js';
@@ -29,9 +27,13 @@ import {
   updateWindowPerformance,
   windowHistory,
   windowsSince,
-  type DriftStatRow,
 } from '../platform/monitor-store.js';
-import { deliverOutbox, type WebhookTarget } from '../platform/outbox.js';
+import {
+  deliverOutbox,
+  pendingOutbox,
+  type DeliveryOutcome,
+  type WebhookTarget,
+} from '../platform/outbox.js';
 import {
   championAt,
   countWindowRows,
@@ -39,13 +41,13 @@ import {
   readSloFigures,
   readWindowRows,
   servedByVersion,
-  type LabelledScore,
 } from '../platform/prediction-window.js';
 import { listVersions } from '../platform/registry.js';
 import type { WorkerMetrics } from '../platform/worker-metrics.js';
 import { keepHeartbeating } from './heartbeat.js';
 import { createReferenceCache, scoreColumn, type VersionReference } from './monitor-reference.js';
 import { renderMonitorReport, type MonitorAnalysis } from '../ml/monitor/report.js';
+import { performanceOf, statRow, verdictOf, type DriftStatRow } from '../ml/monitor/window-figures.js';
 
 export interface MonitorDeps {
   readonly db: Pool;
@@ -62,6 +64,15 @@ export interface JudgeWindowInput {
   readonly model: string;
   readonly range: MonitorWindowRange;
   readonly policy: MonitorPolicy;
+}
+
+export interface RecordedOutcome {
+  readonly reportUri: string;
+  readonly reportHtmlUri: string;
+  /** The model's alert events still waiting for the webhook. */
+  readonly pendingDeliveries: number;
+  /** False when the window had been recorded before (a retry): nothing was written. */
+  readonly created: boolean;
 }
 
 export interface RecordWindowInput {
@@ -81,68 +92,6 @@ function invalid(error: InvalidMonitorError): ApplicationFailure {
     nonRetryable: true,
     details: [error.problems],
   });
-}
-
-function verdictOf(f: FeatureDrift): FeatureVerdict {
-  return {
-    feature: f.feature,
-    kind: f.kind,
-    test: f.test ?? 'none',
-    statistic: f.statistic,
-    pValue: f.pValue,
-    threshold: f.threshold,
-    drift: f.drift,
-  };
-}
-
-function statRow(source: DriftStatRow['source'], f: FeatureDrift, referenceCount: number): DriftStatRow {
-  const { histogram: _histogram, reference: _reference, current, ...statistics } = f;
-  return {
-    source,
-    feature: f.feature,
-    kind: f.kind,
-    test: f.test ?? 'none',
-    statistic: f.statistic,
-    pValue: f.pValue,
-    threshold: f.threshold,
-    drift: f.drift,
-    currentCount: current.rows,
-    referenceCount,
-    statistics,
-  };
-}
-
-/** Realised performance of labelled scores at `threshold`; null value when there are none. */
-function performanceOf(
-  labelled: readonly LabelledScore[],
-  metric: MonitorPolicy['performance']['metric'],
-  threshold: number,
-  range: { from: string; to: string },
-): PerformanceFigures {
-  const empty = { metric, labelled: labelled.length, threshold, ...range };
-  if (labelled.length === 0) {
-    return { ...empty, value: null, accuracy: null, auc: null, logLoss: null, brier: null };
-  }
-  const labels = Uint8Array.from(labelled, (l) => (l.positive ? 1 : 0));
-  const scores = Float64Array.from(labelled, (l) => Math.min(1, Math.max(0, l.score)));
-  const m = binaryMetrics(labels, scores, threshold);
-  const byName: Record<typeof metric, number | null> = {
-    accuracy: m.accuracy,
-    auc: m.auc,
-    f1: m.f1,
-    precision: m.precision,
-    recall: m.recall,
-    log_loss: m.logLoss,
-    brier: m.brier,
-  };
-  return {
-    ...empty,
-    value: byName[metric],
-    accuracy: m.accuracy,
-    auc: m.auc,
-    logLoss: m.logLoss,
-    brier: m.brier,
-  };
 }
 
 /** The monitor stage: resolve a request, judge a window, record it (report, rows, alerts), deliver alerts. */
@@ -325,86 +274,95 @@ export function createMonitorActivities(deps: MonitorDeps) {
      * transaction, its rows, alert transitions, audit entries and webhook events. A window recorded before is left
      * as it is. Then recomputes the realised performance of the recent windows from the labels that have arrived.
      */
-    async recordMonitorWindow(
-      input: RecordWindowInput,
-    ): Promise<{ reportUri: string; reportHtmlUri: string; pendingDeliveries: number; created: boolean }> {
-      const { model, judgement: j, policy } = input;
-      const started = Date.now();
-      const analysis = JSON.parse(
-        (await deps.store.get(j.analysisUri, { expectSha256: j.analysisSha256 })).toString('utf8'),
-      ) as MonitorAnalysis;
-      const history = await windowHistory(deps.db, model, j.range.start, policy.historyWindows);
-      const report = renderMonitorReport({
-        analysis,
-        history,
-        alertState: input.alertState,
-        events: input.events,
-        policy,
-      });
-      const [json, html] = await Promise.all([
-        deps.store.putContent(Buffer.from(JSON.stringify(report.json)), {
-          prefix: 'reports/monitor',
-          ext: 'json',
-          contentType: 'application/json',
-        }),
-        deps.store.putContent(Buffer.from(report.html), {
-          prefix: 'reports/monitor',
-          ext: 'html',
-          contentType: 'text/html; charset=utf-8',
-        }),
-      ]);
-      const driftRows: DriftStatRow[] = [
-        ...(analysis.features?.features.map((f) => statRow('feature', f, analysis.referenceRows ?? 0)) ?? []),
-        ...(analysis.prediction?.features.map((f) => statRow('prediction', f, analysis.referenceRows ?? 0)) ??
-          []),
-      ];
-      const recorded = await recordWindow(deps.db, {
-        model,
-        workflowId: input.workflowId,
-        judgement: j,
-        alertState: input.alertState,
-        events: input.events,
-        report: { uri: json.uri, htmlUri: html.uri, sha256: json.sha256 },
-        driftRows,
-        webhook: deps.alertWebhook !== undefined,
-      });
-      if (recorded.created) {
-        deps.metrics?.windows.labels(model, j.status).inc();
-        for (const e of input.events) deps.metrics?.alertTransitions.labels(model, e.key, e.transition).inc();
-        for (const e of input.events) {
-          log.warn({ model, key: e.key, transition: e.transition, window: j.range.start }, e.message);
+    async recordMonitorWindow(input: RecordWindowInput): Promise<RecordedOutcome> {
+      const stop = keepHeartbeating(Context.current(), () => ({
+        window: input.judgement.range.start,
+        step: 'record',
+      }));
+      try {
+        const { model, judgement: j, policy } = input;
+        const started = Date.now();
+        const analysis = JSON.parse(
+          (await deps.store.get(j.analysisUri, { expectSha256: j.analysisSha256 })).toString('utf8'),
+        ) as MonitorAnalysis;
+        const history = await windowHistory(deps.db, model, j.range.start, policy.historyWindows);
+        const report = renderMonitorReport({
+          analysis,
+          history,
+          alertState: input.alertState,
+          events: input.events,
+          policy,
+        });
+        const [json, html] = await Promise.all([
+          deps.store.putContent(Buffer.from(JSON.stringify(report.json)), {
+            prefix: 'reports/monitor',
+            ext: 'json',
+            contentType: 'application/json',
+          }),
+          deps.store.putContent(Buffer.from(report.html), {
+            prefix: 'reports/monitor',
+            ext: 'html',
+            contentType: 'text/html; charset=utf-8',
+          }),
+        ]);
+        const driftRows: DriftStatRow[] = [
+          ...(analysis.features?.features.map((f) => statRow('feature', f, analysis.referenceRows ?? 0)) ??
+            []),
+          ...(analysis.prediction?.features.map((f) =>
+            statRow('prediction', f, analysis.referenceRows ?? 0),
+          ) ?? []),
+        ];
+        const recorded = await recordWindow(deps.db, {
+          model,
+          workflowId: input.workflowId,
+          judgement: j,
+          alertState: input.alertState,
+          events: input.events,
+          report: { uri: json.uri, htmlUri: html.uri, sha256: json.sha256 },
+          driftRows,
+          webhook: deps.alertWebhook !== undefined,
+        });
+        if (recorded.created) {
+          deps.metrics?.windows.labels(model, j.status).inc();
+          for (const e of input.events)
+            deps.metrics?.alertTransitions.labels(model, e.key, e.transition).inc();
+          for (const e of input.events) {
+            log.warn({ model, key: e.key, transition: e.transition, window: j.range.start }, e.message);
+          }
         }
+        await recomputePerformance(model, j, policy);
+        const pending = deps.alertWebhook ? await pendingOutbox(deps.db, alertTopic, { model }) : 0;
+        deps.metrics?.windowSeconds.labels('record').observe((Date.now() - started) / 1000);
+        return {
+          reportUri: recorded.reportUri,
+          reportHtmlUri: recorded.reportHtmlUri,
+          pendingDeliveries: pending,
+          created: recorded.created,
+        };
+      } finally {
+        stop();
       }
-      await recomputePerformance(model, j, policy);
-      const pending = deps.alertWebhook
-        ? await deps.db.query<{ n: string }>(
-            `SELECT count(*) AS n FROM outbox WHERE topic = $1 AND delivered_at IS NULL AND payload @> $2::jsonb`,
-            [alertTopic, JSON.stringify({ model })],
-          )
-        : undefined;
-      deps.metrics?.windowSeconds.labels('record').observe((Date.now() - started) / 1000);
-      return {
-        reportUri: recorded.reportUri,
-        reportHtmlUri: recorded.reportHtmlUri,
-        pendingDeliveries: Number(pending?.rows[0]?.n ?? 0),
-        created: recorded.created,
-      };
     },
 
     /** Delivers the model's waiting alert events to the webhook once each (failed ones back off). */
-    async deliverMonitorAlerts(input: { model: string }) {
+    async deliverMonitorAlerts(input: { model: string }): Promise<DeliveryOutcome> {
       if (!deps.alertWebhook)
         return { delivered: 0, failed: 0, pending: 0, nextAttemptInMs: null, errors: [] };
-      const outcome = await deliverOutbox(deps.db, {
-        topic: alertTopic,
-        target: deps.alertWebhook,
-        filter: { model: input.model },
-      });
-      deps.metrics?.webhookDeliveries.labels('delivered').inc(outcome.delivered);
-      deps.metrics?.webhookDeliveries.labels('failed').inc(outcome.failed);
-      if (outcome.failed > 0)
-        log.warn({ model: input.model, errors: outcome.errors }, 'alert webhook delivery failed');
-      return outcome;
+      const stop = keepHeartbeating(Context.current(), () => ({ delivering: input.model }));
+      try {
+        const outcome = await deliverOutbox(deps.db, {
+          topic: alertTopic,
+          target: deps.alertWebhook,
+          filter: { model: input.model },
+        });
+        deps.metrics?.webhookDeliveries.labels('delivered').inc(outcome.delivered);
+        deps.metrics?.webhookDeliveries.labels('failed').inc(outcome.failed);
+        if (outcome.failed > 0)
+          log.warn({ model: input.model, errors: outcome.errors }, 'alert webhook delivery failed');
+        return outcome;
+      } finally {
+        stop();
+      }
     },
   };
 

@@ -1,27 +1,12 @@
 import type { AlertState } from '../domain/alert-hysteresis.js';
 import type { MonitorAlertEvent, WindowJudgement } from '../domain/monitor.js';
+import type { DriftStatRow } from '../ml/monitor/window-figures.js';
 import { audit } from './audit.js';
 import { withTransaction, type Pool } from './db.js';
 import { enqueueOutbox } from './outbox.js';
 
 /** The outbox topic of monitor alerts, delivered to SLIPWAY_ALERT_WEBHOOK. */
 export const alertTopic = 'monitor.alert';
-
-/** One feature's (or the scores') row of drift_stats. */
-export interface DriftStatRow {
-  readonly source: 'feature' | 'prediction';
-  readonly feature: string;
-  readonly kind: 'numeric' | 'categorical';
-  readonly test: string;
-  readonly statistic: number | null;
-  readonly pValue: number | null;
-  readonly threshold: number | null;
-  readonly drift: boolean;
-  readonly currentCount: number;
-  readonly referenceCount: number;
-  /** Every statistic by name. */
-  readonly statistics: Record<string, unknown>;
-}
 
 export interface WindowRecord {
   readonly model: string;

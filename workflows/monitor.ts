@@ -57,16 +57,14 @@ const recentWindows = 10;
  */
 export async function monitor(input: MonitorRequestInput): Promise<void> {
   const info = workflowInfo();
-  const setupActivities = proxyActivities<MonitorActivities>({
-    startToCloseTimeout: '1 minute',
-    retry,
-  });
-  const { request, policy } = await setupActivities.resolveMonitor(input);
+  const setup = proxyActivities<MonitorActivities>({ startToCloseTimeout: '1 minute', retry });
+  const { request, policy } = await setup.resolveMonitor(input);
   const model = request.model;
   const acts = proxyActivities<MonitorActivities>({
-    // The first window of a version builds its drift reference: loading the training rows and scoring them.
+    // The first window of a version builds its drift reference (loading the training rows and scoring them), so
+    // judging may take long; every activity heartbeats, and a worker that dies under one is noticed within seconds.
     startToCloseTimeout: '30 minutes',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: '20 seconds',
     retry,
   });
   const notifyWorkflowId = request.notifyWorkflowId ?? info.parent?.workflowId ?? null;
