@@ -3,11 +3,13 @@ import { Command } from 'commander';
 import { inheritedEnvironment, loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { ApiError } from './api-client.js';
+import { driftCommand } from './drift.js';
 import { modelsList, modelsShow } from './models.js';
 import { trainCommand } from './train.js';
 import { up } from './up.js';
 
 const env = inheritedEnvironment();
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const program = new Command('slipway').description('ML models from raw data to production, on Temporal');
 program.option('--api <url>', 'control API URL (default: SLIPWAY_API_URL or http://127.0.0.1:8080)');
 const apiUrl = () => program.opts<{ api?: string }>().api ?? loadConfig(env).SLIPWAY_API_URL;
@@ -30,6 +32,28 @@ program
   )
   .action(async (spec: string, opts: { json?: boolean }) => {
     process.exitCode = await trainCommand(spec, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+  });
+
+program
+  .command('drift')
+  .argument('<reference>', 'reference data (CSV or NDJSON), e.g. the training rows')
+  .argument('<current>', 'current data with the same columns, e.g. a window of serving rows')
+  .option('--json', 'print the report as JSON')
+  .option('--html <file>', 'also write the HTML report to this file')
+  .option('--alpha <p>', 'chance that data without drift alerts (family-wise over features; default 0.05)')
+  .option(
+    '--test <feature=test>',
+    'the test of a feature: ks, chi2, psi, jensenshannon, wasserstein, linf',
+    collect,
+    [],
+  )
+  .option('--exclude <columns>', 'comma-separated columns to leave out (identifiers, timestamps, the target)')
+  .option('--bins <n>', 'quantile bins for PSI and Jensen-Shannon (default 10)')
+  .option('--calibration <how>', "reference (default: the reference's chunk calibration) or none")
+  .option('--seed <n>', 'seed of the Monte-Carlo p-values (default 1)')
+  .description('compare two datasets feature by feature; exit 0 without drift, 1 with drift, 2 for bad input')
+  .action(async (reference: string, current: string, opts: Parameters<typeof driftCommand>[2]) => {
+    process.exitCode = await driftCommand(reference, current, opts);
   });
 
 const models = program.command('models').description('the model registry');

@@ -19,13 +19,30 @@ export function formatNumber(x: number | null | undefined, digits = 4): string {
   return String(Number(x.toPrecision(digits)));
 }
 
-const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c'];
+const PALETTE = [
+  '#2563eb',
+  '#dc2626',
+  '#16a34a',
+  '#9333ea',
+  '#ea580c',
+  '#0891b2',
+  '#ca8a04',
+  '#db2777',
+  '#4b5563',
+  '#65a30d',
+];
 
 export interface Series {
   readonly name: string;
   readonly points: readonly (readonly [number, number])[];
   /** Draw a dot at each point (for sparse series such as calibration bins). */
   readonly markers?: boolean;
+  /** Connect the points; true by default (false with markers: a scatter, such as alert marks). */
+  readonly line?: boolean;
+  /** Draw the line dashed (a threshold). */
+  readonly dashed?: boolean;
+  /** A fixed colour instead of the palette's. */
+  readonly color?: string;
 }
 
 export interface LineChartOptions {
@@ -78,11 +95,13 @@ export function lineChart(options: LineChartOptions): string {
     );
   }
   options.series.forEach((series, i) => {
-    const color = PALETTE[i % PALETTE.length]!;
+    const color = series.color ?? PALETTE[i % PALETTE.length]!;
     const d = series.points
       .map(([x, y], k) => `${k === 0 ? 'M' : 'L'}${round(sx(x))},${round(sy(y))}`)
       .join('');
-    if (d) parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    const dash = series.dashed ? ' stroke-dasharray="5 4"' : '';
+    if (d && series.line !== false)
+      parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
     if (series.markers) {
       for (const [x, y] of series.points)
         parts.push(`<circle cx="${round(sx(x))}" cy="${round(sy(y))}" r="3" fill="${color}"/>`);
@@ -127,6 +146,94 @@ export function barChart(options: BarChartOptions): string {
     );
   });
   parts.push(`<text x="2" y="11" font-size="10">${escapeHtml(options.title)}</text>`);
+  return svg(width, height, options.title, parts);
+}
+
+export interface PairedBarChartOptions {
+  readonly title: string;
+  readonly labels: readonly string[];
+  /** Two series of values, one per label: drawn side by side in each group. */
+  readonly series: readonly [
+    { readonly name: string; readonly values: readonly number[] },
+    { readonly name: string; readonly values: readonly number[] },
+  ];
+  /** vertical: groups left to right, for ordered bins; horizontal: one row per label, for categories. */
+  readonly orientation?: 'vertical' | 'horizontal';
+  readonly width?: number;
+  /** Format of the values in hover titles. */
+  readonly format?: (x: number) => string;
+}
+
+const PAIR_COLORS = ['#94a3b8', '#2563eb'] as const;
+
+/**
+ * Two distributions over the same buckets (a reference and a current histogram), each bucket's pair of bars with
+ * a hover title, and a legend. Vertical charts label the first and last bucket under the axis; horizontal ones
+ * label every row.
+ */
+export function pairedBarChart(options: PairedBarChartOptions): string {
+  const fmt = options.format ?? ((x: number) => formatNumber(x));
+  const n = Math.max(1, options.labels.length);
+  const max = Math.max(1e-300, ...options.series.flatMap((s) => s.values));
+  const parts: string[] = [];
+  const title = (i: number, k: 0 | 1): string => {
+    const s = options.series[k];
+    return `<title>${escapeHtml(options.labels[i] ?? '')}: ${escapeHtml(s.name)} ${escapeHtml(fmt(s.values[i] ?? 0))}</title>`;
+  };
+  let width: number;
+  let height: number;
+  if (options.orientation === 'horizontal') {
+    width = options.width ?? 300;
+    const left = 116;
+    const row = 14;
+    const top = 30;
+    height = top + n * row + 6;
+    const w = width - left - 8;
+    options.labels.forEach((label, i) => {
+      const y = top + i * row;
+      const text = label.length > 17 ? `${label.slice(0, 16)}\u2026` : label;
+      parts.push(`<text x="${left - 4}" y="${y + 10}" text-anchor="end">${escapeHtml(text)}</text>`);
+      options.series.forEach((s, k) => {
+        const bw = (w * (s.values[i] ?? 0)) / max;
+        parts.push(
+          `<rect x="${left}" y="${y + 1 + k * 6}" width="${round(Math.max(bw, (s.values[i] ?? 0) > 0 ? 1 : 0))}" height="5" fill="${PAIR_COLORS[k]}">${title(i, k === 0 ? 0 : 1)}</rect>`,
+        );
+      });
+    });
+  } else {
+    width = options.width ?? 300;
+    height = 130;
+    const top = 30;
+    const bottom = 16;
+    const h = height - top - bottom;
+    const gw = (width - 4) / n;
+    const bw = Math.max(1, (gw - 1) / 2);
+    options.labels.forEach((_, i) => {
+      options.series.forEach((s, k) => {
+        const v = s.values[i] ?? 0;
+        const bh = Math.max(v > 0 ? 1 : 0, (h * v) / max);
+        parts.push(
+          `<rect x="${round(2 + i * gw + k * bw)}" y="${round(top + h - bh)}" width="${round(bw)}" height="${round(bh)}" fill="${PAIR_COLORS[k]}">${title(i, k === 0 ? 0 : 1)}</rect>`,
+        );
+      });
+    });
+    parts.push(`<line x1="2" y1="${top + h}" x2="${width - 2}" y2="${top + h}" stroke="#cbd5e1"/>`);
+    const first = options.labels[0] ?? '';
+    const last = options.labels[n - 1] ?? '';
+    parts.push(`<text x="2" y="${height - 3}" font-size="10">${escapeHtml(first)}</text>`);
+    if (n > 1)
+      parts.push(
+        `<text x="${width - 2}" y="${height - 3}" font-size="10" text-anchor="end">${escapeHtml(last)}</text>`,
+      );
+  }
+  parts.push(`<text x="2" y="11" font-size="10">${escapeHtml(options.title)}</text>`);
+  options.series.forEach((s, k) => {
+    const x = 2 + k * 110;
+    parts.push(
+      `<rect x="${x}" y="16" width="9" height="9" fill="${PAIR_COLORS[k]}"/>`,
+      `<text x="${x + 13}" y="24" font-size="10">${escapeHtml(s.name)}</text>`,
+    );
+  });
   return svg(width, height, options.title, parts);
 }
 

@@ -20,7 +20,7 @@ import {
   type ResolvedDriftOptions,
 } from '../../domain/drift.js';
 import type { CategoricalColumn, Column, Frame, NumericColumn } from '../frame.js';
-import { categoricalLayout, categoricalSlots } from './buckets.js';
+import { categoricalLayout, categoricalSlots, locate, type BinLocator } from './buckets.js';
 import { deflatePValue, inflateLevel, inflationAt } from './calibration.js';
 import { holm } from './correction.js';
 import { ksTwoSampleBinned, ksTwoSampleSorted } from './ks.js';
@@ -79,9 +79,8 @@ interface NumericScan {
 }
 
 /** One pass: fine-bin counts, missing and infinite values, range and sum. Typed arrays only. */
-export function scanNumeric(edges: Float64Array, values: Float64Array): NumericScan {
-  const fine = new Float64Array(edges.length + 1);
-  const top = edges.length;
+export function scanNumeric(locator: BinLocator, values: Float64Array): NumericScan {
+  const fine = new Float64Array(locator.edges.length + 1);
   let missing = 0;
   let negInf = 0;
   let posInf = 0;
@@ -96,14 +95,7 @@ export function scanNumeric(edges: Float64Array, values: Float64Array): NumericS
       else negInf++;
       continue;
     }
-    let lo = 0;
-    let hi = top;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (edges[mid]! < x) lo = mid + 1;
-      else hi = mid;
-    }
-    fine[lo]!++;
+    fine[locate(locator, x)]!++;
     if (x < min) min = x;
     if (x > max) max = x;
     sum += x;
@@ -184,7 +176,7 @@ function testNumeric(
   override: DriftTest | undefined,
 ): Tested {
   const ref = p.ref;
-  const scan = scanNumeric(p.fineEdges, column.values);
+  const scan = scanNumeric(p.locator, column.values);
   const coarseCount = p.coarseCounts.length - 1;
   const current = new Float64Array(coarseCount + 1);
   for (let f = 0; f < scan.fine.length; f++) current[p.coarseOfFine[f]!]! += scan.fine[f]!;

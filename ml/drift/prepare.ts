@@ -2,13 +2,21 @@
  * A drift reference turned into typed arrays once, for every window compared against it (the monitor keeps one per
  * model version). Checks the reference's shape, since it comes back from storage as JSON.
  */
-import { categoricalReferenceCounts, categorySlotMap, fineBin } from './buckets.js';
+import {
+  binLocator,
+  categoricalReferenceCounts,
+  categorySlotMap,
+  fineBin,
+  type BinLocator,
+} from './buckets.js';
 import type { CategoricalDriftReference, DriftReference, NumericDriftReference } from './reference.js';
 
 export interface PreparedNumeric {
   readonly kind: 'numeric';
   readonly ref: NumericDriftReference;
   readonly fineEdges: Float64Array;
+  /** Finds a value's fine bin in a few steps. */
+  readonly locator: BinLocator;
   readonly fineCounts: Float64Array;
   /** Coarse bin of each fine bin. */
   readonly coarseOfFine: Int32Array;
@@ -69,6 +77,7 @@ function prepareNumeric(ref: NumericDriftReference): PreparedNumeric {
     kind: 'numeric',
     ref,
     fineEdges,
+    locator: binLocator(fineEdges),
     fineCounts: Float64Array.from(ref.fine.counts),
     coarseOfFine,
     coarseCounts,

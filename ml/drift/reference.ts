@@ -174,7 +174,8 @@ function numericReference(
     std,
     min: n > 0 ? sorted[0]! : null,
     max: n > 0 ? sorted[n - 1]! : null,
-    spread: std ?? 0,
+    // A constant's std can come out as rounding noise (1e-18, not 0); a constant has no spread.
+    spread: n > 0 && sorted[0]! < sorted[n - 1]! ? std! : 0,
     bins: { edges, counts },
     fine: { edges: fineEdges, counts: countBins(fineEdges, sorted) },
     sample,

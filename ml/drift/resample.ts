@@ -3,8 +3,10 @@
  * exact null distribution: both sides are redrawn from the pooled bucket shares, as they would be if the window and
  * the reference came from one distribution (a two-sample parametric bootstrap of the permutation null), the
  * statistic recomputed, and p = (1 + #{null >= observed}) / (1 + draws) (Davison and Hinkley, "Bootstrap Methods
- * and their Application", 1997, section 4.2). Counts are drawn as a chain of binomials (multinomial), each
- * binomial by inversion when its mean is small and by the normal approximation when it is large.
+ * and their Application", 1997, section 4.2). A side with few rows per bucket is drawn value by value with
+ * Walker's alias method (Vose, "A linear algorithm for generating random numbers with a given distribution", IEEE
+ * TSE 17(9), 1991); a large one as a chain of binomials (multinomial), each binomial by inversion when its mean is
+ * small and by the normal approximation when it is large.
  */
 import { createRng, type Rng } from '../rng.js';
 
@@ -60,6 +62,53 @@ export function multinomial(rng: Rng, n: number, shares: Float64Array, out: Floa
   }
 }
 
+/** Walker/Vose alias tables for drawing bucket indices with the given shares in O(1) each. */
+export function aliasTable(shares: Float64Array): { probability: Float64Array; alias: Int32Array } {
+  const k = shares.length;
+  const probability = new Float64Array(k);
+  const alias = new Int32Array(k);
+  const scaled = Float64Array.from(shares, (p) => p * k);
+  const small: number[] = [];
+  const large: number[] = [];
+  scaled.forEach((p, i) => (p < 1 ? small : large).push(i));
+  while (small.length > 0 && large.length > 0) {
+    const s = small.pop()!;
+    const l = large.pop()!;
+    probability[s] = scaled[s]!;
+    alias[s] = l;
+    scaled[l] = scaled[l]! + scaled[s]! - 1;
+    (scaled[l] < 1 ? small : large).push(l);
+  }
+  for (const i of [...small, ...large]) {
+    probability[i] = 1;
+    alias[i] = i;
+  }
+  return { probability, alias };
+}
+
+/** Rows per bucket below which a side is drawn value by value rather than as a chain of binomials. */
+const DIRECT_PER_BUCKET = 50;
+
+function draw(
+  rng: Rng,
+  n: number,
+  shares: Float64Array,
+  table: { probability: Float64Array; alias: Int32Array },
+  out: Float64Array,
+): void {
+  const k = shares.length;
+  if (n > DIRECT_PER_BUCKET * k) {
+    multinomial(rng, n, shares, out);
+    return;
+  }
+  out.fill(0);
+  for (let i = 0; i < n; i++) {
+    const u = rng.nextFloat() * k;
+    const j = Math.floor(u);
+    out[u - j < table.probability[j]! ? j : table.alias[j]!]!++;
+  }
+}
+
 /**
  * The Monte-Carlo p-value of `observed` = statistic(reference, current) under the pooled null, with `draws`
  * redraws from a generator seeded with `seed` (the same inputs give the same p-value).
@@ -83,13 +132,14 @@ export function resampledPValue(
   const shares = new Float64Array(k);
   for (let i = 0; i < k; i++) shares[i] = (reference[i]! + current[i]!) / (nr + nc);
   const rng = createRng(seed);
+  const table = aliasTable(shares);
   const r = new Float64Array(k);
   const c = new Float64Array(k);
   const bar = observed - 1e-12 * Math.abs(observed);
   let atLeast = 0;
   for (let b = 0; b < draws; b++) {
-    multinomial(rng, nr, shares, r);
-    multinomial(rng, nc, shares, c);
+    draw(rng, nr, shares, table, r);
+    draw(rng, nc, shares, table, c);
     if (statistic(r, c) >= bar) atLeast++;
   }
   return (1 + atLeast) / (1 + draws);
