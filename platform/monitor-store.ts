@@ -162,10 +162,10 @@ export interface HistoryWindow {
   readonly start: string;
   readonly end: string;
   readonly version: number | null;
-  readonly stats: readonly Pick<
+  readonly stats: readonly (Pick<
     DriftStatRow,
     'source' | 'feature' | 'test' | 'statistic' | 'pValue' | 'threshold' | 'drift'
-  >[];
+  > & { readonly adjustedPValue: number | null })[];
 }
 
 /** The `limit` judged windows before `before`, oldest first, with their drift rows. */
@@ -188,12 +188,14 @@ export async function windowHistory(
           p_value: number | null;
           threshold: number | null;
           drift: boolean;
+          adjusted: unknown;
         }[]
       | null;
   }>(
     `SELECT w.window_start, w.window_end, w.version,
             (SELECT json_agg(json_build_object('source', s.source, 'feature', s.feature, 'test', s.test,
-                      'statistic', s.statistic, 'p_value', s.p_value, 'threshold', s.threshold, 'drift', s.drift))
+                      'statistic', s.statistic, 'p_value', s.p_value, 'threshold', s.threshold, 'drift', s.drift,
+                      'adjusted', s.statistics -> 'adjustedPValue'))
                FROM drift_stats s WHERE s.model_name = w.model_name AND s.window_start = w.window_start) AS stats
      FROM (SELECT * FROM monitor_windows WHERE model_name = $1 AND window_start < $2::timestamptz AND status = 'judged'
            ORDER BY window_start DESC LIMIT $3) w
@@ -210,6 +212,7 @@ export async function windowHistory(
       test: s.test,
       statistic: s.statistic,
       pValue: s.p_value,
+      adjustedPValue: typeof s.adjusted === 'number' ? s.adjusted : null,
       threshold: s.threshold,
       drift: s.drift,
     })),
