@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
+import { trainerSpecSchema } from '../domain/pipeline-spec.js';
 import { trainTestData } from '../ml/dataset.js';
 import { inheritedEnvironment } from '../platform/config.js';
 import { frameToCsv } from '../ml/frame-csv.js';
@@ -24,6 +25,7 @@ import {
   type TrainInput,
   type TrainOutput,
 } from './train-types.js';
+import { underWatchdog } from './trainer-watchdog.js';
 
 const progressLine = z
   .object({
@@ -59,14 +61,25 @@ export async function runCommandTrainer(
   const { spec } = input;
   if (spec.trainer.kind !== 'command') throw new Error('not a command trainer');
   const started = Date.now();
-  const program = spec.trainer.command[0]!;
-  // Command trainers run programs on the worker: only the ones its operator allowed (SLIPWAY_COMMAND_TRAINERS).
-  if (!deps.commandTrainers?.includes(program)) {
+  // Command trainers run programs on the worker: only the ones its operator registered (SLIPWAY_COMMAND_TRAINERS),
+  // by name, with the entry point the operator gave. The spec was validated where it was submitted; a workflow
+  // started by hand (Temporal UI, CLI) may carry anything, so the trainer part is validated again here.
+  const checked = trainerSpecSchema.safeParse(spec.trainer);
+  if (!checked.success) {
     throw ApplicationFailure.nonRetryable(
-      `trainer.command: "${program}" is not an allowed trainer program on this worker (allowed: ${deps.commandTrainers?.join(', ') || 'none'}; set SLIPWAY_COMMAND_TRAINERS)`,
+      checked.error.issues.map((i) => `${['trainer', ...i.path].join('.')}: ${i.message}`).join('; '),
       'InvalidSpec',
     );
   }
+  const registered = deps.commandTrainers ?? [];
+  const entry = registered.find((t) => t.name === spec.trainer.name);
+  if (!entry) {
+    throw ApplicationFailure.nonRetryable(
+      `trainer.name: no command trainer "${spec.trainer.name}" on this worker (registered: ${registered.map((t) => t.name).join(', ') || 'none'}; the worker's operator registers trainers in SLIPWAY_COMMAND_TRAINERS)`,
+      'InvalidSpec',
+    );
+  }
+  const [program, ...programArgs] = entry.argv as [string, ...string[]];
   const dir = await mkdtemp(join(tmpdir(), 'slipway-train-'));
   try {
     const [frameBytes, splitBytes] = await Promise.all([
@@ -109,11 +122,12 @@ export async function runCommandTrainer(
     };
     await writeFile(join(dir, 'job.json'), JSON.stringify(job, null, 2));
 
-    const args = spec.trainer.command.slice(1);
     const inherited = inheritedEnvironment();
-    const child = spawn(program, args, {
+    // Under a watchdog that leads the process group: cancellation kills the group (the program and whatever it
+    // started: shells, data loaders), and so does the worker's death (see trainer-watchdog.ts).
+    const watched = underWatchdog(process.pid, [program, ...programArgs]);
+    const child = spawn(watched.program, watched.args, {
       cwd: dir,
-      // Its own process group, so cancellation kills whatever the program started too (shells, data loaders).
       detached: true,
       env: {
         ...spec.trainer.env,
@@ -173,7 +187,7 @@ export async function runCommandTrainer(
       child.on('error', (e) =>
         reject(
           ApplicationFailure.nonRetryable(
-            `cannot run trainer command ${program}: ${e.message}`,
+            `cannot run command trainer "${entry.name}" (${program}): ${e.message}`,
             'InvalidSpec',
           ),
         ),
@@ -203,9 +217,9 @@ export async function runCommandTrainer(
     return {
       modelUri: model.uri,
       modelSha256: model.sha256,
-      trainer: `command:${spec.trainer.command.join(' ')}`,
+      trainer: `command:${entry.name}`,
       params: spec.trainer.params,
-      metadata: { trainerMetrics: metrics },
+      metadata: { trainerMetrics: metrics, entryPoint: [program, ...programArgs] },
       ...(resume?.checkpointStep !== undefined ? { resumedFromStep: resume.checkpointStep } : {}),
       steps: latest.step,
       seconds: (Date.now() - started) / 1000,

@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, sep } from 'node:path';
+import { constants, createReadStream } from 'node:fs';
+import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
+import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ByteSource } from '../ml/ingest/byte-source.js';
 import type { ArtifactStore } from '../platform/artifact-store.js';
@@ -9,9 +9,28 @@ import type { ArtifactStore } from '../platform/artifact-store.js';
 export interface ResolvedSource {
   readonly describe: string;
   readonly format: 'csv' | 'ndjson';
+  /** Size in bytes when known before reading. */
+  readonly size: number;
   /** A fresh stream of the same bytes on every call (ingest reads twice: infer, then build). */
   open(): ByteSource;
+  /** Releases the open file, if any. */
+  close(): Promise<void>;
 }
+
+/** A directory datasets may be read from, as configured and with its symlinks resolved. */
+export interface DataRoot {
+  readonly given: string;
+  readonly real: string;
+}
+
+/** Caps on one dataset, set by the worker's operator (SLIPWAY_MAX_DATASET_BYTES, SLIPWAY_MAX_DATASET_ROWS). */
+export interface DatasetLimits {
+  readonly maxBytes: number;
+  readonly maxRows: number;
+}
+
+/** The caps when the operator sets none: 4 GiB and 20 million rows. */
+export const defaultDatasetLimits: DatasetLimits = { maxBytes: 4 * 1024 ** 3, maxRows: 20_000_000 };
 
 /** Thrown for a source the worker refuses or cannot find; not worth retrying. */
 export class SourceError extends Error {
@@ -23,18 +42,111 @@ function formatOf(source: string, declared?: 'csv' | 'ndjson'): 'csv' | 'ndjson'
   return /\.(ndjson|jsonl)(\.gz)?$/i.test(source) ? 'ndjson' : 'csv';
 }
 
+function isUnder(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
+}
+
+/** Counts the bytes going through and stops at the cap: an object or file that grows while read is still bounded. */
+async function* capped(source: ByteSource, maxBytes: number, describe: string): ByteSource {
+  let total = 0;
+  for await (const chunk of source) {
+    total += chunk.length;
+    if (total > maxBytes) throw tooLarge(describe, maxBytes);
+    yield chunk;
+  }
+}
+
+function tooLarge(source: string, maxBytes: number): SourceError {
+  return new SourceError(
+    `dataset.source ${source}: larger than this worker's limit of ${maxBytes} bytes (SLIPWAY_MAX_DATASET_BYTES)`,
+  );
+}
+
+/** The path the kernel has for an open file: what the descriptor refers to, whatever the name it was opened by. */
+async function pathOfHandle(handle: FileHandle, opened: string): Promise<string> {
+  try {
+    return await readlink(`/proc/self/fd/${handle.fd}`);
+  } catch {
+    // No /proc (macOS, BSD): resolve the name, then check below that it names the very file that is open.
+    const real = await realpath(opened);
+    const [a, b] = await Promise.all([
+      handle.stat(),
+      open(real, 'r').then(async (h) => h.stat().finally(() => h.close())),
+    ]);
+    if (a.dev !== b.dev || a.ino !== b.ino)
+      throw new SourceError(`dataset.source ${opened}: the file changed while opened`);
+    return real;
+  }
+}
+
 /**
- * Resolves a spec's dataset source. Local paths must be absolute (the CLI and API resolve them) and exist; s3://
- * URIs must be in the configured artifact store's bucket. That is the allowlist: a spec can't make a worker fetch
- * an arbitrary URL.
+ * Opens a local dataset under the data roots. A relative path is looked up in each root in turn; an absolute one
+ * must name a place inside a root before it is opened at all (opening some device files does something). The
+ * file is opened once, and the checks that matter are made on the open descriptor: it is a regular file, and the
+ * kernel's path for it (symlinks followed) lies inside a root. Nothing is checked by name and then opened again,
+ * so a symlink swapped in between cannot lead the read elsewhere.
+ */
+async function openLocal(
+  source: string,
+  path: string,
+  roots: readonly DataRoot[],
+): Promise<{ handle: FileHandle; real: string; size: number }> {
+  if (roots.length === 0) {
+    throw new SourceError(`dataset.source ${source}: this worker has no data roots (SLIPWAY_DATA_ROOTS)`);
+  }
+  const candidates = isAbsolute(path)
+    ? [normalize(path)]
+    : roots.map((root) => resolve(root.real, path)).filter((p) => roots.some((r) => isUnder(p, r.real)));
+  const inside = candidates.filter((p) => roots.some((r) => isUnder(p, r.real) || isUnder(p, r.given)));
+  if (inside.length === 0) {
+    throw new SourceError(
+      `dataset.source ${source}: outside this worker's data roots; datasets are read only from the directories in SLIPWAY_DATA_ROOTS (a relative path is looked up in each)`,
+    );
+  }
+  // O_NONBLOCK: a FIFO must not hang the open; O_NOCTTY: a terminal must not become ours.
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+  for (const candidate of inside) {
+    const handle = await open(candidate, flags).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+      throw new SourceError(`dataset.source ${source}: cannot be opened (${error.code ?? error.message})`);
+    });
+    if (!handle) continue;
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) throw new SourceError(`dataset.source ${source}: not a regular file`);
+      const real = await pathOfHandle(handle, candidate);
+      if (!roots.some((root) => isUnder(real, root.real))) {
+        throw new SourceError(
+          `dataset.source ${source}: leads outside this worker's data roots (a symbolic link?); datasets are read only from the directories in SLIPWAY_DATA_ROOTS`,
+        );
+      }
+      return { handle, real, size: info.size };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+  throw new SourceError(
+    isAbsolute(path)
+      ? `dataset.source ${source}: file not found`
+      : `dataset.source ${source}: file not found in this worker's data roots`,
+  );
+}
+
+/**
+ * Resolves a spec's dataset source. A local path (absolute, relative to the data roots, or a file:// URI) must lie
+ * inside one of the worker's data roots; an s3:// URI must be in the configured artifact store's bucket. That is
+ * the allowlist: a spec can't make a worker read /etc/passwd or fetch an arbitrary URL. Sizes above
+ * `limits.maxBytes` are refused before reading, and the bytes are counted while read as well.
  */
 export async function resolveSource(
   source: string,
   declaredFormat: 'csv' | 'ndjson' | undefined,
   store: ArtifactStore,
-  dataRoots?: readonly string[],
+  options: { dataRoots: readonly DataRoot[]; limits: DatasetLimits },
 ): Promise<ResolvedSource> {
   const format = formatOf(source, declaredFormat);
+  const { maxBytes } = options.limits;
   if (source.startsWith('s3://')) {
     let key: string;
     try {
@@ -46,13 +158,21 @@ export async function resolveSource(
     }
     const head = await store.head(key);
     if (!head) throw new SourceError(`dataset.source ${source}: no such object`);
+    if (head.size > maxBytes) throw tooLarge(source, maxBytes);
     return {
       describe: source,
       format,
+      size: head.size,
+      // Streamed from S3 as it is parsed: never held whole in memory.
       open: () =>
-        (async function* () {
-          yield* await store.getStream(key);
-        })() as ByteSource,
+        capped(
+          (async function* () {
+            yield* await store.getStream(key);
+          })() as ByteSource,
+          maxBytes,
+          source,
+        ),
+      close: () => Promise.resolve(),
     };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !source.startsWith('file://')) {
@@ -64,22 +184,34 @@ export async function resolveSource(
   } catch {
     throw new SourceError(`dataset.source ${source}: not a valid file:// URI`);
   }
-  if (!isAbsolute(path))
-    throw new SourceError(
-      `dataset.source ${source}: a path must be absolute here (resolve it against the spec file)`,
-    );
-  const real = await realpath(path).catch(() => undefined);
-  if (!real) throw new SourceError(`dataset.source ${source}: file not found`);
-  // The worker reads only under its data roots (when configured): a spec can't make it read /etc/passwd.
-  if (
-    dataRoots &&
-    !dataRoots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : `${root}${sep}`))
-  ) {
-    throw new SourceError(`dataset.source ${source}: not under an allowed data root (SLIPWAY_DATA_ROOTS)`);
+  const { handle, real, size } = await openLocal(source, path, options.dataRoots);
+  if (size > maxBytes) {
+    await handle.close();
+    throw tooLarge(source, maxBytes);
   }
-  path = real;
-  const info = await stat(path).catch(() => undefined);
-  if (!info) throw new SourceError(`dataset.source ${source}: file not found`);
-  if (!info.isFile()) throw new SourceError(`dataset.source ${source}: not a regular file`);
-  return { describe: path, format, open: () => createReadStream(path, { highWaterMark: 256 * 1024 }) };
+  return {
+    describe: real,
+    format,
+    size,
+    // Positional reads from offset 0 of the one descriptor: every pass reads the file that was checked.
+    open: () =>
+      capped(
+        createReadStream('', { fd: handle, start: 0, autoClose: false, highWaterMark: 256 * 1024 }),
+        maxBytes,
+        source,
+      ),
+    close: () => handle.close(),
+  };
+}
+
+/** The data roots as given and as real paths (symlinks resolved); roots that do not exist are left out. */
+export async function resolveDataRoots(dirs: readonly string[]): Promise<DataRoot[]> {
+  const roots = await Promise.all(
+    dirs.map(async (dir) => {
+      const given = resolve(dir);
+      const real = await realpath(given).catch(() => undefined);
+      return real ? { given, real } : undefined;
+    }),
+  );
+  return roots.filter((r): r is DataRoot => r !== undefined);
 }

@@ -1,4 +1,6 @@
 import type { ArtifactStore } from '../platform/artifact-store.js';
+import type { CommandTrainer } from '../platform/command-trainers.js';
+import type { DataRoot, DatasetLimits } from './dataset-source.js';
 import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { createEvaluateActivities } from './evaluate.js';
@@ -19,10 +21,15 @@ export interface ActivityDeps {
   readonly device: string;
   /** Recorded in each registered version's lineage (the git commit). */
   readonly codeVersion: string;
-  /** Local directories datasets may be read from (real paths); absent: anywhere the worker can read. */
-  readonly dataRoots?: readonly string[];
-  /** Programs `command` trainers may run (argv[0] exactly); absent or empty: none. */
-  readonly commandTrainers?: readonly string[];
+  /**
+   * Local directories datasets are read from; relative dataset paths resolve against them. Absent: the repository's
+   * datasets/ only (workers/main.ts passes SLIPWAY_DATA_ROOTS or its defaults).
+   */
+  readonly dataRoots?: readonly DataRoot[];
+  /** The command trainers this worker's operator registered (SLIPWAY_COMMAND_TRAINERS); absent or empty: none. */
+  readonly commandTrainers?: readonly CommandTrainer[];
+  /** Caps on one dataset, set by the worker's operator (a spec may only ask for less). */
+  readonly datasetLimits?: DatasetLimits;
   /** Monitor settings and the worker's metrics (see activities/monitor.ts). */
   readonly monitorDefaults?: MonitorDeps['monitorDefaults'];
   readonly alertWebhook?: MonitorDeps['alertWebhook'];

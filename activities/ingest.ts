@@ -1,6 +1,8 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { fileURLToPath } from 'node:url';
+import { Context } from '@temporalio/activity';
 import type { PipelineSpec } from '../domain/pipeline-spec.js';
 import { encodeFrameToArrow } from '../ml/ingest/arrow-codec.js';
+import { resolveReadOptions } from '../domain/dataset-schema.js';
 import { DataError } from '../ml/ingest/data-error.js';
 import type { ReadWarning } from '../ml/ingest/read-frame.js';
 import { readDataset } from '../ml/ingest/read-frame.js';
@@ -8,7 +10,14 @@ import type { ArtifactStore } from '../platform/artifact-store.js';
 import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { upsertDataset } from '../platform/registry.js';
-import { resolveSource, SourceError } from './dataset-source.js';
+import {
+  defaultDatasetLimits,
+  resolveDataRoots,
+  resolveSource,
+  type DataRoot,
+  type DatasetLimits,
+} from './dataset-source.js';
+import { dataFailureWithReport } from './data-rejection.js';
 import { keepHeartbeating } from './heartbeat.js';
 
 export interface IngestInput {
@@ -32,59 +41,47 @@ export interface IngestOutput {
   readonly warnings: readonly ReadWarning[];
 }
 
-/** Bad data is the user's to fix: fail the run at once, with the message naming the row or column. */
-export function dataFailure(error: unknown): unknown {
-  if (
-    error instanceof DataError ||
-    error instanceof SourceError ||
-    (error instanceof Error && error.name === 'ModelInputError')
-  ) {
-    return ApplicationFailure.create({
-      message: error.message,
-      type: 'DataError',
-      nonRetryable: true,
-      details: [
-        {
-          code: (error as DataError).code ?? 'source',
-          row: (error as DataError).row,
-          column: (error as DataError).column,
-        },
-      ],
-    });
-  }
-  return error;
-}
+// validate and evaluate turn bad data into a failure the same way.
+export { dataFailure } from './data-rejection.js';
 
 /** The ingest stage: stream the source twice (infer, build), store the typed columns, record the dataset. */
 export function createIngestActivities(deps: {
   store: ArtifactStore;
   db: Pool;
   log: Logger;
-  dataRoots?: readonly string[];
+  dataRoots?: readonly DataRoot[];
+  datasetLimits?: DatasetLimits;
 }) {
+  const limits = deps.datasetLimits ?? defaultDatasetLimits;
+  let repositoryRoots: Promise<DataRoot[]> | undefined;
+  const dataRoots = async () =>
+    deps.dataRoots ??
+    (repositoryRoots ??= resolveDataRoots([fileURLToPath(new URL('../datasets', import.meta.url))]));
   return {
     async ingestDataset(input: IngestInput): Promise<IngestOutput> {
       const { spec } = input;
       let stage = 'reading';
       const stopHeartbeats = keepHeartbeating(Context.current(), () => ({ stage }));
+      // The operator's row cap holds whatever the spec asks; a spec may only ask for less.
+      const readOptions = {
+        ...(spec.dataset.delimiter ? { delimiter: spec.dataset.delimiter } : {}),
+        ...(spec.dataset.maxLineBytes ? { maxLineBytes: spec.dataset.maxLineBytes } : {}),
+        maxRows: Math.min(spec.dataset.maxRows ?? limits.maxRows, limits.maxRows),
+        ...(spec.dataset.missingTokens ? { missingTokens: spec.dataset.missingTokens } : {}),
+        ...(spec.dataset.maxTypeErrorRate !== undefined
+          ? { maxTypeErrorRate: spec.dataset.maxTypeErrorRate }
+          : {}),
+      };
       try {
-        const source = await resolveSource(
-          spec.dataset.source,
-          spec.dataset.format,
-          deps.store,
-          deps.dataRoots,
-        );
+        const source = await resolveSource(spec.dataset.source, spec.dataset.format, deps.store, {
+          dataRoots: await dataRoots(),
+          limits,
+        });
         const result = await readDataset(() => source.open(), {
           format: source.format,
-          ...(spec.dataset.delimiter ? { delimiter: spec.dataset.delimiter } : {}),
-          ...(spec.dataset.maxLineBytes ? { maxLineBytes: spec.dataset.maxLineBytes } : {}),
-          ...(spec.dataset.maxRows ? { maxRows: spec.dataset.maxRows } : {}),
-          ...(spec.dataset.missingTokens ? { missingTokens: spec.dataset.missingTokens } : {}),
-          ...(spec.dataset.maxTypeErrorRate !== undefined
-            ? { maxTypeErrorRate: spec.dataset.maxTypeErrorRate }
-            : {}),
+          ...readOptions,
           ...(spec.schema ? { schema: spec.schema } : {}),
-        });
+        }).finally(() => source.close());
         const { frame, stats } = result;
         if (!frame.columns.some((c) => c.name === spec.target)) {
           throw new DataError(
@@ -127,7 +124,11 @@ export function createIngestActivities(deps: {
           warnings: stats.warnings,
         };
       } catch (error) {
-        throw dataFailure(error);
+        throw await dataFailureWithReport(error, {
+          store: deps.store,
+          model: spec.model,
+          limits: resolveReadOptions(readOptions),
+        });
       } finally {
         stopHeartbeats();
       }

@@ -1,5 +1,6 @@
 import type { PipelineSpec } from '../domain/pipeline-spec.js';
 import type { ArtifactStore } from '../platform/artifact-store.js';
+import type { CommandTrainer } from '../platform/command-trainers.js';
 import type { Logger } from '../platform/logger.js';
 
 export interface TrainInput {
@@ -40,8 +41,8 @@ export interface TrainOutput {
 }
 
 export interface TrainDeps {
-  /** Programs `command` trainers may run here (argv[0] exactly); none by default. */
-  readonly commandTrainers?: readonly string[];
+  /** The command trainers this worker's operator registered, by name; none by default. */
+  readonly commandTrainers?: readonly CommandTrainer[];
   readonly store: ArtifactStore;
   readonly log: Logger;
   readonly workerIdentity: string;

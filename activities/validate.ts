@@ -9,6 +9,7 @@ import { renderValidationReportHtml } from '../ml/validation/report-html.js';
 import type { ArtifactStore } from '../platform/artifact-store.js';
 import { loadFrame } from './frame-loader.js';
 import { keepHeartbeating } from './heartbeat.js';
+import { publicFindingMessage } from './data-rejection.js';
 import { dataFailure } from './ingest.js';
 
 export interface ValidateInput {
@@ -65,7 +66,7 @@ export function createValidateActivities(deps: { store: ArtifactStore }) {
         const blocking = report.results.filter(
           (r) => r.severity === 'error' || (failOnWarnings && r.severity === 'warning'),
         );
-        const errors = blocking.map((r) => `${r.column ? `column "${r.column}": ` : ''}${r.message}`);
+        const errors = blocking.map(publicFindingMessage);
         const ok = errors.length === 0;
 
         let splitInfo: Omit<ValidateOutput, 'ok' | 'errors' | 'warnings' | 'reportUri' | 'reportHtmlUri'> = {

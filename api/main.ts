@@ -2,14 +2,21 @@
 import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../platform/config.js';
 import { createArtifactStore } from '../platform/create-artifact-store.js';
 import { createPool, migrate } from '../platform/db.js';
-import { createLogger } from '../platform/logger.js';
+import { createLogger, resolveLogFormat } from '../platform/logger.js';
 import { connectClient, temporalTarget } from '../platform/temporal.js';
 import { parseApiKeys } from '../domain/auth.js';
+import { assertSafeExposure } from './auth.js';
 import { buildApi } from './server.js';
 
 async function main(): Promise<void> {
   const config = loadConfig(inheritedEnvironment());
-  const log = createLogger({ level: config.LOG_LEVEL });
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    format: resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true),
+  });
+  // Before anything else: an open API must not listen beyond this machine.
+  const apiKeys = parseApiKeys(config.SLIPWAY_API_KEYS);
+  assertSafeExposure(config.API_HOST, apiKeys);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for the API');
   const db = createPool({
     url: config.DATABASE_URL,
@@ -20,10 +27,19 @@ async function main(): Promise<void> {
   await migrate(db, config.DATABASE_SCHEMA, log);
   const store = createArtifactStore(artifactStoreSettings(config));
   const client = await connectClient(temporalTarget(config));
-  const apiKeys = parseApiKeys(config.SLIPWAY_API_KEYS);
   if (apiKeys.length === 0)
-    log.warn('SLIPWAY_API_KEYS is empty: the API accepts unauthenticated requests (local use only)');
-  const app = await buildApi({ client, db, store, log, queuePrefix: config.TASK_QUEUE_PREFIX, apiKeys });
+    log.warn('SLIPWAY_API_KEYS is empty: the API accepts unauthenticated requests from this machine only');
+  const app = await buildApi({
+    client,
+    db,
+    store,
+    log,
+    queuePrefix: config.TASK_QUEUE_PREFIX,
+    apiKeys,
+    host: config.API_HOST,
+    rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+    authFailuresPerWindow: config.API_AUTH_FAILURES_PER_MINUTE,
+  });
   await app.listen({ host: config.API_HOST, port: config.API_PORT });
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'api stopping');

@@ -17,6 +17,7 @@ import type { Logger } from '../platform/logger.js';
 import { pingTemporal } from '../platform/temporal.js';
 import { skeleton, skeletonStatusQuery } from '../workflows/skeleton.js';
 import type { ApiKey } from '../domain/auth.js';
+import { registerAuditRoutes } from './audit-routes.js';
 import { registerAuth } from './auth.js';
 import { registerModelRoutes } from './model-routes.js';
 import { HttpProblem, problemHandler } from './problem.js';
@@ -28,10 +29,15 @@ export interface ApiDeps {
   readonly store: ArtifactStore;
   readonly log: Logger;
   readonly queuePrefix: string;
-  /** API keys; none means an open API (local development only). */
+  /** API keys; none means an open API, which only a loopback host allows (assertSafeExposure). */
   readonly apiKeys?: readonly ApiKey[];
+  /** The address the API listens on (default 127.0.0.1): on loopback the Host header is checked. */
+  readonly host?: string;
   /** Requests per minute per client. */
   readonly rateLimitPerMinute?: number;
+  /** Failed authentications per client within `authFailureWindowMs` (default a minute) before 429. */
+  readonly authFailuresPerWindow?: number;
+  readonly authFailureWindowMs?: number;
 }
 
 async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; error?: string; ms: number }> {
@@ -71,11 +77,18 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  registerAuth(app, deps.apiKeys ?? []);
+  // Every request counts toward the rate limit, authenticated or not; failed authentications also have their own,
+  // much lower, limit (api/auth.ts).
   await app.register(rateLimit, { max: deps.rateLimitPerMinute ?? 600, timeWindow: '1 minute' });
+  registerAuth(app, {
+    keys: deps.apiKeys ?? [],
+    host: deps.host ?? '127.0.0.1',
+    authFailuresPerWindow: deps.authFailuresPerWindow ?? 10,
+    authFailureWindowMs: deps.authFailureWindowMs ?? 60_000,
+  });
   const api = app.withTypeProvider<ZodTypeProvider>();
 
-  api.get('/health', async (_request, reply) => {
+  api.get('/health', { config: { role: 'public' } }, async (_request, reply) => {
     const [temporal, database, artifactStore] = await Promise.all([
       check(() => pingTemporal(deps.client)),
       check(() => pingDatabase(deps.db)),
@@ -89,7 +102,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   api.post(
     '/v1/skeleton-runs',
-    { schema: { body: skeletonInputSchema.omit({ queuePrefix: true }) } },
+    { config: { role: 'operator' }, schema: { body: skeletonInputSchema.omit({ queuePrefix: true }) } },
     async (request, reply) => {
       const workflowId = `skeleton-${crypto.randomUUID()}`;
       const handle = await deps.client.workflow.start(skeleton, {
@@ -104,6 +117,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   api.get(
     '/v1/skeleton-runs/:workflowId',
     {
+      config: { role: 'viewer' },
       schema: {
         params: z.object({
           workflowId: z.string().regex(/^skeleton-[0-9a-f-]{36}$/, 'expected skeleton-<uuid>'),
@@ -118,9 +132,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   );
 
-  api.get('/openapi.json', { schema: { hide: true } }, (_request, reply) => reply.send(app.swagger()));
+  api.get('/openapi.json', { config: { role: 'viewer' }, schema: { hide: true } }, (_request, reply) =>
+    reply.send(app.swagger()),
+  );
   registerTrainingRoutes(app, deps);
   registerModelRoutes(app, deps);
+  registerAuditRoutes(app, deps);
 
   api.setNotFoundHandler((request) => {
     throw new HttpProblem(404, 'Not found', `no route ${request.method} ${request.url}`);

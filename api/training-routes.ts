@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { isAbsolute } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
@@ -9,6 +8,7 @@ import { InvalidSpecError, parsePipelineSpec } from '../domain/pipeline-spec.js'
 import { workflowTaskQueue } from '../domain/task-queues.js';
 import { specHash } from '../platform/spec-file.js';
 import { training, trainingStatusQuery } from '../workflows/training.js';
+import { requireModel } from './auth.js';
 import { HttpProblem } from './problem.js';
 
 const workflowIdParam = z.object({
@@ -59,7 +59,7 @@ export function registerTrainingRoutes(
 
   api.post(
     '/v1/training-runs',
-    { schema: { body: z.object({ spec: z.unknown() }).strict() } },
+    { config: { role: 'operator' }, schema: { body: z.object({ spec: z.unknown() }).strict() } },
     async (request, reply) => {
       let spec;
       try {
@@ -70,17 +70,8 @@ export function registerTrainingRoutes(
         }
         throw error;
       }
-      const source = spec.dataset.source;
-      if (!/^(s3|file):\/\//.test(source) && !isAbsolute(source)) {
-        throw new HttpProblem(
-          400,
-          'Invalid pipeline spec',
-          'dataset.source: an API request needs an absolute path or an s3:// URI',
-          {
-            errors: [{ path: 'dataset.source', message: 'expected an absolute path or an s3:// URI' }],
-          },
-        );
-      }
+      // A relative dataset.source is looked up in the worker's data roots.
+      requireModel(request, 'operator', spec.model);
       const workflowId = `training-${spec.model}-${randomBytes(4).toString('hex')}`;
       await deps.client.workflow.start(training, {
         workflowId,
@@ -92,32 +83,42 @@ export function registerTrainingRoutes(
     },
   );
 
-  api.get('/v1/training-runs/:workflowId', { schema: { params: workflowIdParam } }, async (request) => {
-    const handle = deps.client.workflow.getHandle(request.params.workflowId);
-    const description = await handle.describe();
-    const status = await handle.query(trainingStatusQuery).catch(() => undefined);
-    const state = description.status.name;
-    const pending = pendingActivities(description.raw);
-    let failure: string | undefined;
-    if (state === 'FAILED' || state === 'TERMINATED' || state === 'TIMED_OUT') {
-      failure = await handle.result().then(
-        () => undefined,
-        (error: unknown) => {
-          const e = error as { cause?: { message?: string }; message?: string };
-          return e.cause?.message ?? e.message ?? String(error);
-        },
+  api.get(
+    '/v1/training-runs/:workflowId',
+    { config: { role: 'viewer' }, schema: { params: workflowIdParam } },
+    async (request) => {
+      const handle = deps.client.workflow.getHandle(request.params.workflowId);
+      const description = await handle.describe();
+      const status = await handle.query(trainingStatusQuery).catch(() => undefined);
+      // The model is in the workflow id (training-<model>-<hex>) and in the status; a scoped key sees its models' runs.
+      requireModel(
+        request,
+        'viewer',
+        status?.model ?? request.params.workflowId.replace(/^training-(.*)-[0-9a-f]{8}$/, '$1'),
       );
-    }
-    const waiting = pending
-      .filter((p) => p.state === 'scheduled' && p.attempt === 1 && !p.heartbeat)
-      .map((p) => `${p.activity} is waiting for a worker on ${status?.trainQueue ?? 'its task queue'}`);
-    return {
-      workflowId: request.params.workflowId,
-      state,
-      ...(status ?? {}),
-      pending,
-      ...(waiting.length ? { waiting } : {}),
-      ...(failure ? { failure } : {}),
-    };
-  });
+      const state = description.status.name;
+      const pending = pendingActivities(description.raw);
+      let failure: string | undefined;
+      if (state === 'FAILED' || state === 'TERMINATED' || state === 'TIMED_OUT') {
+        failure = await handle.result().then(
+          () => undefined,
+          (error: unknown) => {
+            const e = error as { cause?: { message?: string }; message?: string };
+            return e.cause?.message ?? e.message ?? String(error);
+          },
+        );
+      }
+      const waiting = pending
+        .filter((p) => p.state === 'scheduled' && p.attempt === 1 && !p.heartbeat)
+        .map((p) => `${p.activity} is waiting for a worker on ${status?.trainQueue ?? 'its task queue'}`);
+      return {
+        workflowId: request.params.workflowId,
+        state,
+        ...(status ?? {}),
+        pending,
+        ...(waiting.length ? { waiting } : {}),
+        ...(failure ? { failure } : {}),
+      };
+    },
+  );
 }

@@ -1,7 +1,7 @@
 // The `slipway` command.
 import { Command } from 'commander';
 import { inheritedEnvironment, loadConfig } from '../platform/config.js';
-import { createLogger } from '../platform/logger.js';
+import { createLogger, resolveLogFormat } from '../platform/logger.js';
 import { ApiError } from './api-client.js';
 import { driftCommand } from './drift.js';
 import { modelsList, modelsShow } from './models.js';
@@ -20,7 +20,8 @@ program
   .description('start the local stack (Temporal dev server, database, workers, API) until Ctrl-C')
   .action(async () => {
     const config = loadConfig(env);
-    await up(config, env, createLogger({ level: config.LOG_LEVEL }));
+    const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
+    await up(config, env, createLogger({ level: config.LOG_LEVEL, format }));
   });
 
 program

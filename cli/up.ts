@@ -1,4 +1,5 @@
 // `slipway up` (npm start): the whole local stack in one command, until Ctrl-C.
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { workflowTaskQueue } from '../domain/task-queues.js';
@@ -6,6 +7,7 @@ import { type Config, localPaths } from '../platform/config.js';
 import { createPool, migrate } from '../platform/db.js';
 import { startEmbeddedPostgres } from '../platform/embedded-postgres.js';
 import type { Logger } from '../platform/logger.js';
+import { exampleTrainerEntry, exampleTrainerPython } from '../platform/python-env.js';
 import { connectClient } from '../platform/temporal.js';
 import { startDevServer } from '../platform/temporal-dev-server.js';
 import { skeleton } from '../workflows/skeleton.js';
@@ -92,11 +94,26 @@ export async function up(
       });
       return child;
     };
-    // The local stack listens on loopback only, so it lets the example Python trainer run; deployed workers allow
-    // no trainer program unless SLIPWAY_COMMAND_TRAINERS names it.
+    // The local stack registers the example Python trainer (docs/trainer-contract.md) under `sklearn-example`, in a
+    // virtual environment of its own under the tool cache; deployed workers run no trainer program unless
+    // SLIPWAY_COMMAND_TRAINERS registers it.
+    // A data root of the stack's own, beside the repository's datasets/: files put there can be trained on.
+    await mkdir(resolve(home, 'data'), { recursive: true });
+    let trainers = env.SLIPWAY_COMMAND_TRAINERS;
+    if (trainers === undefined) {
+      log.info("preparing the example trainer's Python environment (the first time takes a minute or two)");
+      const python = await exampleTrainerPython(env).catch((error: unknown) => {
+        log.warn(
+          { err: error },
+          "the example trainer's Python environment is not ready; using python3 as it is",
+        );
+        return 'python3';
+      });
+      trainers = exampleTrainerEntry(python);
+    }
     spawnChild('workers/main.ts', {
       WORKER_TAGS: env.WORKER_TAGS ?? 'cpu,gpu',
-      SLIPWAY_COMMAND_TRAINERS: env.SLIPWAY_COMMAND_TRAINERS ?? 'python3',
+      SLIPWAY_COMMAND_TRAINERS: trainers,
     });
     const api = spawnChild('api/main.ts', {});
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;

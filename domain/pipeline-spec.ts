@@ -71,6 +71,58 @@ export const validationSpecSchema = validationRulesSchema
 
 export const builtInTrainerNameSchema = z.enum(['logistic_regression', 'mlp', 'gbdt']);
 
+/**
+ * Environment variables a spec may set for a command trainer. An allowlist, not a denylist: a spec is data that
+ * anyone with the operator role can submit, and variables such as LD_PRELOAD, NODE_OPTIONS, PYTHONPATH, PATH or
+ * HOME change which code runs. Thread-count knobs of the common numeric libraries are allowed, and every name in
+ * the trainer's own `TRAINER_` namespace.
+ */
+export const trainerEnvNames = [
+  'OMP_NUM_THREADS',
+  'MKL_NUM_THREADS',
+  'OPENBLAS_NUM_THREADS',
+  'NUMEXPR_NUM_THREADS',
+  'VECLIB_MAXIMUM_THREADS',
+] as const;
+const trainerEnvPattern = /^TRAINER_[A-Z0-9_]{1,64}$/;
+
+/** Whether a spec may set the environment variable `name` for a command trainer. */
+export function isAllowedTrainerEnv(name: string): boolean {
+  return (trainerEnvNames as readonly string[]).includes(name) || trainerEnvPattern.test(name);
+}
+
+export const trainerEnvHelp = `allowed: TRAINER_* (upper-case letters, digits, _) and ${trainerEnvNames.join(', ')}`;
+
+const trainerEnvSchema = z
+  .record(z.string(), z.string().max(4096, 'expected at most 4096 characters'))
+  .default({})
+  .superRefine((env, ctx) => {
+    for (const [name, value] of Object.entries(env)) {
+      if (!isAllowedTrainerEnv(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `a spec may not set ${name} (${trainerEnvHelp})`,
+        });
+      } else if (value.includes('\0')) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'expected no NUL character' });
+      }
+    }
+  });
+
+/** A key a command-trainer spec must not carry: the program a worker runs is its operator's choice, not the spec's. */
+const refusedKey = (key: string) =>
+  z
+    .never({
+      error: `a spec cannot name a program to run (${key}); name a trainer that the worker's operator registered, with trainer.name`,
+    })
+    .optional();
+
+const trainerNameHelp = 'expected a registered trainer name: 1-63 lower-case letters, digits, _ and -';
+export const commandTrainerNameSchema = z
+  .string({ error: trainerNameHelp })
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, trainerNameHelp);
+
 export const trainerSpecSchema = z.discriminatedUnion(
   'kind',
   [
@@ -84,13 +136,15 @@ export const trainerSpecSchema = z.discriminatedUnion(
     z
       .object({
         kind: z.literal('command'),
-        /** argv of the program; see docs/trainer-contract.md. Relative paths resolve against the spec's folder. */
-        command: z.array(z.string().min(1)).min(1, 'expected at least the program to run'),
+        /** A trainer the worker's operator registered (SLIPWAY_COMMAND_TRAINERS); see docs/trainer-contract.md. */
+        name: commandTrainerNameSchema,
         params: z.record(z.string(), z.unknown()).default({}),
-        /** Extra environment for the program (no secrets: specs are stored in the registry). */
-        env: z
-          .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name'), z.string())
-          .default({}),
+        /** Extra environment for the program, limited to `isAllowedTrainerEnv` names (no secrets: specs are stored). */
+        env: trainerEnvSchema,
+        command: refusedKey('command'),
+        argv: refusedKey('argv'),
+        args: refusedKey('args'),
+        program: refusedKey('program'),
       })
       .strict(),
   ],

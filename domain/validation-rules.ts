@@ -53,6 +53,8 @@ export function resolveRules(rules: ValidationRules = {}): ResolvedRules {
 export type Severity = 'error' | 'warning' | 'info';
 
 export type CheckName =
+  /** The data could not be read at all (ingest refused it); the finding carries the reader's message. */
+  | 'ingest'
   | 'row_count'
   | 'schema_columns'
   | 'type_parse_errors'

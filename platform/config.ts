@@ -32,6 +32,8 @@ const bool = z
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: readable lines when stdout is a terminal, JSON otherwise. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** Where local state lives: Temporal's SQLite file, the embedded database, local artifacts. */
   SLIPWAY_HOME: z.string().min(1).default('.slipway'),
 
@@ -80,8 +82,14 @@ export const configSchema = z.object({
   SLIPWAY_API_URL: z
     .url({ message: 'expected a URL such as http://127.0.0.1:8080' })
     .default('http://127.0.0.1:8080'),
-  /** Comma-separated `name:role:secret` entries (roles viewer, operator, approver, admin); empty: an open API. */
+  /**
+   * Comma-separated `name:role:secret[:model|model]` entries (roles viewer, operator, approver, admin); empty: an
+   * open API, which only a loopback API_HOST allows.
+   */
   SLIPWAY_API_KEYS: z.string().default(''),
+  /** Requests a minute per client address, and failed authentications a minute after which it gets 429. */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  API_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   /** The key the CLI presents to the API. */
   SLIPWAY_API_KEY: z.string().min(16, 'expected an API key of 16+ characters').optional(),
 
@@ -98,9 +106,18 @@ export const configSchema = z.object({
         ),
     ),
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(1000).optional(),
-  /** Comma-separated directories datasets may be read from; unset: anywhere the worker can read (local use). */
+  /**
+   * Comma-separated directories a worker reads datasets from (relative dataset paths are looked up in each);
+   * unset: the repository's datasets/ and $SLIPWAY_HOME/data.
+   */
   SLIPWAY_DATA_ROOTS: z.string().optional(),
-  /** Comma-separated programs `command` trainers may run on this worker, e.g. `python3`; unset: none. */
+  /** Largest dataset a worker reads, in bytes and in data rows (a spec may only ask for less). */
+  SLIPWAY_MAX_DATASET_BYTES: z.coerce.number().int().positive().optional(),
+  SLIPWAY_MAX_DATASET_ROWS: z.coerce.number().int().positive().optional(),
+  /**
+   * The command trainers a worker runs, by name: `name=program[:argument...]` entries separated by commas, e.g.
+   * `sklearn-example=python3:examples/python-trainer/train.py`; unset: none.
+   */
   SLIPWAY_COMMAND_TRAINERS: z.string().optional(),
   /** The code version recorded in every model version's lineage; default: the git commit of the checkout. */
   SLIPWAY_CODE_VERSION: z.string().min(1).max(200).optional(),

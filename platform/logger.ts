@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -21,8 +22,32 @@ const redactPaths = [
   'req.headers["x-api-key"]',
 ];
 
+/** How records are written: JSON lines (for log collectors), or readable lines for a person at a terminal. */
+export type LogFormat = 'json' | 'pretty';
+
+/** LOG_FORMAT=auto means pretty when stdout is a terminal and JSON otherwise (piped, redirected, collected). */
+export function resolveLogFormat(setting: 'auto' | LogFormat, stdoutIsTty: boolean): LogFormat {
+  return setting === 'auto' ? (stdoutIsTty ? 'pretty' : 'json') : setting;
+}
+
 /** The one root logger of a process; modules take `.child({ component })` of it. */
-export function createLogger(options: { level: string; destination?: NodeJS.WritableStream }): Logger {
+export function createLogger(options: {
+  level: string;
+  format?: LogFormat;
+  destination?: NodeJS.WritableStream;
+}): Logger {
+  // pino-pretty as a stream in this thread (not a transport worker): lines appear in order with the rest of stdout,
+  // and redaction has happened before a record reaches it.
+  const destination =
+    options.format === 'pretty'
+      ? pretty({
+          colorize: options.destination === undefined,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname,service',
+          destination: options.destination ?? 1,
+          sync: true,
+        })
+      : options.destination;
   return pino(
     {
       level: options.level,
@@ -36,7 +61,7 @@ export function createLogger(options: { level: string; destination?: NodeJS.Writ
         },
       },
     },
-    options.destination as pino.DestinationStream | undefined,
+    destination as pino.DestinationStream | undefined,
   );
 }
 

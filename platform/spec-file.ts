@@ -22,23 +22,17 @@ export function specHash(spec: PipelineSpec): string {
 }
 
 /**
- * Makes a spec's relative paths absolute against `baseDir` (the spec file's folder, or the caller's working
- * directory for an API body): the dataset source, and command-trainer arguments that name existing-looking files.
+ * Makes a spec file's relative dataset path absolute against `baseDir` (the spec file's folder), so a spec and its
+ * data can sit side by side. A spec that is not a file (an API body, JSON typed in the Temporal UI) keeps its
+ * relative path, which the worker looks up in its data roots.
  */
 export function resolveSpecPaths(spec: PipelineSpec, baseDir: string): PipelineSpec {
   const source = spec.dataset.source;
   const isUri = /^[a-z][a-z0-9+.-]*:\/\//i.test(source);
-  const resolved: PipelineSpec = {
+  return {
     ...spec,
     dataset: { ...spec.dataset, source: isUri || isAbsolute(source) ? source : resolve(baseDir, source) },
   };
-  if (spec.trainer.kind === 'command') {
-    const command = spec.trainer.command.map((arg, i) =>
-      i > 0 && /^\.{1,2}\//.test(arg) ? resolve(baseDir, arg) : arg,
-    );
-    return { ...resolved, trainer: { ...spec.trainer, command } };
-  }
-  return resolved;
 }
 
 /** Reads a YAML or JSON spec file, validates it (every problem by field path) and resolves its relative paths. */

@@ -1,12 +1,15 @@
 // Worker entrypoint: polls the task queues of its tags (WORKER_TAGS=cpu,gpu,gpu:a100) until SIGINT/SIGTERM.
-import { realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultDatasetLimits, resolveDataRoots } from '../activities/dataset-source.js';
 import { parseResourceTags } from '../domain/task-queues.js';
 import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../platform/config.js';
 import { createArtifactStore } from '../platform/create-artifact-store.js';
 import { createPool, migrate } from '../platform/db.js';
-import { createLogger } from '../platform/logger.js';
+import { createLogger, resolveLogFormat } from '../platform/logger.js';
 import { resolveCodeVersion } from '../platform/code-version.js';
+import { resolveCommandTrainers } from '../platform/command-trainers.js';
 import { connectWorker, installTemporalRuntime, temporalTarget } from '../platform/temporal.js';
 import { createWorkerMetrics, serveMetrics } from '../platform/worker-metrics.js';
 import { detectGpus } from './gpu.js';
@@ -19,17 +22,41 @@ function splitList(list: string): string[] {
     .filter(Boolean);
 }
 
-/** Real paths of the data roots, so symlinks can't lead a dataset path out of them. */
-async function resolveDataRoots(list: string): Promise<string[]> {
-  return Promise.all(splitList(list).map((dir) => realpath(dir)));
+const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The data roots: SLIPWAY_DATA_ROOTS when set (each must exist), else the repository's datasets/ and
+ * $SLIPWAY_HOME/data (whichever exist).
+ */
+async function dataRootsOf(list: string | undefined, home: string) {
+  if (list) {
+    const dirs = splitList(list);
+    const roots = await resolveDataRoots(dirs);
+    if (roots.length !== dirs.length) {
+      const missing = [];
+      for (const dir of dirs) if ((await resolveDataRoots([dir])).length === 0) missing.push(dir);
+      throw new Error(`SLIPWAY_DATA_ROOTS: no such directory: ${missing.join(', ')}`);
+    }
+    return roots;
+  }
+  return resolveDataRoots([join(repositoryRoot, 'datasets'), join(home, 'data')]);
 }
 
 async function main(): Promise<void> {
   const config = loadConfig(inheritedEnvironment());
-  const log = createLogger({ level: config.LOG_LEVEL });
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    format: resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true),
+  });
   installTemporalRuntime(log);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for a worker');
   const tags = parseResourceTags(config.WORKER_TAGS);
+  // Configuration errors stop the worker before it touches anything.
+  const dataRoots = await dataRootsOf(config.SLIPWAY_DATA_ROOTS, config.SLIPWAY_HOME);
+  const commandTrainers = await resolveCommandTrainers(config.SLIPWAY_COMMAND_TRAINERS, {
+    cwd: process.cwd(),
+    searchPath: inheritedEnvironment().PATH,
+  });
   const gpus = await detectGpus();
   if (tags.some((t) => t !== 'cpu') && gpus.count === 0) {
     log.warn({ tags }, 'GPU tags without a detected GPU: GPU work will run on the CPU fallback');
@@ -42,6 +69,10 @@ async function main(): Promise<void> {
   });
   await migrate(db, config.DATABASE_SCHEMA, log);
   const store = createArtifactStore(artifactStoreSettings(config));
+  log.info(
+    { dataRoots: dataRoots.map((r) => r.real), commandTrainers: commandTrainers.map((t) => t.name) },
+    'data roots and command trainers',
+  );
   const metrics = createWorkerMetrics({ db });
   const metricsServer =
     config.WORKER_METRICS_PORT !== undefined
@@ -67,10 +98,12 @@ async function main(): Promise<void> {
       log,
       workerIdentity: `${hostname()}:${process.pid}`,
       device: gpus.names[0] ?? 'cpu',
-      ...(config.SLIPWAY_DATA_ROOTS ? { dataRoots: await resolveDataRoots(config.SLIPWAY_DATA_ROOTS) } : {}),
-      ...(config.SLIPWAY_COMMAND_TRAINERS
-        ? { commandTrainers: splitList(config.SLIPWAY_COMMAND_TRAINERS) }
-        : {}),
+      dataRoots,
+      commandTrainers,
+      datasetLimits: {
+        maxBytes: config.SLIPWAY_MAX_DATASET_BYTES ?? defaultDatasetLimits.maxBytes,
+        maxRows: config.SLIPWAY_MAX_DATASET_ROWS ?? defaultDatasetLimits.maxRows,
+      },
       metrics,
       monitorDefaults: {
         intervalMs: config.SLIPWAY_MONITOR_INTERVAL,

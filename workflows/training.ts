@@ -41,6 +41,18 @@ function rejectionMessage(error: unknown): string | undefined {
     : undefined;
 }
 
+/** The validation report an ingest rejection wrote (the full finding, values included), if any. */
+function rejectionReports(error: unknown): TrainingResult['reports'] {
+  const cause = (error as { cause?: unknown }).cause;
+  const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
+  const reports = (
+    details as { reports?: { validationJson?: unknown; validationHtml?: unknown } } | undefined
+  )?.reports;
+  return typeof reports?.validationJson === 'string' && typeof reports.validationHtml === 'string'
+    ? { validationJson: reports.validationJson, validationHtml: reports.validationHtml }
+    : {};
+}
+
 const retry = {
   maximumAttempts: 5,
   initialInterval: '1 second',
@@ -269,7 +281,8 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     const failedAt = current as TrainingStage | 'done';
     // Bad input at any stage (data, params, a model that can't read its data): rejected, with the message.
     const message = rejectionMessage(error);
-    if (message !== undefined && failedAt !== 'done') return await reject(failedAt, [message]);
+    if (message !== undefined && failedAt !== 'done')
+      return await reject(failedAt, [message], { reports: rejectionReports(error) });
     if (failedAt !== 'done') stages[failedAt] = 'failed';
     // A cancelled run is recorded as failed (in a scope cancellation can't reach) and stays cancelled.
     const record = () =>

@@ -5,6 +5,10 @@
 #   provision.sh start     install, then start Temporal, PostgreSQL and MinIO on loopback with data under
 #                          $SLIPWAY_HOME (default .slipway/stack), and print the environment settings to use
 #   provision.sh stop      stop what `start` started
+#   provision.sh python [requirements.txt]
+#                          a Python virtual environment with those requirements (default: the example trainer's),
+#                          under the tool cache and keyed by the interpreter's version and the file's sha256; made
+#                          once, reused after; prints the path of its python
 set -euo pipefail
 
 cache="${SLIPWAY_TOOL_CACHE:-$HOME/.cache/slipway/bin}"
@@ -108,9 +112,48 @@ cmd_stop() {
   say "stopped"
 }
 
+# The example trainer's requirements go into a virtual environment of their own, never into the system's Python.
+# One directory per (Python version, requirements sha256): editing requirements.txt makes a new one, and two runs
+# that need it at once wait for each other on a lock instead of both building it.
+cmd_python() {
+  local req=${1:-examples/python-trainer/requirements.txt}
+  if [ ! -f "$req" ]; then say "python: no requirements file $req"; return 1; fi
+  # Debian splits venv and ensurepip out of python3: install them where we can, as for PostgreSQL.
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      say "python: installing python3 and python3-venv from apt"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+    else
+      say "python: python3 with its venv module is needed for the example trainer (Debian: apt-get install python3-venv)"
+      return 1
+    fi
+  fi
+  local version hash root dir
+  version=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  hash=$(sha256sum "$req" | cut -c1-16)
+  root="${SLIPWAY_PYTHON_CACHE:-$HOME/.cache/slipway/python}"
+  dir="$root/py$version-$hash"
+  if [ ! -f "$dir/.complete" ]; then
+    mkdir -p "$root"
+    exec 9>"$dir.lock"
+    flock 9
+    if [ ! -f "$dir/.complete" ]; then
+      say "python: installing $req into $dir (first time only)"
+      rm -rf "$dir"
+      python3 -m venv "$dir"
+      "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req" >&2
+      touch "$dir/.complete"
+    fi
+    exec 9>&-
+  fi
+  echo "$dir/bin/python"
+}
+
 case "${1:-install}" in
   install) cmd_install ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
-  *) echo "usage: $0 install|start|stop" >&2; exit 2 ;;
+  python) shift; cmd_python "$@" ;;
+  *) echo "usage: $0 install|start|stop|python [requirements.txt]" >&2; exit 2 ;;
 esac

@@ -182,7 +182,8 @@ function numericChecks(column: NumericColumn, context: ColumnCheckContext): Chec
       check: 'constant_column',
       severity: 'warning',
       column: name,
-      message: `every value is ${sorted[0]}; the column carries no information`,
+      message: 'every value is the same; the column carries no information',
+      examples: [sorted[0]!],
     });
   }
   out.push(...outlierCheck(column, sorted, rules));
@@ -216,7 +217,8 @@ function categoricalChecks(column: CategoricalColumn, context: ColumnCheckContex
       check: 'constant_column',
       severity: 'warning',
       column: column.name,
-      message: `every value is "${present[0]}"; the column carries no information`,
+      message: 'every value is the same; the column carries no information',
+      examples: [present[0]!],
     });
   }
   const nonMissing = rowCount - missing;

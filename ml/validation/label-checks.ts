@@ -75,8 +75,9 @@ export function checkLabel(
       message:
         classes.length === 0
           ? 'no row has a label'
-          : `every label is "${classes[0]?.label}"; a classifier needs both classes to learn from`,
+          : 'every label is the same; a classifier needs both classes to learn from',
       value: classes.length,
+      examples: classes.map((c) => c.label),
     });
     return out;
   }
@@ -96,7 +97,17 @@ export function checkLabel(
       binaryLabels(column, positiveLabel);
     } catch (error) {
       if (!(error instanceof DataError)) throw error;
-      out.push({ check: 'label_classes', severity: 'error', column: target, message: error.message });
+      // The labels themselves go to the examples: a message is shown to every viewer of the run.
+      out.push({
+        check: 'label_classes',
+        severity: 'error',
+        column: target,
+        message:
+          positiveLabel !== undefined && !classes.some((c) => c.label === positiveLabel)
+            ? 'the positive class (positiveClass) does not occur among the labels'
+            : 'cannot tell which of the two labels is the positive class; set positiveClass',
+        examples: classes.map((c) => c.label),
+      });
     }
   }
   const minority = Math.min(...classes.map((c) => c.count)) / total;
@@ -105,9 +116,10 @@ export function checkLabel(
       check: 'label_balance',
       severity: 'warning',
       column: target,
-      message: `the rarer class is ${pct(minority)} of the labels (${classes.map((c) => `"${c.label}": ${c.count}`).join(', ')}), below ${pct(rules.minMinorityRate)}`,
+      message: `the rarer class is ${pct(minority)} of the labels, below ${pct(rules.minMinorityRate)}`,
       value: minority,
       threshold: rules.minMinorityRate,
+      examples: classes.map((c) => `${c.label}: ${c.count}`),
     });
   }
   return out;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { inheritedEnvironment } from '../../platform/config.js';
 import { createPool } from '../../platform/db.js';
 import { startEmbeddedPostgres } from '../../platform/embedded-postgres.js';
@@ -68,9 +68,11 @@ describe('npm start (slipway up)', () => {
       const { code, output } = await upThenCtrlC(env);
       expect(output).toContain(`Temporal UI:   http://127.0.0.1:${env.TEMPORAL_UI_PORT}`);
       expect(code).toBe(0);
-      // Give the kernel a moment to reap; then nothing that carried this stack's home may still run.
-      await new Promise((r) => setTimeout(r, 500));
-      expect(await processesMentioning(home)).toEqual([]);
+      // Nothing that carried this stack's home may still run once the kernel has reaped what exited.
+      await vi.waitFor(async () => expect(await processesMentioning(home)).toEqual([]), {
+        timeout: 10_000,
+        interval: 100,
+      });
     }
     // Both rounds' skeleton runs are in the embedded database: its data outlived the first shutdown.
     const pg = await startEmbeddedPostgres({ dataDir: join(home, 'pgdata'), port: await freePort() });

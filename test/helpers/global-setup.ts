@@ -1,6 +1,8 @@
 // Starts the real servers the integration tests need, once per run: a Temporal dev server, PostgreSQL and MinIO.
 // Servers the environment already names (TEMPORAL_ADDRESS, DATABASE_URL, S3_ENDPOINT + keys + S3_BUCKET) are used
-// as they are. Missing tools are installed by infra/scripts/provision.sh first.
+// as they are. Missing tools are installed by infra/scripts/provision.sh first, and the example Python trainer's
+// requirements go into a virtual environment under the tool cache (provision.sh python), whose interpreter the
+// command-trainer tests register.
 import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,15 +11,20 @@ import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { inheritedEnvironment } from '../../platform/config.js';
 import { findPostgresBinDir, startLocalPostgres } from '../../platform/local-postgres.js';
+import { exampleTrainerPython } from '../../platform/python-env.js';
 import { startDevServer } from '../../platform/temporal-dev-server.js';
 import { freePort } from './free-port.js';
 import { ensureBucket, startMinio } from './minio.js';
+import { newPaths } from './source-tree.js';
 import type { TestStack } from './stack.js';
 
 const run = promisify(execFile);
 
+const repoRoot = join(import.meta.dirname, '..', '..');
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const env = inheritedEnvironment();
+  const before = await newPaths(repoRoot);
   const stops: (() => Promise<void>)[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'slipway-test-'));
   // PostgreSQL runs as its own user when we are root: it must be able to enter this directory.
@@ -33,6 +40,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }));
     say(stderr.trim());
   }
+  const python = await exampleTrainerPython(env);
+  say(`example trainer python: ${python}`);
   try {
     let temporalAddress = env.TEMPORAL_ADDRESS;
     if (!temporalAddress) {
@@ -86,6 +95,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       databaseUrl,
       s3,
       s3Server,
+      python,
     };
     project.provide('stack', stack);
   } catch (error) {
@@ -96,5 +106,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     for (const stop of stops.reverse()) await stop().catch((e: unknown) => say(`stop failed: ${String(e)}`));
     await rm(dir, { recursive: true, force: true });
+    const after = await newPaths(repoRoot);
+    const written = before && after ? [...after].filter((p) => !before.has(p)) : [];
+    if (written.length > 0) {
+      // vitest reports an error thrown here but still exits 0: fail the run explicitly.
+      say(
+        `FAILED: the tests wrote into the source tree (write to a temporary folder): ${written.join(', ')}`,
+      );
+      process.exitCode = 1;
+    }
   };
 }

@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { monitorWorkflowId, type MonitorRequestInput } from '../../domain/monitor.js';
@@ -41,15 +40,18 @@ export function readElec2(): Promise<CsvTable> {
 export async function trainEarlyElec2(options: {
   client: Client;
   pool: Pool;
+  store: ArtifactStore;
   prefix: string;
   rows: number;
 }): Promise<{ model: string; version: number; trainRows: number }> {
-  const dir = await mkdtemp(join(tmpdir(), 'slipway-monitor-'));
-  const path = join(dir, `elec2-first-${options.rows}.csv`);
+  // The early stretch goes to the artifact store the workers read, as an s3:// dataset of its own.
   const lines = (await readFile(elec2Path, 'utf8')).split('\n');
-  await writeFile(path, `${lines.slice(0, options.rows + 1).join('\n')}\n`);
+  const stored = await options.store.put(
+    `datasets/elec2-first-${options.rows}.csv`,
+    Buffer.from(`${lines.slice(0, options.rows + 1).join('\n')}\n`),
+  );
   const spec = await exampleSpec('elec2-logistic.yaml', {
-    dataset: { source: path },
+    dataset: { source: stored.uri },
     split: { kind: 'time', testFraction: 0.2, seed: 42 },
     evaluation: {
       threshold: 0.5,

@@ -16,6 +16,8 @@ export interface TestStack {
   };
   /** 'minio' in CI; 's3rver' only where no Go toolchain could build MinIO. */
   readonly s3Server: string;
+  /** The python of the virtual environment with the example trainer's requirements (provision.sh python). */
+  readonly python: string;
 }
 
 declare module 'vitest' {

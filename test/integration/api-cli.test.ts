@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import { trainerEnvHelp } from '../../domain/pipeline-spec.js';
 import type { ArtifactStore } from '../../platform/artifact-store.js';
 import { createArtifactStore } from '../../platform/create-artifact-store.js';
 import type { Pool } from '../../platform/db.js';
@@ -107,17 +108,49 @@ describe('the slipway CLI and the training API', () => {
     for (const path of ['model', 'dataset.source', 'split.kind', 'trainer.name', 'resources.gpuClass'])
       expect(run.stderr).toContain(`${path}:`);
 
-    const response = await api.app.inject({
-      method: 'POST',
-      url: '/v1/training-runs',
-      payload: { spec: { model: 'x' } },
-    });
-    expect(response.statusCode).toBe(400);
-    expect(response.headers['content-type']).toContain('application/problem+json');
-    const problem = response.json<{ errors: { path: string }[] }>();
+    const post = (spec: unknown) =>
+      fetch(`${api.url}/v1/training-runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ spec }),
+      });
+    const response = await post({ model: 'x' });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    const problem = (await response.json()) as { errors: { path: string }[] };
     expect(problem.errors.map((e) => e.path)).toEqual(
       expect.arrayContaining(['dataset', 'target', 'split', 'trainer']),
     );
+
+    // A spec that names a program, or sets an environment variable that changes which code runs, is refused
+    // before anything starts, naming the field and the reason.
+    const argv = await post({
+      model: 'x',
+      dataset: { source: 'electricity.csv' },
+      target: 'class',
+      split: { kind: 'time' },
+      trainer: {
+        kind: 'command',
+        command: ['python3', '-c', 'open("/tmp/pwned", "w").write("x")'],
+        env: { LD_PRELOAD: '/tmp/evil.so' },
+      },
+    });
+    expect(argv.status).toBe(400);
+    expect(((await argv.json()) as { errors: unknown[] }).errors).toEqual([
+      {
+        path: 'trainer.name',
+        message: 'expected a registered trainer name: 1-63 lower-case letters, digits, _ and -',
+      },
+      {
+        path: 'trainer.env.LD_PRELOAD',
+        message: `a spec may not set LD_PRELOAD (${trainerEnvHelp})`,
+      },
+      {
+        path: 'trainer.command',
+        message:
+          "a spec cannot name a program to run (command); name a trainer that the worker's operator registered, with trainer.name",
+      },
+    ]);
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM runs WHERE model_name = 'x'`);
     expect(rows[0].n).toBe(0);
   });

@@ -10,9 +10,12 @@ import { checkpointSegment } from '../../activities/train-types.js';
 import type { PipelineSpec } from '../../domain/pipeline-spec.js';
 import type { TrainingResult } from '../../domain/training.js';
 import type { ArtifactStore } from '../../platform/artifact-store.js';
+import { resolveCommandTrainers } from '../../platform/command-trainers.js';
 import { createArtifactStore } from '../../platform/create-artifact-store.js';
 import type { Pool } from '../../platform/db.js';
+import { exampleTrainerEntry, exampleTrainerScript } from '../../platform/python-env.js';
 import { findVersion, listVersions } from '../../platform/registry.js';
+import { repoRoot } from '../helpers/api.js';
 import { createTestDb, dropTestSchema } from '../helpers/db.js';
 import { testStack } from '../helpers/stack.js';
 import { exampleSpec, runTraining, startTraining } from '../helpers/training.js';
@@ -37,9 +40,9 @@ async function trainAttempts(handle: WorkflowHandle): Promise<number> {
   return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
 }
 
-function withCommand(
+function withTrainer(
   spec: PipelineSpec,
-  change: { command?: string[]; params?: Record<string, unknown> },
+  change: { name?: string; params?: Record<string, unknown> },
 ): PipelineSpec {
   if (spec.trainer.kind !== 'command') throw new Error('expected a command trainer spec');
   return { ...spec, trainer: { ...spec.trainer, ...change } };
@@ -81,6 +84,16 @@ describe('command trainer: the Python example through the real training workflow
       forcePathStyle: true,
     });
     client = await testClient();
+    scratch = await mkdtemp(join(tmpdir(), 'slipway-cmdtrain-'));
+    const wrapper = join(scratch, 'crash-once.py');
+    await writeFile(wrapper, crashOnce);
+    // The example trainer in the virtual environment the global setup made, and the same script behind a wrapper
+    // that crashes once, registered as a worker's operator would.
+    const { python } = testStack();
+    const commandTrainers = await resolveCommandTrainers(
+      `${exampleTrainerEntry(python)},sklearn-crash-once=${python}:${wrapper}:${exampleTrainerScript}`,
+      { cwd: repoRoot, searchPath: process.env.PATH },
+    );
     workers = await startTestWorkers({
       tags: ['cpu'],
       prefix,
@@ -91,10 +104,9 @@ describe('command trainer: the Python example through the real training workflow
         workerIdentity: 'cpu-box',
         device: 'cpu',
         codeVersion: 'test-commit',
-        commandTrainers: ['python3'],
+        commandTrainers,
       },
     });
-    scratch = await mkdtemp(join(tmpdir(), 'slipway-cmdtrain-'));
   });
 
   afterAll(async () => {
@@ -115,7 +127,11 @@ describe('command trainer: the Python example through the real training workflow
     const versions = await listVersions(db.pool, spec.model);
     expect(versions).toHaveLength(1);
     const version = versions[0]!;
-    expect(version.trainer).toMatch(/^command:python3 .*python-trainer\/train\.py$/);
+    expect(version.trainer).toBe('command:sklearn-example');
+    expect(version.metadata.entryPoint).toEqual([
+      testStack().python,
+      join(repoRoot, 'examples', 'python-trainer', 'train.py'),
+    ]);
     expect(version.params).toMatchObject({ model: 'mlp', epochs: 10 });
     // The ONNX contract: raw features in, by column name and kind; label and probabilities out.
     const signature = version.onnxSignature as {
@@ -162,11 +178,7 @@ describe('command trainer: the Python example through the real training workflow
 
   it('resumes from the last stored checkpoint after a crash, and exports the same model as an uninterrupted run', async () => {
     expect(elec2Uninterrupted, 'needs the uninterrupted Elec2 run above').toBeDefined();
-    const base = await exampleSpec('elec2-python.yaml');
-    if (base.trainer.kind !== 'command') throw new Error('expected a command trainer spec');
-    const wrapper = join(scratch, 'crash-once.py');
-    await writeFile(wrapper, crashOnce);
-    const spec = withCommand(base, { command: ['python3', wrapper, base.trainer.command[1]!] });
+    const spec = withTrainer(await exampleSpec('elec2-python.yaml'), { name: 'sklearn-crash-once' });
     const handle = await startTraining(client, spec, prefix);
     const result = await handle.result();
     expect(result.reasons).toBeUndefined();
@@ -183,7 +195,7 @@ describe('command trainer: the Python example through the real training workflow
   it("rejects bad params at the train stage with the program's own message, without retrying or registering", async () => {
     const base = await exampleSpec('elec2-python.yaml');
     if (base.trainer.kind !== 'command') throw new Error('expected a command trainer spec');
-    const spec = withCommand(base, { params: { ...base.trainer.params, epochs: 0 } });
+    const spec = withTrainer(base, { params: { ...base.trainer.params, epochs: 0 } });
     const handle = await startTraining(client, spec, prefix);
     const result = await handle.result();
     expect(result.outcome).toBe('rejected');

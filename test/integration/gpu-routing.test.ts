@@ -8,7 +8,7 @@ import type { Pool } from '../../platform/db.js';
 import { startTestApi } from '../helpers/api.js';
 import { createTestDb, dropTestSchema } from '../helpers/db.js';
 import { testStack } from '../helpers/stack.js';
-import { exampleSpec, startTraining } from '../helpers/training.js';
+import { exampleSpec, runTraining, startTraining } from '../helpers/training.js';
 import {
   startTestWorkers,
   testClient,
@@ -62,7 +62,7 @@ describe('GPU routing by resource tags', () => {
   });
 
   const status = async (workflowId: string) =>
-    (await api.app.inject({ method: 'GET', url: `/v1/training-runs/${workflowId}` })).json<Status>();
+    (await (await fetch(`${api.url}/v1/training-runs/${workflowId}`)).json()) as Status;
 
   async function waitUntil(
     workflowId: string,
@@ -87,8 +87,9 @@ describe('GPU routing by resource tags', () => {
     );
     expect(waiting.trainQueue).toBe(`${prefix}.gpu`);
     expect(waiting.waiting?.[0]).toContain(`trainModel is waiting for a worker on ${prefix}.gpu`);
-    // Still waiting a while later: the CPU worker never takes it.
-    await new Promise((r) => setTimeout(r, 3000));
+    // The CPU worker keeps taking work (a CPU-only run goes from ingest to registered meanwhile), and never this.
+    const cpuOnly = await runTraining(client, await exampleSpec('elec2-logistic.yaml'), prefix);
+    expect(cpuOnly.training?.worker).toBe('cpu-box/cpu');
     expect((await status(handle.workflowId)).waiting?.length).toBe(1);
 
     running.push(await startTestWorkers({ tags: ['gpu'], prefix, deps: deps('gpu-box', 'cpu') }));

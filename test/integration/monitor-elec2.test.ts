@@ -94,7 +94,13 @@ describe('Elec2 replay: the monitor alerts on the features that really change, w
   });
 
   it('trains on an early stretch, serves the rest in order with late labels, and alerts on Victoria when it turns on', async () => {
-    const { model, version } = await trainEarlyElec2({ client, pool: db.pool, prefix, rows: trainedOn });
+    const { model, version } = await trainEarlyElec2({
+      client,
+      pool: db.pool,
+      store,
+      prefix,
+      rows: trainedOn,
+    });
     const elec2 = await readElec2();
     const served = elec2.rows.slice(trainedOn);
     const inputs = served.map((r) => Object.fromEntries(elec2Features.map((f) => [f, r[f]])));

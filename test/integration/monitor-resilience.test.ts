@@ -104,7 +104,7 @@ describe('a monitor survives a killed worker and a restarted Temporal server', (
       SLIPWAY_CODE_VERSION: 'test',
     };
     workers.push(spawnWorker(env));
-    const { model, version } = await trainEarlyElec2({ client, pool: db.pool, prefix, rows: 12_000 });
+    const { model, version } = await trainEarlyElec2({ client, pool: db.pool, store, prefix, rows: 12_000 });
     const elec2 = await readElec2();
     const served = elec2.rows.slice(12_000, 12_000 + 24_000);
     const inputs = served.map((r) => Object.fromEntries(elec2Features.map((f) => [f, r[f]])));

@@ -68,6 +68,7 @@ describe('stationary replay: windows resampled from the training rows rarely ale
     const { model, version, trainRows } = await trainEarlyElec2({
       client,
       pool: db.pool,
+      store,
       prefix,
       rows: trainedOn,
     });

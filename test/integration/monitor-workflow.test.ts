@@ -79,7 +79,7 @@ describe('the monitor workflow on the real stack', () => {
         alertWebhook: { url: hooks.url, timeoutMs: 2000, secret: 'a-webhook-secret-of-16+' },
       },
     });
-    trained = await trainEarlyElec2({ client, pool: db.pool, prefix, rows: 12_000 });
+    trained = await trainEarlyElec2({ client, pool: db.pool, store, prefix, rows: 12_000 });
   });
 
   afterAll(async () => {

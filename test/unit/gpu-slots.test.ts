@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createSlots } from '../../workers/gpu-slots.js';
 
 describe('GPU slots', () => {
@@ -19,9 +19,8 @@ describe('GPU slots', () => {
       log.push('c start');
       return Promise.resolve(3);
     });
-    await new Promise((r) => setTimeout(r, 10));
+    await vi.waitFor(() => expect(slots.waiting()).toBe(2));
     expect(log).toEqual(['a start']);
-    expect(slots.waiting()).toBe(2);
     release();
     await first;
     await expect(second).rejects.toThrow('b failed');
@@ -36,7 +35,8 @@ describe('GPU slots', () => {
     const job = () =>
       slots.run(async () => {
         peak = Math.max(peak, ++running);
-        await new Promise((r) => setTimeout(r, 5));
+        // Yield, so that every job the slots let through is running at once before any finishes.
+        await new Promise((r) => setImmediate(r));
         running--;
       });
     await Promise.all([job(), job(), job(), job()]);

@@ -1,25 +1,23 @@
-import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ESLint } from 'eslint';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
-const probes: string[] = [];
 
-/** Lints a real file under workflows/ (type-aware rules need it on disk) and returns the restricted-import hits. */
+/**
+ * Lints source as if it were a file under workflows/ (the config's per-folder rules apply by path) and returns the
+ * restricted-import hits. Nothing is written: the text is linted in memory, with only the import rule and no type
+ * information (the type-aware rules would need the file on disk).
+ */
 async function lintWorkflowSource(source: string): Promise<string[]> {
-  const file = join(root, 'workflows', `lint-probe-${randomBytes(4).toString('hex')}.ts`);
-  probes.push(file);
-  await writeFile(file, source);
-  const eslint = new ESLint({ cwd: root });
-  const [result] = await eslint.lintFiles([file]);
+  const eslint = new ESLint({
+    cwd: root,
+    ruleFilter: ({ ruleId }) => ruleId === 'no-restricted-imports',
+    overrideConfig: { languageOptions: { parserOptions: { projectService: false } } },
+  });
+  const [result] = await eslint.lintText(source, { filePath: join(root, 'workflows', 'lint-probe.ts') });
   return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
 }
-
-afterEach(async () => {
-  await Promise.all(probes.splice(0).map((f) => rm(f, { force: true })));
-});
 
 describe('the workflow import boundary', () => {
   it('rejects node:fs in a workflow file', async () => {

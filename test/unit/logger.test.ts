@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, scrubUrlPasswords } from '../../platform/logger.js';
+import { createLogger, resolveLogFormat, scrubUrlPasswords } from '../../platform/logger.js';
 import { temporalLogger } from '../../platform/temporal.js';
 
 function capture() {
@@ -43,5 +43,25 @@ describe('logger', () => {
     expect(scrubUrlPasswords('s3://key:secret@host/b and http://plain/x')).toBe(
       's3://key:***@host/b and http://plain/x',
     );
+  });
+
+  it('writes readable lines on a terminal and JSON otherwise, redacting both', () => {
+    expect(resolveLogFormat('auto', true)).toBe('pretty');
+    expect(resolveLogFormat('auto', false)).toBe('json');
+    expect(resolveLogFormat('json', true)).toBe('json');
+    let text = '';
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    const log = createLogger({ level: 'info', format: 'pretty', destination });
+    log.info({ modelName: 'elec2-price', apiKey: 'k-123' }, 'promoted');
+    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: promoted\n/);
+    expect(text).toContain('modelName: "elec2-price"');
+    expect(text).toContain('apiKey: "[redacted]"');
+    expect(text).not.toContain('k-123');
+    expect(() => JSON.parse(text) as unknown).toThrow();
   });
 });

@@ -1,0 +1,103 @@
+import { execFile } from 'node:child_process';
+import { appendFile, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveDataRoots, resolveSource, type DataRoot } from '../../activities/dataset-source.js';
+import type { ByteSource } from '../../ml/ingest/byte-source.js';
+import type { ArtifactStore } from '../../platform/artifact-store.js';
+
+// Local files never touch the artifact store; only s3:// sources do.
+const noStore = {} as ArtifactStore;
+const limits = { maxBytes: 1 << 20, maxRows: 1000 };
+
+async function text(source: ByteSource): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of source) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+describe('local dataset sources: data roots, one open descriptor, caps', () => {
+  let dir: string;
+  let roots: DataRoot[];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'slipway-source-'));
+    await mkdir(join(dir, 'a'));
+    await mkdir(join(dir, 'b'));
+    await writeFile(join(dir, 'b', 'data.csv'), 'x,y\n1,2\n');
+    await writeFile(join(dir, 'outside.csv'), 'secret,values\n');
+    roots = await resolveDataRoots([join(dir, 'a'), join(dir, 'b'), join(dir, 'missing')]);
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('keeps only roots that exist, and looks a relative path up in each', async () => {
+    expect(roots.map((r) => r.given)).toEqual([join(dir, 'a'), join(dir, 'b')]);
+    const source = await resolveSource('data.csv', undefined, noStore, { dataRoots: roots, limits });
+    try {
+      expect(source.describe).toBe(join(dir, 'b', 'data.csv'));
+      expect(await text(source.open())).toBe('x,y\n1,2\n');
+      // Every pass reads the same bytes from the start.
+      expect(await text(source.open())).toBe('x,y\n1,2\n');
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('reads the file that was checked, even when its name is swapped for a symlink afterwards', async () => {
+    const path = join(dir, 'a', 'swap.csv');
+    await writeFile(path, 'checked,file\n1,2\n');
+    const source = await resolveSource(path, undefined, noStore, { dataRoots: roots, limits });
+    try {
+      await rename(path, join(dir, 'a', 'moved.csv'));
+      await symlink(join(dir, 'outside.csv'), path);
+      expect(await text(source.open())).toBe('checked,file\n1,2\n');
+    } finally {
+      await source.close();
+    }
+    // Opened now, the same name leads outside the roots, and is refused by what the descriptor is.
+    await expect(resolveSource(path, undefined, noStore, { dataRoots: roots, limits })).rejects.toThrow(
+      `dataset.source ${path}: leads outside this worker's data roots (a symbolic link?)`,
+    );
+  });
+
+  it('refuses paths outside the roots before opening them, and anything but a regular file', async () => {
+    await expect(
+      resolveSource(join(dir, 'outside.csv'), undefined, noStore, { dataRoots: roots, limits }),
+    ).rejects.toThrow("outside this worker's data roots");
+    await expect(
+      resolveSource('../outside.csv', undefined, noStore, { dataRoots: roots, limits }),
+    ).rejects.toThrow("outside this worker's data roots");
+    await promisify(execFile)('mkfifo', [join(dir, 'a', 'fifo.csv')]);
+    await expect(
+      resolveSource(join(dir, 'a', 'fifo.csv'), undefined, noStore, { dataRoots: roots, limits }),
+    ).rejects.toThrow('not a regular file');
+    await expect(
+      resolveSource(join(dir, 'a'), undefined, noStore, { dataRoots: roots, limits }),
+    ).rejects.toThrow('not a regular file');
+    await expect(resolveSource('/etc/passwd', undefined, noStore, { dataRoots: [], limits })).rejects.toThrow(
+      'this worker has no data roots',
+    );
+  });
+
+  it('refuses a file over the byte cap from its size, and stops reading one that grows past it', async () => {
+    const path = join(dir, 'a', 'grows.csv');
+    await writeFile(path, 'x\n1\n');
+    const small = { maxBytes: 9, maxRows: 1000 };
+    await appendFile(path, '2\n3\n4\n');
+    await expect(
+      resolveSource(path, undefined, noStore, { dataRoots: roots, limits: small }),
+    ).rejects.toThrow(
+      `dataset.source ${path}: larger than this worker's limit of 9 bytes (SLIPWAY_MAX_DATASET_BYTES)`,
+    );
+    const roomy = { maxBytes: 12, maxRows: 1000 };
+    const source = await resolveSource(path, undefined, noStore, { dataRoots: roots, limits: roomy });
+    try {
+      await appendFile(path, '5\n6\n7\n');
+      await expect(text(source.open())).rejects.toThrow("larger than this worker's limit of 12 bytes");
+    } finally {
+      await source.close();
+    }
+  });
+});
