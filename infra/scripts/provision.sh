@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Slipway's local stack and tests need, idempotently, into a cache; optionally starts the servers.
 #
-#   provision.sh install   build/install missing tools: temporal CLI and MinIO (go install), PostgreSQL (apt)
+#   provision.sh install   build/install missing tools: temporal CLI, MinIO and promtool (go install), PostgreSQL (apt)
 #   provision.sh start     install, then start Temporal, PostgreSQL and MinIO on loopback with data under
 #                          $SLIPWAY_HOME (default .slipway/stack), and print the environment settings to use
 #   provision.sh stop      stop what `start` started
@@ -51,13 +51,16 @@ install_postgres() {
 
 cmd_install() {
   local failed=0
-  # The two Go builds take minutes each on a small machine: run them side by side, and apt meanwhile.
+  # The Go builds take minutes each on a small machine: run them side by side, and apt meanwhile.
   install_go_tool temporal github.com/temporalio/cli/cmd/temporal@v1.5.1 & local t=$!
   install_go_tool minio github.com/minio/minio@latest & local m=$!
+  # promtool checks the Prometheus rules in infra/prometheus (Prometheus 3.16's Go module version).
+  install_go_tool promtool github.com/prometheus/prometheus/cmd/promtool@v0.316.0 & local p=$!
   install_postgres || failed=1
   wait $t || failed=1
   wait $m || failed=1
-  say "tools: temporal=$(command -v temporal || echo missing) minio=$(command -v minio || echo missing) postgres=$(pg_bindir || echo missing)"
+  wait $p || failed=1
+  say "tools: temporal=$(command -v temporal || echo missing) minio=$(command -v minio || echo missing) promtool=$(command -v promtool || echo missing) postgres=$(pg_bindir || echo missing)"
   return $failed
 }
 
