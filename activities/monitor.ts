@@ -36,11 +36,14 @@ import {
 } from '../platform/outbox.js';
 import {
   championAt,
+  countLateRows,
   countWindowRows,
+  databaseNow,
   readLabelledScores,
   readSloFigures,
   readWindowRows,
   servedByVersion,
+  type WindowSnapshot,
 } from '../platform/prediction-window.js';
 import { listVersions } from '../platform/registry.js';
 import type { WorkerMetrics } from '../platform/worker-metrics.js';
@@ -48,6 +51,9 @@ import { keepHeartbeating } from './heartbeat.js';
 import { createReferenceCache, scoreColumn, type VersionReference } from './monitor-reference.js';
 import { renderMonitorReport, type MonitorAnalysis } from '../ml/monitor/report.js';
 import { performanceOf, statRow, verdictOf, type DriftStatRow } from '../ml/monitor/window-figures.js';
+
+/** Windows re-checked for late rows on every tick. */
+const lateRowWindows = 12;
 
 export interface MonitorDeps {
   readonly db: Pool;
@@ -105,10 +111,10 @@ export function createMonitorActivities(deps: MonitorDeps) {
   const log = deps.log.child({ component: 'monitor' });
 
   /** The version a window is judged against: the deployment's champion, unless others answered all its rows. */
-  async function monitoredVersion(model: string, range: MonitorWindowRange): Promise<number | null> {
+  async function monitoredVersion(q: WindowSnapshot): Promise<number | null> {
     const [served, champion] = await Promise.all([
-      servedByVersion(deps.db, { model, start: range.start, end: range.end }),
-      championAt(deps.db, model, range.end),
+      servedByVersion(deps.db, q),
+      championAt(deps.db, q.model, q.end),
     ]);
     if (champion !== null && (served.length === 0 || served.some((s) => s.version === champion)))
       return champion;
@@ -163,11 +169,11 @@ export function createMonitorActivities(deps: MonitorDeps) {
       const started = Date.now();
       const stop = keepHeartbeating(Context.current(), () => ({ window: range.start }));
       try {
-        const q = { model, start: range.start, end: range.end };
+        const q = { model, start: range.start, end: range.end, readAt: await databaseNow(deps.db) };
         const [rowCount, slo, version] = await Promise.all([
           countWindowRows(deps.db, q),
           readSloFigures(deps.db, q),
-          monitoredVersion(model, range),
+          monitoredVersion(q),
         ]);
         let reference: VersionReference | undefined;
         let performance: PerformanceFigures | null = null;
@@ -250,6 +256,7 @@ export function createMonitorActivities(deps: MonitorDeps) {
         });
         const judgement: WindowJudgement = {
           range,
+          readAt: q.readAt,
           status,
           version,
           rowCount,
@@ -331,6 +338,7 @@ export function createMonitorActivities(deps: MonitorDeps) {
           }
         }
         await recomputePerformance(model, j, policy);
+        await reportLateRows(model, j, policy);
         const pending = deps.alertWebhook ? await pendingOutbox(deps.db, alertTopic, { model }) : 0;
         deps.metrics?.windowSeconds.labels('record').observe((Date.now() - started) / 1000);
         return {
@@ -365,6 +373,18 @@ export function createMonitorActivities(deps: MonitorDeps) {
       }
     },
   };
+
+  /** Rows of recent windows that landed after the window was read: judged with no window, so the lag is too short. */
+  async function reportLateRows(model: string, j: WindowJudgement, policy: MonitorPolicy): Promise<void> {
+    const since = new Date(Date.parse(j.range.start) - lateRowWindows * policy.intervalMs).toISOString();
+    for (const w of await countLateRows(deps.db, model, since)) {
+      deps.metrics?.lateRows.labels(model).inc(w.lateRows - w.before);
+      log.warn(
+        { model, window: w.start, lateRows: w.lateRows, lagMs: policy.lagMs },
+        'prediction-log rows landed after their window was read; raise the monitor lag',
+      );
+    }
+  }
 
   /** Each recent window's own realised performance, from the labels that have arrived by now. */
   async function recomputePerformance(

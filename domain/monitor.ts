@@ -223,6 +223,8 @@ export interface PerformanceFigures {
 /** What judging a window found: small, for the workflow's history. The full analysis is an artifact. */
 export interface WindowJudgement {
   readonly range: MonitorWindowRange;
+  /** When the window was read (the database's clock): rows logged later are late, counted apart. */
+  readonly readAt: string;
   readonly status: 'judged' | 'too-few-rows' | 'no-version';
   readonly version: number | null;
   readonly rowCount: number;

@@ -53,9 +53,9 @@ export async function recordWindow(db: Pool, record: WindowRecord): Promise<Reco
       `INSERT INTO monitor_windows (model_name, window_start, window_end, window_index, workflow_id, version, status,
          row_count, rows_read, drift_detected, drifted_features, prediction_drift, slo, performance, outcomes,
          alert_state, transitions, report_uri, report_html_uri, report_sha256, labelled_count, performance_now,
-         performance_updated_at)
+         performance_updated_at, read_at)
        VALUES ($1, $2::timestamptz, $3::timestamptz, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-         $18, $19, $20, 0, NULL, NULL)
+         $18, $19, $20, 0, NULL, NULL, $21::timestamptz)
        ON CONFLICT (model_name, window_start) DO NOTHING`,
       [
         record.model,
@@ -78,6 +78,7 @@ export async function recordWindow(db: Pool, record: WindowRecord): Promise<Reco
         record.report.uri,
         record.report.htmlUri,
         record.report.sha256,
+        j.readAt,
       ],
     );
     if (inserted.rowCount === 0) {

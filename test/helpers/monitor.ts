@@ -43,6 +43,10 @@ export async function trainEarlyElec2(options: {
   store: ArtifactStore;
   prefix: string;
   rows: number;
+  /** Make the version the champion (the first version of a model); default true. */
+  deploy?: boolean;
+  /** Train another version of this model instead of a new model. */
+  model?: string;
 }): Promise<{ model: string; version: number; trainRows: number }> {
   // The early stretch goes to the artifact store the workers read, as an s3:// dataset of its own.
   const lines = (await readFile(elec2Path, 'utf8')).split('\n');
@@ -51,6 +55,7 @@ export async function trainEarlyElec2(options: {
     Buffer.from(`${lines.slice(0, options.rows + 1).join('\n')}\n`),
   );
   const spec = await exampleSpec('elec2-logistic.yaml', {
+    ...(options.model ? { model: options.model } : {}),
     dataset: { source: stored.uri },
     split: { kind: 'time', testFraction: 0.2, seed: 42 },
     evaluation: {
@@ -64,6 +69,12 @@ export async function trainEarlyElec2(options: {
   if (result.outcome !== 'registered' || result.version === undefined) {
     throw new Error(`training failed: ${JSON.stringify(result.reasons)}`);
   }
+  if (options.deploy === false)
+    return {
+      model: spec.model,
+      version: result.version,
+      trainRows: options.rows - Math.round(options.rows * 0.2),
+    };
   await writeDeployment(options.pool, {
     model: spec.model,
     target: {

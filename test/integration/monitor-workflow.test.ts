@@ -10,13 +10,14 @@ import type { ArtifactStore } from '../../platform/artifact-store.js';
 import { inheritedEnvironment } from '../../platform/config.js';
 import { createArtifactStore } from '../../platform/create-artifact-store.js';
 import type { Pool } from '../../platform/db.js';
+import { readDeployment, writeDeployment } from '../../platform/deployments.js';
 import { alertTopic } from '../../platform/monitor-store.js';
 import { deliverOutbox, webhookSignature } from '../../platform/outbox.js';
 import { findTemporalCli } from '../../platform/temporal-dev-server.js';
 import { monitor, monitorStatusQuery } from '../../workflows/monitor.js';
 import { createTestDb, dropTestSchema } from '../helpers/db.js';
 import { elec2Features, readElec2, scoreRecords, trainEarlyElec2, waitFor } from '../helpers/monitor.js';
-import { replayBackfill } from '../helpers/prediction-log.js';
+import { insertLogRows, replayBackfill, replayLive } from '../helpers/prediction-log.js';
 import { testStack } from '../helpers/stack.js';
 import { startWebhookReceiver } from '../helpers/webhook.js';
 import {
@@ -293,5 +294,159 @@ describe('the monitor workflow on the real stack', () => {
     } finally {
       await failing.close();
     }
+  });
+
+  /** Serves `rows` Elec2 training rows through the log in real time as `version`, the NSW price shifted by `shift`. */
+  async function serve(version: number, from: number, rows: number, shift: number, prefixTag: string) {
+    const elec2 = await readElec2();
+    const inputs = elec2.rows
+      .slice(from, from + rows)
+      .map((r) =>
+        Object.fromEntries(elec2Features.map((f) => [f, f === 'nswprice' ? Number(r[f]) + shift : r[f]])),
+      );
+    const scores = await scoreRecords({ pool: db.pool, store }, trained.model, version, inputs);
+    return replayLive({
+      pool: db.pool,
+      model: trained.model,
+      version,
+      inputs,
+      scores,
+      requestPrefix: `${trained.model}-${prefixTag}-`,
+      rowsPerSecond: 250,
+      flushMs: 100,
+      labelDelayRows: 0,
+    });
+  }
+
+  /** A monitor of its own over windows from a moment from now (odd milliseconds: no window of another test). */
+  async function liveMonitor(id: string, policy: Record<string, unknown>) {
+    const startAt = new Date(Date.now() + 400 + Math.floor(Math.random() * 1000));
+    const handle = await client.workflow.start(monitor, {
+      workflowId: `${id}-${monitorWorkflowId(trained.model)}`,
+      taskQueue: workflowTaskQueue(prefix),
+      args: [{ model: trained.model, startAt: startAt.toISOString(), policy }],
+    });
+    handles.push(handle);
+    while (Date.now() < startAt.getTime()) await new Promise((r) => setTimeout(r, 10));
+    return { handle, startAt };
+  }
+
+  it('a row that lands after its window was read is counted late, not judged, and never counted twice', async () => {
+    const { handle, startAt } = await liveMonitor('late', {
+      interval: '2s',
+      lag: '300ms',
+      minRows: 50,
+      predictionDrift: false,
+    });
+    await serve(trained.version, 0, 500, 0, 'late');
+    const first = await waitFor('the first window', async () => {
+      const { rows } = await db.pool.query<{ row_count: string; window_end: Date }>(
+        'SELECT row_count, window_end FROM monitor_windows WHERE model_name = $1 AND window_start = $2',
+        [trained.model, startAt.toISOString()],
+      );
+      return rows[0];
+    });
+    // A batch that was stuck (a gateway whose database was away): its `at` is in the first window, long judged.
+    await insertLogRows(db.pool, [
+      {
+        at: new Date(startAt.getTime() + 5),
+        requestId: `${trained.model}-late-straggler`,
+        model: trained.model,
+        version: trained.version,
+        inputs: {
+          period: 0.5,
+          nswprice: 0.05,
+          nswdemand: 0.4,
+          vicprice: 0.003,
+          vicdemand: 0.4,
+          transfer: 0.4,
+        },
+        score: 0.5,
+      },
+    ]);
+    const late = await waitFor('the late row to be counted', async () => {
+      const { rows } = await db.pool.query<{ late_rows: string; row_count: string }>(
+        'SELECT late_rows, row_count FROM monitor_windows WHERE model_name = $1 AND window_start = $2',
+        [trained.model, startAt.toISOString()],
+      );
+      return rows[0] && Number(rows[0].late_rows) > 0 ? rows[0] : undefined;
+    });
+    expect(Number(late.late_rows)).toBe(1);
+    expect(late.row_count).toBe(first.row_count);
+    // No later window took it either: windows count [start, end) of `at`, and it belongs to the first.
+    const { rows: later } = await db.pool.query<{ n: string }>(
+      `SELECT coalesce(sum(row_count), 0) AS n FROM monitor_windows WHERE model_name = $1 AND window_start > $2`,
+      [trained.model, startAt.toISOString()],
+    );
+    const { rows: logged } = await db.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM predictions WHERE model_name = $1 AND at >= $2 AND request_id LIKE $3`,
+      [trained.model, startAt.toISOString(), `${trained.model}-late-%`],
+    );
+    const served = await handle.query(monitorStatusQuery);
+    expect(Number(first.row_count) + Number(later[0]!.n) + 1).toBe(Number(logged[0]!.n));
+    expect(served.windowsJudged).toBeGreaterThan(1);
+    await handle.terminate();
+  });
+
+  it('a new champion restarts the alerts about the old one: firing ones clear, and judge the new version afresh', async () => {
+    const second = await trainEarlyElec2({
+      client,
+      pool: db.pool,
+      store,
+      prefix,
+      rows: 12_000,
+      model: trained.model,
+      deploy: false,
+    });
+    expect(second.version).toBe(trained.version + 1);
+    const { handle, startAt } = await liveMonitor('versions', {
+      interval: '2s',
+      lag: '300ms',
+      minRows: 100,
+      predictionDrift: false,
+      alerts: { k: 2, n: 3, m: 3 },
+    });
+    // The champion sees a shifted NSW price: its drift alert fires.
+    await serve(trained.version, 0, 1600, 0.2, 'v1');
+    await waitFor('the alert on the first version', async () => {
+      const { rows } = await db.pool.query<{ one: number }>(
+        `SELECT 1 AS one FROM monitor_alerts WHERE model_name = $1 AND alert_key = 'drift:nswprice' AND transition = 'fired'
+           AND version = $2 AND window_start >= $3`,
+        [trained.model, trained.version, startAt.toISOString()],
+      );
+      return rows[0];
+    });
+    // The new version becomes the champion and answers the same shifted traffic.
+    const current = await readDeployment(db.pool, trained.model);
+    await writeDeployment(db.pool, {
+      model: trained.model,
+      target: { ...current, champion: second.version },
+      expectedRevision: current.revision,
+      actor: 'test',
+      reason: 'promote',
+    });
+    await serve(second.version, 2000, 1600, 0.2, 'v2');
+    const transitions = await waitFor('the alert to clear and fire again for the new version', async () => {
+      const { rows } = await db.pool.query<{
+        transition: string;
+        version: number;
+        details: { message: string };
+      }>(
+        `SELECT transition, version, details FROM monitor_alerts
+         WHERE model_name = $1 AND alert_key = 'drift:nswprice' AND window_start >= $2 ORDER BY window_start`,
+        [trained.model, startAt.toISOString()],
+      );
+      return rows.length >= 3 ? rows : undefined;
+    });
+    expect(transitions.map((t) => [t.transition, t.version])).toEqual([
+      ['fired', trained.version],
+      ['cleared', second.version],
+      ['fired', second.version],
+    ]);
+    expect(transitions[1]!.details.message).toContain(
+      `as version ${second.version} replaced version ${trained.version}`,
+    );
+    expect((await handle.query(monitorStatusQuery)).version).toBe(second.version);
+    await handle.terminate();
   });
 });

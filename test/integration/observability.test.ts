@@ -176,6 +176,7 @@ describe('worker metrics on the real database', () => {
   it('serves the latest window of every model at /metrics: drift per feature, alerts, performance, SLOs', async () => {
     const judgement = (start: string, end: string, drift: boolean): WindowJudgement => ({
       range: { index: 0, start, end },
+      readAt: end,
       status: 'judged',
       version: 2,
       rowCount: 500,
