@@ -11,6 +11,8 @@ export const alertTopic = 'monitor.alert';
 export interface WindowRecord {
   readonly model: string;
   readonly workflowId: string;
+  /** Who started the monitor; in each alert's audit entry. */
+  readonly requestedBy: string;
   readonly judgement: WindowJudgement;
   readonly alertState: Readonly<Record<string, AlertState>>;
   readonly events: readonly MonitorAlertEvent[];
@@ -142,7 +144,7 @@ export async function recordWindow(db: Pool, record: WindowRecord): Promise<Reco
         action: `alert.${e.transition}`,
         subject: `${record.model}:${e.key}`,
         source: 'monitor',
-        details: payload,
+        details: { ...payload, monitorStartedBy: record.requestedBy },
       });
       if (record.webhook) {
         await enqueueOutbox(client, [

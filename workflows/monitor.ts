@@ -191,7 +191,7 @@ export async function monitor(input: MonitorRequestInput): Promise<void> {
     const recorded = await acts.recordMonitorWindow({
       model,
       workflowId: info.workflowId,
-      actor: request.requestedBy ?? 'temporal',
+      requestedBy: request.requestedBy ?? 'temporal',
       judgement,
       alertState: alerts,
       events,

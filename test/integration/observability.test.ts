@@ -227,6 +227,7 @@ describe('worker metrics on the real database', () => {
       await recordWindow(db.pool, {
         model: 'shop',
         workflowId: 'monitor-shop',
+        requestedBy: 'test',
         judgement: judgement(start, end, drift),
         alertState: drift ? { 'drift:price': { firing: true, recent: [], clean: 0 } } : {},
         events: [],
