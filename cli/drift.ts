@@ -102,6 +102,8 @@ const COLUMNS: readonly [string, (f: FeatureDrift) => string][] = [
   ['p-value', (f) => cell(f.pValue)],
   ['threshold', (f) => cell(f.threshold)],
   ['verdict', (f) => (f.test === null ? 'untested' : f.drift ? 'DRIFT' : 'ok')],
+  ['inflation', (f) => cell(f.inflation)],
+  ['test_pvalue', (f) => cell(f.testPValue)],
   ['ks', (f) => cell(f.ks)],
   ['ks_pvalue', (f) => cell(f.ks_pvalue)],
   ['wasserstein', (f) => cell(f.wasserstein)],
@@ -135,7 +137,8 @@ export function formatDriftReport(report: DriftReport, reference: string, curren
     '',
     ...table,
     '',
-    `A feature drifts when its p-value is at or below its threshold. Thresholds: ${report.calibration.description};`,
+    'A feature drifts when its p-value (the test_pvalue deflated by the inflation) is at or below its threshold.',
+    `Calibration: ${report.calibration.description};`,
     report.correction === 'holm'
       ? `Holm's correction across features at alpha ${report.alpha} (a window without drift alerts with probability at most ${report.alpha}).`
       : `no correction across features (each at alpha ${report.alpha}).`,

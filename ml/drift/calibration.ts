@@ -24,10 +24,9 @@ import {
   binLocator,
   locate,
 } from './buckets.js';
-import { kolmogorovSmirnovSf } from './kolmogorov.js';
-import { ksStatisticBinned } from './ks.js';
+import { ksAsymptoticPValue, ksStatisticBinned } from './ks.js';
 import type { DriftFeatureReference } from './reference.js';
-import { chiSquareIsf, chiSquareSf } from './special.js';
+import { chiSquareIsfLog, chiSquareLogSf } from './special.js';
 import { chiSquareHomogeneity } from './statistics.js';
 
 /** Median of the chi-square distribution with one degree of freedom. */
@@ -77,8 +76,8 @@ function rowBuckets(ref: DriftFeatureReference, column: Column): { buckets: Int3
   return { buckets, size: layout.size };
 }
 
-/** The p-value of the feature's base test for one chunk against the rest (binned KS, or chi-square). */
-function chunkPValue(
+/** ln p-value of the feature's base test for one chunk against the rest (binned KS, or chi-square). */
+function chunkLogPValue(
   ref: DriftFeatureReference,
   chunk: Float64Array,
   rest: Float64Array,
@@ -87,11 +86,10 @@ function chunkPValue(
 ): number {
   if (ref.kind === 'numeric') {
     if (chunkCount === 0 || restCount === 0) return NaN;
-    const d = ksStatisticBinned(rest, chunk);
-    const en = Math.round((chunkCount * restCount) / (chunkCount + restCount));
-    return kolmogorovSmirnovSf(Math.max(1, en), d);
+    // The asymptotic p-value: calibration needs its order of magnitude, not the exact path count.
+    return ksAsymptoticPValue(ksStatisticBinned(rest, chunk), restCount, chunkCount).logPValue;
   }
-  return chiSquareHomogeneity(rest, chunk).pValue;
+  return chiSquareHomogeneity(rest, chunk).logPValue;
 }
 
 /**
@@ -127,8 +125,8 @@ export function calibrateInflation(
         }
       }
       for (let b = 0; b < size; b++) rest[b] = totals[b]! - chunk[b]!;
-      const p = chunkPValue(ref, chunk, rest, chunkCount, totalCount - chunkCount);
-      if (Number.isFinite(p)) quantiles.push(Math.min(chiSquareIsf(p, 1), 1e6));
+      const logP = chunkLogPValue(ref, chunk, rest, chunkCount, totalCount - chunkCount);
+      if (!Number.isNaN(logP)) quantiles.push(Math.min(chiSquareIsfLog(logP, 1), 1e9));
     }
     return Math.max(1, medianLowerBound(quantiles) / CHI2_1_MEDIAN);
   });
@@ -162,14 +160,12 @@ export function inflationAt(
   return last * (rows / chunkRows[k - 1]!) ** slope;
 }
 
-/** A p-value deflated by inflation `lambda`: chi2_1.sf(chi2_1.isf(p) / lambda). */
-export function deflatePValue(p: number, lambda: number): number {
-  if (lambda <= 1 || p <= 0 || p >= 1) return p;
-  return chiSquareSf(chiSquareIsf(p, 1) / lambda, 1);
-}
-
-/** The raw p-value whose deflation is `level`: the inverse of `deflatePValue`. */
-export function inflateLevel(level: number, lambda: number): number {
-  if (lambda <= 1 || level <= 0 || level >= 1) return level;
-  return chiSquareSf(chiSquareIsf(level, 1) * lambda, 1);
+/**
+ * A p-value, given by its logarithm, deflated by inflation `lambda`: chi2_1.sf(chi2_1.isf(p) / lambda), computed
+ * in logs so a p-value far below the smallest double still deflates to the right answer.
+ */
+export function deflateLogPValue(logP: number, lambda: number): number {
+  if (Number.isNaN(logP)) return NaN;
+  if (lambda <= 1) return Math.exp(logP);
+  return Math.exp(chiSquareLogSf(chiSquareIsfLog(Math.min(0, logP), 1) / lambda, 1));
 }

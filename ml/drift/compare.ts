@@ -21,9 +21,10 @@ import {
 } from '../../domain/drift.js';
 import type { CategoricalColumn, Column, Frame, NumericColumn } from '../frame.js';
 import { categoricalLayout, categoricalSlots, locate, type BinLocator } from './buckets.js';
-import { deflatePValue, inflateLevel, inflationAt } from './calibration.js';
+import { deflateLogPValue, inflationAt } from './calibration.js';
 import { holm } from './correction.js';
-import { ksTwoSampleBinned, ksTwoSampleSorted } from './ks.js';
+import { ksPValue, ksTwoSampleBinned, ksTwoSampleSorted } from './ks.js';
+import { chiSquareIsf, chiSquareIsfLog, chiSquareLogSf } from './special.js';
 import {
   prepareReference,
   type PreparedCategorical,
@@ -49,7 +50,12 @@ export class DriftInputError extends Error {
 }
 
 /** A feature's statistics and test before the correction across features. */
-type Tested = Omit<FeatureDrift, 'drift' | 'inflation' | 'calibratedPValue' | 'adjustedPValue' | 'threshold'>;
+type Tested = Omit<FeatureDrift, 'drift' | 'inflation' | 'pValue' | 'adjustedPValue' | 'threshold'> & {
+  /** ln testPValue, finite where the p-value underflows (see KsResult.logPValue); null when nothing was tested. */
+  readonly logP: number | null;
+  /** ln of the p-value the test would give the most extreme window of this size (a complete separation). */
+  readonly separationLogP: number | null;
+};
 
 type StatisticName =
   | 'ks'
@@ -129,6 +135,21 @@ function shares(counts: ArrayLike<number>): number[] {
   return Array.from(counts, (c) => (n > 0 ? c / n : 0));
 }
 
+/**
+ * ln p of a chi-square test on the same totals whose two rows share no bucket: the statistic is then the grand total
+ * (Pearson's chi-square of a 2 x K table is at most N (min(2, K) - 1)), on the table's degrees of freedom.
+ */
+function chiSquareSeparationLogP(reference: ArrayLike<number>, current: ArrayLike<number>): number {
+  let n = 0;
+  let columns = 0;
+  for (let i = 0; i < reference.length; i++) {
+    const col = reference[i]! + current[i]!;
+    n += col;
+    if (col > 0) columns++;
+  }
+  return chiSquareLogSf(n, Math.max(1, columns - 1));
+}
+
 function cochranHolds(reference: ArrayLike<number>, current: ArrayLike<number>): boolean {
   let nr = 0;
   let nc = 0;
@@ -190,6 +211,7 @@ function testNumeric(
   stats.jensenshannon = jensenShannon(reference, current);
   const hasValues = ref.count > 0 && scan.finite > 0;
   const exact = hasValues && scan.finite <= o.exactMaxRows && p.sample.length > 0;
+  let ksLogP = NaN;
   let sortedCurrent: Float64Array | undefined;
   let bounds: Float64Array | undefined;
   if (hasValues) {
@@ -199,12 +221,14 @@ function testNumeric(
       stats.ks = ks.statistic;
       stats.ks_pvalue = ks.pValue;
       stats.ks_method = 'exact';
+      ksLogP = ks.logPValue;
       stats.wasserstein = wassersteinSorted(p.sample, sortedCurrent);
     } else {
       const ks = ksTwoSampleBinned(p.fineCounts, scan.fine);
       stats.ks = ks.statistic;
       stats.ks_pvalue = ks.pValue;
       stats.ks_method = 'binned';
+      ksLogP = ks.logPValue;
     }
     bounds = new Float64Array(p.fineEdges.length + 2);
     bounds.set(p.fineEdges, 1);
@@ -222,6 +246,7 @@ function testNumeric(
   const test = override ?? auto;
   let statistic = NaN;
   let pValue = NaN;
+  let logP = NaN;
   let reason = 'nothing to compare: a side has no rows';
   const seed = featureSeed(o.seed, ref.name);
   const chi = (): void => {
@@ -231,6 +256,7 @@ function testNumeric(
     stats.chi2_dof = c.dof;
     statistic = c.statistic;
     pValue = c.pValue;
+    logP = c.logPValue;
   };
   if (!empty)
     switch (test) {
@@ -241,6 +267,7 @@ function testNumeric(
         }
         statistic = stats.ks!;
         pValue = stats.ks_pvalue!;
+        logP = ksLogP;
         reason = exact
           ? `KS on the values, exact (${scan.finite} values, at most ${o.exactMaxRows})`
           : `KS on the ${p.fineEdges.length + 1} fine bins (${scan.finite} values, over ${o.exactMaxRows})`;
@@ -251,6 +278,7 @@ function testNumeric(
           );
           stats.missing_pvalue = m.pValue;
           pValue = Math.min(1, 2 * Math.min(pValue, m.pValue));
+          logP = Math.min(0, Math.LN2 + Math.min(logP, m.logPValue));
           reason += ', with the missing share (Bonferroni of the two)';
         }
         break;
@@ -266,6 +294,7 @@ function testNumeric(
         const f = test === 'psi' ? psi : jensenShannon;
         statistic = test === 'psi' ? stats.psi : stats.jensenshannon;
         pValue = resampledPValue(f, reference, current, statistic, o.draws, seed);
+        logP = Math.log(pValue);
         reason = `${test === 'psi' ? 'PSI' : 'Jensen-Shannon'} over the quantile bins, Monte-Carlo p-value (${o.draws} draws)`;
         break;
       }
@@ -284,6 +313,7 @@ function testNumeric(
           o.draws,
           seed,
         );
+        logP = Math.log(pValue);
         reason = `Wasserstein on the fine bins, Monte-Carlo p-value (${o.draws} draws)`;
         break;
       }
@@ -292,6 +322,14 @@ function testNumeric(
     }
   const anyMissing = ref.missingCount > 0 || scan.missing > 0;
   const keep = anyMissing ? current.length : current.length - 1;
+  let separationLogP = NaN;
+  if (!Number.isNaN(logP)) {
+    if (test === 'ks') {
+      const n1 = exact ? p.sample.length : ref.count;
+      separationLogP = ksPValue(1, n1, scan.finite).logPValue + (anyMissing ? Math.LN2 : 0);
+    } else if (test === 'chi2') separationLogP = chiSquareSeparationLogP(reference, current);
+    else separationLogP = Math.log(1 / (o.draws + 1));
+  }
   return {
     feature: ref.name,
     kind: 'numeric',
@@ -299,7 +337,9 @@ function testNumeric(
     testChosen: override ? 'override' : 'auto',
     testReason: reason,
     statistic: orNull(statistic),
-    pValue: orNull(pValue),
+    testPValue: orNull(pValue),
+    logP: Number.isNaN(logP) ? null : logP,
+    separationLogP: Number.isNaN(separationLogP) ? null : separationLogP,
     ...finiteStats(stats),
     reference: { rows: ref.rowCount, missing: ref.missingCount, mean: ref.mean, min: ref.min, max: ref.max },
     current: {
@@ -372,12 +412,14 @@ function testCategorical(
   const test = override ?? auto;
   let statistic = NaN;
   let pValue = NaN;
+  let logP = NaN;
   let reason = 'nothing to compare: a side has no rows';
   if (!hasRows) {
     // Nothing to test.
   } else if (test === 'chi2') {
     statistic = chi.statistic;
     pValue = chi.pValue;
+    logP = chi.logPValue;
     reason = cochran
       ? `chi-square over ${chi.dof + 1} categories`
       : `chi-square over ${chi.dof + 1} categories (expected counts too small for its approximation)`;
@@ -385,6 +427,7 @@ function testCategorical(
     const f = test === 'psi' ? psi : test === 'linf' ? lInfinity : jensenShannon;
     statistic = stats[test]!;
     pValue = resampledPValue(f, reference, current, statistic, o.draws, featureSeed(o.seed, ref.name));
+    logP = Math.log(pValue);
     const name = test === 'psi' ? 'PSI' : test === 'linf' ? 'L-infinity' : 'Jensen-Shannon';
     reason =
       `${name} over the categories, Monte-Carlo p-value (${o.draws} draws)` +
@@ -392,6 +435,12 @@ function testCategorical(
   } else {
     throw new DriftInputError(`test "${test}" does not apply to categorical feature "${ref.name}"`);
   }
+
+  const separationLogP = Number.isNaN(logP)
+    ? NaN
+    : test === 'chi2'
+      ? chiSquareSeparationLogP(reference, current)
+      : Math.log(1 / (o.draws + 1));
 
   // Histogram: the first kept categories, the rest of them pooled with "other", then unseen and missing.
   const shown = Math.min(ref.categories.length, HISTOGRAM_CATEGORIES);
@@ -414,7 +463,9 @@ function testCategorical(
     testChosen: override ? 'override' : 'auto',
     testReason: reason,
     statistic: orNull(statistic),
-    pValue: orNull(pValue),
+    testPValue: orNull(pValue),
+    logP: Number.isNaN(logP) ? null : logP,
+    separationLogP: Number.isNaN(separationLogP) ? null : separationLogP,
     ...finiteStats(stats),
     reference: { rows: ref.rowCount, missing: ref.missingCount },
     current: {
@@ -433,12 +484,12 @@ function testCategorical(
 
 function calibrationDescription(method: string, chunkRows: readonly number[]): string {
   if (method === 'none')
-    return "p-values as the tests give them (the reference's calibration is switched off)";
+    return "the tests' p-values as they are (the reference's calibration is switched off)";
   if (method === 'permutation')
-    return 'the tests\u2019 own null distributions (exact or asymptotic permutation nulls, Monte-Carlo for distances); the reference was too short for chunks';
+    return "the tests' p-values as they are (exact or asymptotic permutation nulls, Monte-Carlo for the distances): the reference was too short to calibrate on chunks";
   return (
-    `the tests' null distributions, deflated by each feature's inflation measured on contiguous chunks of the ` +
-    `reference against the rest (chunks of ${chunkRows.join(', ')} rows)`
+    `the tests' p-values deflated by each feature's inflation, measured on contiguous chunks of the reference ` +
+    `against the rest (chunks of ${chunkRows.join(', ')} rows)`
   );
 }
 
@@ -486,14 +537,20 @@ export function compareWindow(
   });
 
   const method = o.calibration === 'none' ? 'none' : ref.calibration.method;
-  const inflation = prepared.features.map((p, i) =>
-    method === 'chunks'
-      ? inflationAt(ref.calibration.chunkRows, p.ref.inflation, tested[i]!.current.rows)
-      : 1,
-  );
-  const calibrated = tested.map((t, i) =>
-    t.pValue === null ? null : deflatePValue(t.pValue, inflation[i]!),
-  );
+  // The inflation is capped so that a window completely separated from the reference still alerts: deflated by the
+  // cap, the most extreme p-value the test can give at these sizes comes out at alpha / (2m), below Holm's first
+  // level. Without the cap a feature whose stretches of rows differ wildly (a random walk, a trend) could never
+  // alert at all, whatever happened to it.
+  const tests = tested.filter((t) => t.logP !== null).length;
+  const firstLevel = chiSquareIsf(o.alpha / (2 * Math.max(1, tests)), 1);
+  const inflation = prepared.features.map((p, i) => {
+    const t = tested[i]!;
+    if (method !== 'chunks' || t.separationLogP === null) return 1;
+    const measured = inflationAt(ref.calibration.chunkRows, p.ref.inflation, t.current.rows);
+    const cap = Math.max(1, chiSquareIsfLog(Math.min(0, t.separationLogP), 1) / firstLevel);
+    return Math.min(measured, cap);
+  });
+  const calibrated = tested.map((t, i) => (t.logP === null ? null : deflateLogPValue(t.logP, inflation[i]!)));
   const withP = calibrated.map((p, i) => (p === null ? -1 : i)).filter((i) => i >= 0);
   const family = withP.map((i) => calibrated[i]!);
   const corrected =
@@ -504,16 +561,15 @@ export function compareWindow(
           reject: family.map((p) => p <= o.alpha),
           level: family.map(() => o.alpha),
         };
-  const features: FeatureDrift[] = tested.map((t, i) => {
+  const features: FeatureDrift[] = tested.map(({ logP: _, separationLogP: __, ...t }, i) => {
     const k = withP.indexOf(i);
-    const lambda = inflation[i]!;
     return {
       ...t,
       drift: k >= 0 && corrected.reject[k]!,
-      inflation: lambda,
-      calibratedPValue: calibrated[i] ?? null,
+      inflation: inflation[i]!,
+      pValue: calibrated[i] ?? null,
       adjustedPValue: k >= 0 ? corrected.adjusted[k]! : null,
-      threshold: k >= 0 ? inflateLevel(corrected.level[k]!, lambda) : null,
+      threshold: k >= 0 ? corrected.level[k]! : null,
     };
   });
   const drifted = features.filter((f) => f.drift).map((f) => f.feature);

@@ -5,7 +5,8 @@
  * p-values, as SciPy's `ks_2samp(method='auto')` defines them so the two agree:
  * - exact when both sizes are at most 10,000: the share of the C(n1 + n2, n1) equally likely merge orders (lattice
  *   paths from (0, 0) to (n1, n2)) that leave the band |i/n1 - j/n2| < d (Hodges, "The significance probability
- *   of the Smirnov two-sample test", Arkiv for Matematik 3, 1958), counted by dynamic programming over the band;
+ *   of the Smirnov two-sample test", Arkiv for Matematik 3, 1958), counted by dynamic programming over the band,
+ *   or for equal sizes by the reflection principle;
  * - asymptotic above: the one-sample distribution of D_en with en = n1 n2 / (n1 + n2) rounded to an integer
  *   (see kolmogorov.ts).
  * Ties are allowed in the statistic (it is evaluated after all equal values); the p-value then is conservative.
@@ -18,7 +19,18 @@ export const KS_EXACT_MAX_N = 10_000;
 export interface KsResult {
   readonly statistic: number;
   readonly pValue: number;
+  /**
+   * ln pValue. Where pValue underflows to 0 (or is computed as 0 for a complete separation), the leading term of
+   * the asymptotic tail, ln 2 - (6 en d + 1)^2 / (18 en) (twice the one-sided approximation of Smirnov's
+   * distribution), so the calibration can still tell p = 1e-320 from p = 1e-3000.
+   */
+  readonly logPValue: number;
   readonly method: 'exact' | 'asymptotic';
+}
+
+function withLog(statistic: number, pValue: number, method: KsResult['method'], en: number): KsResult {
+  const logPValue = pValue > 1e-300 ? Math.log(pValue) : Math.LN2 - (6 * en * statistic + 1) ** 2 / (18 * en);
+  return { statistic, pValue, logPValue: Math.min(0, logPValue), method };
 }
 
 /** D of two ascending samples (NaN-free), evaluated at every distinct value after all its ties. */
@@ -104,28 +116,53 @@ function exactPValue(n1: number, n2: number, h: number): number {
 }
 
 /**
+ * P(D >= h/n) for two samples of n each, by the reflection principle (Gnedenko and Korolyuk, "On the maximum
+ * discrepancy between two empirical distributions", Doklady Akademii Nauk SSSR 80, 1951):
+ * 2 sum_{k >= 1} (-1)^(k+1) C(2n, n - kh) / C(2n, n), with the ratios built up as products so nothing overflows.
+ * O(n) instead of the band count's O(n d n).
+ */
+function equalSizePValue(n: number, h: number): number {
+  let ratio = 1;
+  let sum = 0;
+  for (let k = 1; k * h <= n; k++) {
+    for (let j = (k - 1) * h + 1; j <= k * h; j++) ratio *= (n - j + 1) / (n + j);
+    sum += k % 2 === 1 ? ratio : -ratio;
+    if (ratio < 1e-300) break;
+  }
+  return Math.min(1, Math.max(0, 2 * sum));
+}
+
+/**
  * The two-sided p-value of D = `d` for sample sizes n1 and n2, and the statistic as the test used it (on the
  * exact path, `d` rounded to the lattice of attainable values, as SciPy does).
  */
 export function ksPValue(d: number, n1: number, n2: number): KsResult {
-  if (n1 <= 0 || n2 <= 0) return { statistic: NaN, pValue: NaN, method: 'exact' };
+  if (n1 <= 0 || n2 <= 0) return { statistic: NaN, pValue: NaN, logPValue: NaN, method: 'exact' };
   const [m, n] = n1 >= n2 ? [n1, n2] : [n2, n1];
   const en = (m * n) / (m + n);
   if (Math.max(n1, n2) <= KS_EXACT_MAX_N) {
     const lcm = (n1 / gcd(n1, n2)) * n2;
     const h = Math.round(d * lcm);
     const statistic = h / lcm;
-    if (h === 0) return { statistic, pValue: 1, method: 'exact' };
+    if (h === 0) return withLog(statistic, 1, 'exact', en);
     // Far in the tail the path count, 1 - (share of paths inside), has only absolute precision (about 1e-15) and
     // takes O(n1 n2) steps. There the two-sample Dvoretzky-Kiefer-Wolfowitz inequality P(D >= d) <= C exp(-2 en
     // d^2) (Wei and Dudley, Statistics & Probability Letters 82(3), 2012), C a small constant, puts p below about
     // 1e-10, and the asymptotic value is within 1e-9 of it and keeps its order of magnitude, which the
     // calibration's deflation needs.
     if (Math.exp(-2 * en * statistic * statistic) < 1e-11)
-      return { statistic, pValue: kolmogorovSmirnovSf(roundHalfEven(en), statistic), method: 'exact' };
-    return { statistic, pValue: exactPValue(n1, n2, h), method: 'exact' };
+      return withLog(statistic, kolmogorovSmirnovSf(roundHalfEven(en), statistic), 'exact', en);
+    const pValue = n1 === n2 ? equalSizePValue(n1, h) : exactPValue(n1, n2, h);
+    return withLog(statistic, pValue, 'exact', en);
   }
-  return { statistic: d, pValue: kolmogorovSmirnovSf(roundHalfEven(en), d), method: 'asymptotic' };
+  return ksAsymptoticPValue(d, n1, n2);
+}
+
+/** The asymptotic p-value whatever the sizes (SciPy's `method='asymp'`): cheap, for the calibration's chunks. */
+export function ksAsymptoticPValue(d: number, n1: number, n2: number): KsResult {
+  if (n1 <= 0 || n2 <= 0) return { statistic: NaN, pValue: NaN, logPValue: NaN, method: 'asymptotic' };
+  const en = (n1 * n2) / (n1 + n2);
+  return withLog(d, kolmogorovSmirnovSf(Math.max(1, roundHalfEven(en)), d), 'asymptotic', en);
 }
 
 /** The two-sample test on two ascending, NaN-free samples. */

@@ -92,7 +92,9 @@ function featureRow(f: FeatureDrift): string {
     f.pValue === null
       ? '\u2013'
       : `p ${pValue(f.pValue)}<br>threshold ${pValue(f.threshold)}` +
-        (f.inflation > 1 ? `<br><span class="muted">inflation ${formatNumber(f.inflation, 3)}</span>` : '');
+        (f.inflation > 1
+          ? `<br><span class="muted">test p ${pValue(f.testPValue)}, deflated by inflation ${formatNumber(f.inflation, 3)}</span>`
+          : '');
   return (
     `<tr><td><b>${escapeHtml(f.feature)}</b><br><span class="muted">${f.kind}</span><br>${verdict}</td>` +
     `<td>${test}</td><td class="num">${decision}</td><td>${statisticsList(f)}<br>${sides(f)}</td>` +
@@ -100,8 +102,15 @@ function featureRow(f: FeatureDrift): string {
   );
 }
 
-/** -log10 of a p-value, capped so a p of 0 still plots. */
-const significance = (p: number | null): number => Math.min(50, -Math.log10(Math.max(p ?? 1, 1e-50)));
+/**
+ * How far a feature is past its threshold, in decades: log10(threshold / p-value), above 0 when it drifts. Clipped
+ * to [-10, 30] so a p-value of 0 or a threshold that underflowed still plots.
+ */
+function margin(p: number | null, threshold: number | null): number | null {
+  if (p === null || threshold === null) return null;
+  const m = Math.log10(Math.max(threshold, 1e-300)) - Math.log10(Math.max(p, 1e-300));
+  return Math.min(30, Math.max(-10, m));
+}
 
 function overTime(history: readonly DriftHistoryEntry[], report: DriftReport): string {
   const names = report.features.map((f) => f.feature);
@@ -110,28 +119,31 @@ function overTime(history: readonly DriftHistoryEntry[], report: DriftReport): s
     name,
     points: history.flatMap((h, i) => {
       const f = h.features.find((x) => x.feature === name);
-      return f ? [[i, significance(f.adjustedPValue)] as const] : [];
+      const m = f ? margin(f.pValue, f.threshold) : null;
+      return m === null ? [] : [[i, m] as const];
     }),
   }));
-  const top = Math.max(-Math.log10(report.alpha) * 1.5, ...series.flatMap((s) => s.points.map(([, y]) => y)));
+  const values = series.flatMap((s) => s.points.map(([, y]) => y));
+  const bottom = Math.min(-1, ...values);
+  const top = Math.max(1, ...values);
   const overview = lineChart({
-    title: 'significance over time (-log10 adjusted p)',
+    title: 'distance to the threshold over time (log10 threshold / p)',
     xLabel: `window (${history[0]?.window ?? ''} to ${history[history.length - 1]?.window ?? ''})`,
-    yLabel: '-log10 p',
+    yLabel: 'decades past the threshold',
     series: [
       ...series,
       {
-        name: `alpha ${report.alpha}`,
+        name: 'threshold',
         points: [
-          [0, -Math.log10(report.alpha)],
-          [last, -Math.log10(report.alpha)],
+          [0, 0],
+          [last, 0],
         ],
         dashed: true,
         color: '#94a3b8',
       },
     ],
     xDomain: [0, last],
-    yDomain: [0, top * 1.05],
+    yDomain: [bottom, top + 0.05 * (top - bottom)],
     width: 520,
     height: 300,
   });
@@ -165,8 +177,9 @@ function overTime(history: readonly DriftHistoryEntry[], report: DriftReport): s
     });
   });
   return (
-    `<h2>Over time</h2><p class="muted">${history.length} windows, oldest first. Above the dashed line a feature ` +
-    `is significant after calibration and correction; red dots mark windows where it drifted.</p>` +
+    `<h2>Over time</h2><p class="muted">${history.length} windows, oldest first. Above the dashed line a feature's ` +
+    `p-value is below its calibrated, corrected threshold (it drifted); red dots mark those windows on each ` +
+    `feature's statistic.</p>` +
     `<div class="charts">${overview}</div><div class="charts">${small.join('')}</div>`
   );
 }
@@ -196,9 +209,9 @@ export function renderDriftReportHtml(
     (drifted.length > 0
       ? `; drifted: ${drifted.map((f) => `<code>${escapeHtml(f.feature)}</code>`).join(' ')}`
       : '') +
-    `</p><p class="muted">Thresholds: ${escapeHtml(report.calibration.description)}; ${escapeHtml(correction)}. ` +
-    `A feature drifts when its p-value is at or below its threshold.</p>` +
-    `<h2>Features</h2><table><thead><tr><th>feature</th><th>test</th><th>p-value and threshold</th>` +
+    `</p><p class="muted">Calibration: ${escapeHtml(report.calibration.description)}; ${escapeHtml(correction)}. ` +
+    `A feature drifts when its calibrated p-value is at or below its threshold.</p>` +
+    `<h2>Features</h2><table><thead><tr><th>feature</th><th>test</th><th>calibrated p-value and threshold</th>` +
     `<th>statistics</th><th>reference vs current</th></tr></thead><tbody>` +
     [...drifted, ...rest].map(featureRow).join('') +
     `</tbody></table>` +

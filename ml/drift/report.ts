@@ -24,7 +24,7 @@ export interface SideSummary {
 export interface FeatureDrift {
   readonly feature: string;
   readonly kind: 'numeric' | 'categorical';
-  /** The verdict: the test's p-value, calibrated and corrected across features, is at most the threshold. */
+  /** The verdict: pValue <= threshold. */
   readonly drift: boolean;
   /** The test behind the verdict; null when the window has nothing to test (no rows). */
   readonly test: DriftTest | null;
@@ -33,15 +33,15 @@ export interface FeatureDrift {
   readonly testReason: string;
   /** The value of the test's statistic. */
   readonly statistic: number | null;
-  /** The test's p-value under independent rows. */
-  readonly pValue: number | null;
-  /** The reference's inflation at this window size (1: none), see calibration.ts. */
+  /** The test's own p-value, under independent rows (for KS and chi-square the same as ks_pvalue, chi2_pvalue). */
+  readonly testPValue: number | null;
+  /** How much more the reference varies between stretches of rows than independent rows would (1: not at all). */
   readonly inflation: number;
-  /** pValue deflated by the inflation. */
-  readonly calibratedPValue: number | null;
-  /** calibratedPValue after the correction across features. */
+  /** The calibrated p-value: testPValue deflated by the inflation (see calibration.ts). */
+  readonly pValue: number | null;
+  /** pValue after Holm's correction across features. */
   readonly adjustedPValue: number | null;
-  /** The calibrated, corrected threshold on pValue: drift <=> pValue <= threshold. */
+  /** The level Holm's procedure compared pValue with: drift <=> pValue <= threshold. */
   readonly threshold: number | null;
   /** Two-sample Kolmogorov-Smirnov D and p-value; `ks_method` says exact (raw values) or binned (fine bins). */
   readonly ks?: number;
@@ -85,12 +85,15 @@ export interface DriftReport {
   readonly features: readonly FeatureDrift[];
 }
 
-/** One window's verdicts, as the history chart needs them (a DriftReport has all of it). */
+/**
+ * One window's verdicts, as the history chart needs them: a DriftReport's features have all of it, and so do rows
+ * kept per window and feature (feature, test, statistic, p-value, threshold, verdict).
+ */
 export interface DriftHistoryEntry {
   /** The window's label on the time axis, e.g. its end time. */
   readonly window: string;
   readonly features: readonly Pick<
     FeatureDrift,
-    'feature' | 'test' | 'statistic' | 'pValue' | 'adjustedPValue' | 'threshold' | 'drift'
+    'feature' | 'test' | 'statistic' | 'pValue' | 'threshold' | 'drift'
   >[];
 }

@@ -45,7 +45,8 @@ function lowerSeries(a: number, x: number): number {
   return sum * Math.exp(logPrefactor(a, x));
 }
 
-function upperFraction(a: number, x: number): number {
+/** ln of Legendre's continued fraction part of Q(a, x), without the prefactor. */
+function upperFractionLog(a: number, x: number): number {
   let b = x + 1 - a;
   let c = 1 / TINY;
   let d = 1 / b;
@@ -62,7 +63,7 @@ function upperFraction(a: number, x: number): number {
     h *= delta;
     if (Math.abs(delta - 1) < EPS) break;
   }
-  return Math.exp(logPrefactor(a, x)) * h;
+  return Math.log(h);
 }
 
 /** The regularized upper incomplete gamma function Q(a, x) = Gamma(a, x) / Gamma(a), a > 0, x >= 0. */
@@ -70,7 +71,15 @@ export function gammaQ(a: number, x: number): number {
   if (!(a > 0) || !(x >= 0)) return NaN;
   if (x === 0) return 1;
   if (x === Infinity) return 0;
-  return x < a + 1 ? 1 - lowerSeries(a, x) : upperFraction(a, x);
+  return x < a + 1 ? 1 - lowerSeries(a, x) : Math.exp(logPrefactor(a, x) + upperFractionLog(a, x));
+}
+
+/** ln Q(a, x), accurate where Q itself underflows (x in the thousands). */
+export function gammaLogQ(a: number, x: number): number {
+  if (!(a > 0) || !(x >= 0)) return NaN;
+  if (x === 0) return 0;
+  if (x === Infinity) return -Infinity;
+  return x < a + 1 ? Math.log1p(-lowerSeries(a, x)) : logPrefactor(a, x) + upperFractionLog(a, x);
 }
 
 /** Survival function of the chi-square distribution with `dof` degrees of freedom: P(X >= x). */
@@ -80,25 +89,39 @@ export function chiSquareSf(x: number, dof: number): number {
   return Math.min(1, Math.max(0, gammaQ(dof / 2, x / 2)));
 }
 
+/** ln P(X >= x) for the chi-square distribution, finite far beyond where the survival function underflows. */
+export function chiSquareLogSf(x: number, dof: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (x <= 0) return 0;
+  return Math.min(0, gammaLogQ(dof / 2, x / 2));
+}
+
 /**
- * Inverse survival function of the chi-square distribution: the x with chiSquareSf(x, dof) = p. Bisection on a
- * bracket that doubles until it holds p, to full double precision; p = 0 gives Infinity and p = 1 gives 0.
+ * Inverse survival function of the chi-square distribution from the logarithm of the probability: the x with
+ * ln chiSquareSf(x, dof) = logP. Bisection on a bracket that doubles until it holds logP, to full double
+ * precision; logP = -Infinity gives Infinity and logP = 0 gives 0.
  */
-export function chiSquareIsf(p: number, dof: number): number {
-  if (!(p >= 0 && p <= 1)) return NaN;
-  if (p === 0) return Infinity;
-  if (p === 1) return 0;
+export function chiSquareIsfLog(logP: number, dof: number): number {
+  if (!(logP <= 0)) return NaN;
+  if (logP === -Infinity) return Infinity;
+  if (logP === 0) return 0;
   let lo = 0;
   let hi = Math.max(1, dof);
-  while (chiSquareSf(hi, dof) > p) {
+  while (chiSquareLogSf(hi, dof) > logP) {
     lo = hi;
     hi *= 2;
     if (hi > 1e300) return Infinity;
   }
   for (let i = 0; i < 200 && hi - lo > 1e-15 * hi; i++) {
     const mid = 0.5 * (lo + hi);
-    if (chiSquareSf(mid, dof) > p) lo = mid;
+    if (chiSquareLogSf(mid, dof) > logP) lo = mid;
     else hi = mid;
   }
   return 0.5 * (lo + hi);
+}
+
+/** Inverse survival function of the chi-square distribution: the x with chiSquareSf(x, dof) = p. */
+export function chiSquareIsf(p: number, dof: number): number {
+  if (!(p >= 0 && p <= 1)) return NaN;
+  return chiSquareIsfLog(Math.log(p), dof);
 }

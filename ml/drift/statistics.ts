@@ -2,7 +2,7 @@
  * Distances between a reference and a current distribution, from their definitions. Distributions are counts per
  * bucket (bins or categories) in the same order on both sides; shares are counts over their side's total.
  */
-import { chiSquareSf } from './special.js';
+import { chiSquareLogSf } from './special.js';
 
 /** The share below which PSI counts a bucket's share as this value, so an empty bucket does not give infinity. */
 export const PSI_EPSILON = 1e-4;
@@ -65,6 +65,8 @@ export function lInfinity(reference: ArrayLike<number>, current: ArrayLike<numbe
 export interface ChiSquareResult {
   readonly statistic: number;
   readonly pValue: number;
+  /** ln pValue, finite where pValue underflows to 0 (what the calibration needs). */
+  readonly logPValue: number;
   readonly dof: number;
 }
 
@@ -81,12 +83,12 @@ export function chiSquareHomogeneity(
 ): ChiSquareResult {
   const nr = total(reference);
   const nc = total(current);
-  if (nr === 0 || nc === 0) return { statistic: NaN, pValue: NaN, dof: 0 };
+  if (nr === 0 || nc === 0) return { statistic: NaN, pValue: NaN, logPValue: NaN, dof: 0 };
   const n = nr + nc;
   let columns = 0;
   for (let i = 0; i < reference.length; i++) if (reference[i]! + current[i]! > 0) columns++;
   const dof = columns - 1;
-  if (dof <= 0) return { statistic: 0, pValue: 1, dof: 0 };
+  if (dof <= 0) return { statistic: 0, pValue: 1, logPValue: 0, dof: 0 };
   let s = 0;
   for (let i = 0; i < reference.length; i++) {
     const col = reference[i]! + current[i]!;
@@ -101,7 +103,8 @@ export function chiSquareHomogeneity(
       s += (diff * diff) / expected;
     }
   }
-  return { statistic: s, pValue: chiSquareSf(s, dof), dof };
+  const logPValue = chiSquareLogSf(s, dof);
+  return { statistic: s, pValue: Math.exp(logPValue), logPValue, dof };
 }
 
 /**

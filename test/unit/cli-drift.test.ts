@@ -107,7 +107,7 @@ describe('driftCommand', () => {
     expect(await run(reference, stable)).toBe(0);
     expect(out).toMatch(/no drift in 2 features/);
     expect(out).toMatch(
-      /^feature\s+kind\s+test\s+statistic\s+p-value\s+threshold\s+verdict\s+ks\s+ks_pvalue/m,
+      /^feature\s+kind\s+test\s+statistic\s+p-value\s+threshold\s+verdict\s+inflation\s+test_pvalue\s+ks\s+ks_pvalue/m,
     );
     expect(out).toMatch(/^amount\s+numeric\s+ks\s+\S+\s+\S+\s+\S+\s+ok/m);
     expect(out).toMatch(/^channel\s+categorical\s+chi2\s+\S+\s+\S+\s+\S+\s+ok/m);

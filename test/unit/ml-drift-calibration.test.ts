@@ -2,7 +2,8 @@
 // windows (Elec2 and Adult), and Elec2 replayed in time order alerts on the features that really change, when they
 // change. Figures for more window sizes: bench/drift-calibration.ts (bench/results/drift.md).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deflatePValue, inflateLevel, inflationAt, medianLowerBound } from '../../ml/drift/calibration.js';
+import { deflateLogPValue, inflationAt, medianLowerBound } from '../../ml/drift/calibration.js';
+import { chiSquareIsf } from '../../ml/drift/special.js';
 import { compareWindow } from '../../ml/drift/compare.js';
 import { buildDriftReference, type DriftReference } from '../../ml/drift/reference.js';
 import { takeRows, type Frame } from '../../ml/frame.js';
@@ -27,11 +28,15 @@ function alertRate(
 }
 
 describe('calibration helpers', () => {
-  it('deflation and its inverse agree, and do nothing without inflation', () => {
-    expect(deflatePValue(0.01, 1)).toBe(0.01);
-    const p = deflatePValue(1e-6, 4);
+  it('deflates on the chi-square scale, in logs, and does nothing without inflation', () => {
+    expect(deflateLogPValue(Math.log(0.01), 1)).toBeCloseTo(0.01, 15);
+    const p = deflateLogPValue(Math.log(1e-6), 4);
     expect(p).toBeGreaterThan(0.01);
-    expect(inflateLevel(p, 4)).toBeCloseTo(1e-6, 12);
+    expect(chiSquareIsf(p, 1)).toBeCloseTo(chiSquareIsf(1e-6, 1) / 4, 9);
+    // A p-value of e^-2000 is 0 as a double; its logarithm still deflates to about chi2_1.sf(4000 / 100).
+    const deep = deflateLogPValue(-2000, 100);
+    expect(deep).toBeGreaterThan(1e-11);
+    expect(deep).toBeLessThan(1e-8);
   });
 
   it('interpolates the inflation between chunk sizes and extrapolates its growth', () => {

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compareWindow, DriftInputError } from '../../ml/drift/compare.js';
 import { holm } from '../../ml/drift/correction.js';
-import { ksTwoSampleSorted } from '../../ml/drift/ks.js';
+import { ksPValue, ksTwoSampleSorted } from '../../ml/drift/ks.js';
+import { chiSquareHomogeneity } from '../../ml/drift/statistics.js';
 import { buildDriftReference, type NumericDriftReference } from '../../ml/drift/reference.js';
 import type { FeatureDrift } from '../../ml/drift/report.js';
 import { categorical, createRng, frameOf, normals, numeric } from './ml-drift-frames.js';
@@ -271,5 +272,40 @@ describe('SciPy parity through the whole comparison', () => {
     expect(Math.abs(f.ks! - c.statistic)).toBeLessThanOrEqual(1e-9);
     expect(Math.abs(f.ks_pvalue! - c.pvalue)).toBeLessThanOrEqual(1e-9);
     expect(Math.abs(f.wasserstein! - c.wasserstein)).toBeLessThanOrEqual(1e-9 * Math.max(1, c.wasserstein));
+  });
+});
+
+describe('p-values far in the tail', () => {
+  it('keep their logarithm where they underflow, so calibration does not turn every large change into drift', () => {
+    const separated = ksPValue(1, 5000, 5000);
+    expect(separated.pValue).toBe(0);
+    expect(separated.logPValue).toBeLessThan(-4000);
+    expect(Number.isFinite(separated.logPValue)).toBe(true);
+    const chi = chiSquareHomogeneity([1e6, 0], [0, 1e6]);
+    expect(chi.pValue).toBe(0);
+    expect(chi.logPValue).toBeLessThan(-1e5);
+    expect(Number.isFinite(chi.logPValue)).toBe(true);
+  });
+
+  it('so a strongly inflated feature needs a change beyond its usual variation to drift', () => {
+    // Levels that wander in the reference: every stretch differs from the rest, and the inflation says how much.
+    const levels = new Float64Array(20_000);
+    for (let i = 0; i < levels.length; i++) levels[i] = Math.floor(i / 1000) + normals(rng, 1, 0, 0.3)[0]!;
+    const ref = buildDriftReference(frameOf(numeric('level', levels)));
+    const usual = compareWindow(ref, frameOf(numeric('level', levels.slice(5000, 5400))));
+    const f = byName(usual.features, 'level');
+    expect(f.testPValue).toBeLessThan(1e-50);
+    expect(f.inflation).toBeGreaterThan(10);
+    expect(f.drift).toBe(false);
+    const beyond = compareWindow(
+      ref,
+      frameOf(
+        numeric(
+          'level',
+          levels.slice(5000, 5400).map((x) => x + 40),
+        ),
+      ),
+    );
+    expect(byName(beyond.features, 'level').drift).toBe(true);
   });
 });

@@ -51,7 +51,7 @@ describe('renderDriftReportHtml', () => {
     expect(html).toContain('Over time');
     // Two histograms, one overview and one small chart per feature.
     expect(html.match(/<svg /g)).toHaveLength(5);
-    expect(html).toContain('aria-label="significance over time (-log10 adjusted p)"');
+    expect(html).toContain('aria-label="distance to the threshold over time (log10 threshold / p)"');
     expect(html).toContain('w0 to w5');
     // Drifted windows are marked with dots.
     const drifted = windows.filter((w) => w.drift).length;
