@@ -146,6 +146,18 @@ describe('stationary replay: windows resampled from the training rows rarely ale
     expect(flagged / windows).toBeLessThanOrEqual(0.05);
     expect(scoresFlagged / windows).toBeLessThanOrEqual(0.05);
 
+    // The verdicts were made: every varying feature has a statistic and a p-value in every window.
+    const { rows: tested } = await db.pool.query<{ feature: string; n: string; median_p: number }>(
+      `SELECT feature, count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY p_value) AS median_p
+       FROM drift_stats WHERE model_name = $1 AND source = 'feature' AND statistic > 0 AND p_value IS NOT NULL
+       GROUP BY feature ORDER BY feature`,
+      [model],
+    );
+    for (const feature of ['nswdemand', 'nswprice', 'period']) {
+      expect(Number(tested.find((t) => t.feature === feature)?.n)).toBeGreaterThanOrEqual(windows);
+    }
+    process.stderr.write(`[stationary] median p-value per feature: ${JSON.stringify(tested)}\n`);
+
     const status = await handle.query(monitorStatusQuery);
     expect(status.runs).toBeGreaterThan(1);
     expect(status.windowsJudged).toBeGreaterThanOrEqual(windows);
