@@ -27,6 +27,7 @@ import {
   type WindowSummary,
 } from '../domain/monitor.js';
 import { describeTransition } from '../domain/monitor-judgement.js';
+import { championVersionKey, modelNameKey, stageKey } from '../domain/search-attributes.js';
 
 /** The monitor's state: policy, next window, alerts, the last windows. */
 export const monitorStatusQuery = defineQuery<MonitorStatus>('status');
@@ -108,12 +109,15 @@ export async function monitor(input: MonitorRequestInput): Promise<void> {
       runs: carried.runs,
     };
   });
+  // Search attributes (Temporal UI filters): the model, `monitoring` or `alerting`, the version judged. Written when
+  // they change, not every window.
   const stage = () => (Object.keys(firingSince).length > 0 ? 'alerting' : 'monitoring');
-  upsertSearchAttributes({
-    ModelName: [model],
-    Stage: [stage()],
-    ...(version ? { ChampionVersion: [version] } : {}),
-  });
+  let shown = { stage: stage(), version };
+  upsertSearchAttributes([
+    { key: modelNameKey, value: model },
+    { key: stageKey, value: shown.stage },
+    ...(version !== null ? [{ key: championVersionKey, value: version }] : []),
+  ]);
 
   /** Delivers waiting webhook events, retrying on durable timers until they are out or `untilMs` comes. */
   const deliver = async (untilMs: number) => {
@@ -228,7 +232,13 @@ export async function monitor(input: MonitorRequestInput): Promise<void> {
       reportHtmlUri: recorded.reportHtmlUri,
     });
     if (recent.length > recentWindows) recent.shift();
-    upsertSearchAttributes({ Stage: [stage()], ...(version ? { ChampionVersion: [version] } : {}) });
+    if (stage() !== shown.stage || version !== shown.version) {
+      shown = { stage: stage(), version };
+      upsertSearchAttributes([
+        { key: stageKey, value: shown.stage },
+        ...(version !== null ? [{ key: championVersionKey, value: version }] : []),
+      ]);
+    }
 
     const { historyLength, continueAsNewSuggested } = workflowInfo();
     if (continueAsNewSuggested || historyLength >= policy.maxHistoryEvents) {
