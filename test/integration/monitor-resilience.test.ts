@@ -223,8 +223,10 @@ describe('a monitor survives a killed worker and a restarted Temporal server', (
     expect(Number(stats[0]!.mismatched)).toBe(0);
 
     // The workflow agrees: as many windows judged as recorded, and it is still running.
-    const status = await handle.query(monitorStatusQuery);
-    expect(status.windowsJudged).toBeGreaterThanOrEqual(windows.length);
+    await waitFor('the workflow to count every window', async () => {
+      const s = await handle.query(monitorStatusQuery);
+      return s.windowsJudged >= windows.length ? s : undefined;
+    });
     expect((await handle.describe()).status.name).toBe('RUNNING');
     await handle.terminate();
   });
