@@ -135,6 +135,8 @@ export async function runCommandTrainer(
         HOME: inherited.HOME ?? '',
         SLIPWAY_JOB: join(dir, 'job.json'),
         PYTHONUNBUFFERED: '1',
+        // The one GPU this job was given on a GPU worker; none elsewhere, so a CPU job can't take a GPU.
+        CUDA_VISIBLE_DEVICES: deps.gpu ? String(deps.gpu.index) : '',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -18,7 +18,7 @@ const defaultReadLimits: ReadLimits = resolveReadOptions();
 const pct = (rate: number): string => `${Number((100 * rate).toPrecision(3))}%`;
 
 /** What each rule asks of the data, in words that quote nothing from it. */
-function ruleSentence(code: DataErrorCode, limits: ReadLimits): string {
+function ruleSentence(code: DataErrorCode, limits: ReadLimits, share?: number): string {
   switch (code) {
     case 'empty_file':
       return 'the file is empty: expected a header line and at least one data row';
@@ -32,6 +32,10 @@ function ruleSentence(code: DataErrorCode, limits: ReadLimits): string {
       return `the file has more than ${limits.maxRows} data rows, the limit (the smaller of dataset.maxRows and this worker's SLIPWAY_MAX_DATASET_ROWS)`;
     case 'not_csv':
       return 'the file is not CSV text (binary data, an image, an archive, HTML or a JSON document?)';
+    case 'not_parquet':
+      return 'the file is not Parquet (it must start and end with the magic bytes PAR1)';
+    case 'bad_parquet_type':
+      return 'the Parquet column has a type a frame cannot hold (a list, map, struct, decimal or raw binary)';
     case 'not_ndjson':
       return 'the file is not NDJSON (one JSON object per line)';
     case 'bad_encoding':
@@ -49,6 +53,9 @@ function ruleSentence(code: DataErrorCode, limits: ReadLimits): string {
     case 'unexpected_column':
       return 'the data has a column the schema does not declare (declare it, or set allowExtraColumns)';
     case 'type_error_rate':
+      if (share !== undefined) {
+        return `${pct(share)} of the column's non-missing values do not parse as its type, more than the ${pct(limits.maxTypeErrorRate)} allowed (dataset.maxTypeErrorRate); declare the column categorical, add the tokens to dataset.missingTokens, or fix the data`;
+      }
       return `more than ${pct(limits.maxTypeErrorRate)} of the column's non-missing values do not parse as its type (dataset.maxTypeErrorRate); declare the column categorical, add the tokens to dataset.missingTokens, or fix the data`;
     case 'too_many_categories':
       return 'the column has more distinct values than maxCategories allows (an identifier? leave it out of the data)';
@@ -82,7 +89,7 @@ export function placeOf(found: { row?: number; line?: number; column?: string })
 /** The message a DataError shows to every viewer: where, the rule in words, and the rule's name. */
 export function publicDataMessage(error: DataError, limits: ReadLimits): string {
   const place = placeOf(error);
-  return `${place ? `${place}: ` : ''}${ruleSentence(error.code, limits)} (${error.code})`;
+  return `${place ? `${place}: ` : ''}${ruleSentence(error.code, limits, error.share)} (${error.code})`;
 }
 
 /** Checks whose examples are row numbers (the rest hold values, which stay in the report). */

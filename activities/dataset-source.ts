@@ -2,13 +2,14 @@ import { constants, createReadStream } from 'node:fs';
 import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DatasetFormat } from '../domain/dataset-schema.js';
 import type { ByteSource } from '../ml/ingest/byte-source.js';
 import type { ArtifactStore } from '../platform/artifact-store.js';
 
 /** A dataset source the worker can read, checked before any byte is read. */
 export interface ResolvedSource {
   readonly describe: string;
-  readonly format: 'csv' | 'ndjson';
+  readonly format: DatasetFormat;
   /** Size in bytes when known before reading. */
   readonly size: number;
   /** A fresh stream of the same bytes on every call (ingest reads twice: infer, then build). */
@@ -37,8 +38,9 @@ export class SourceError extends Error {
   override readonly name = 'DataError';
 }
 
-function formatOf(source: string, declared?: 'csv' | 'ndjson'): 'csv' | 'ndjson' {
+function formatOf(source: string, declared?: DatasetFormat): DatasetFormat {
   if (declared) return declared;
+  if (/\.parquet$/i.test(source)) return 'parquet';
   return /\.(ndjson|jsonl)(\.gz)?$/i.test(source) ? 'ndjson' : 'csv';
 }
 
@@ -141,7 +143,7 @@ async function openLocal(
  */
 export async function resolveSource(
   source: string,
-  declaredFormat: 'csv' | 'ndjson' | undefined,
+  declaredFormat: DatasetFormat | undefined,
   store: ArtifactStore,
   options: { dataRoots: readonly DataRoot[]; limits: DatasetLimits },
 ): Promise<ResolvedSource> {

@@ -1,19 +1,17 @@
 import { Context } from '@temporalio/activity';
 import type { MetricDifference, Metrics } from '../domain/gates.js';
 import type { MetricName } from '../domain/pipeline-spec.js';
-import { trainTestData } from '../ml/dataset.js';
-import type { BootstrapMetric } from '../ml/metrics/bootstrap.js';
-import { evaluateBinary } from '../ml/metrics/evaluate.js';
-import { renderEvaluationReportHtml } from '../ml/metrics/report-html.js';
 import type { ArtifactStore } from '../platform/artifact-store.js';
 import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
-import { loadModel, modelSignature, scoreFrame, type LoadedModel } from '../platform/onnx-scoring.js';
 import { findVersion } from '../platform/registry.js';
-import { dataFailure } from './ingest.js';
-import { loadFrame, loadSplit } from './frame-loader.js';
+import type { EvaluateThreadDone, EvaluateThreadInput } from './evaluate-thread.js';
 import { keepHeartbeating } from './heartbeat.js';
-import type { TrainInput } from './train-types.js';
+import { dataFailure } from './ingest.js';
+import { ownBuffer, runInThread } from './thread-runner.js';
+import type { GpuDevice, TrainInput } from './train-types.js';
+
+const threadEntry = new URL('./evaluate-thread.ts', import.meta.url);
 
 /** The train stage's input (run, spec, stored frame and split) plus the model it produced. */
 export interface EvaluateInput extends TrainInput {
@@ -21,7 +19,11 @@ export interface EvaluateInput extends TrainInput {
   readonly modelSha256: string;
   readonly trainerPredictionsUri?: string;
   readonly trainerPredictionsSha256?: string;
-  readonly featureImportances: unknown;
+  /** The trainer's metadata artifact, for its feature importances. */
+  readonly metadataUri?: string;
+  readonly metadataSha256?: string;
+  /** Importances passed inline by runs started before metadata moved to an artifact. */
+  readonly featureImportances?: unknown;
 }
 
 export interface EvaluateOutput {
@@ -39,151 +41,90 @@ export interface EvaluateOutput {
   readonly reportHtmlUri: string;
 }
 
-const metricKeys: [MetricName, 'auc' | 'accuracy' | 'precision' | 'recall' | 'f1' | 'logLoss' | 'brier'][] = [
-  ['auc', 'auc'],
-  ['accuracy', 'accuracy'],
-  ['precision', 'precision'],
-  ['recall', 'recall'],
-  ['f1', 'f1'],
-  ['log_loss', 'logLoss'],
-  ['brier', 'brier'],
-];
-const bootstrapMetrics: BootstrapMetric[] = ['auc', 'logLoss', 'brier', 'accuracy', 'f1'];
-
-/** Trainer-reported importances, when they are a plain name -> number map. */
-function importancesOf(raw: unknown): { featureImportances?: Record<string, number> } {
-  if (!raw || typeof raw !== 'object') return {};
-  const entries = Object.entries(raw as Record<string, unknown>).filter(
-    (e): e is [string, number] => typeof e[1] === 'number',
-  );
-  return entries.length > 0 ? { featureImportances: Object.fromEntries(entries) } : {};
-}
-
 /**
  * The evaluate stage: scores the held-out split with onnxruntime (the exact graph that will be served, raw features
- * in), computes the metrics, scores the current champion on the same rows, and writes the report.
+ * in), computes the metrics, scores the current champion on the same rows, and writes the report. The scoring and
+ * statistics run in a worker thread, so the worker's other activities keep heartbeating meanwhile.
  */
 export function createEvaluateActivities(deps: {
   store: ArtifactStore;
   db: Pool;
   log: Logger;
   device: string;
+  gpu?: GpuDevice;
 }) {
   return {
     async evaluateModel(input: EvaluateInput): Promise<EvaluateOutput> {
       const { spec } = input;
       const ctx = Context.current();
       const stopHeartbeats = keepHeartbeating(ctx, () => ({ stage: 'evaluating' }));
-      const sessions: LoadedModel[] = [];
       try {
-        const [frame, split, modelBytes] = await Promise.all([
-          loadFrame(deps.store, input.frameUri, input.frameSha256),
-          loadSplit(deps.store, input.splitUri, input.splitSha256),
-          deps.store.get(input.modelUri, { expectSha256: input.modelSha256 }),
-        ]);
-        const { test } = trainTestData(frame, split, {
-          target: spec.target,
-          drop: spec.drop,
-          ...(spec.positiveClass ? { positiveClass: spec.positiveClass } : {}),
-        });
-        const model = await loadModel(modelBytes, { preferGpu: deps.device !== 'cpu' });
-        sessions.push(model);
-        const scores = await scoreFrame(model, test.features);
-
-        // null: the two could not be compared (row counts differ, or a score is NaN), which fails the run.
-        let parityMaxAbsDiff: number | null | undefined;
-        if (input.trainerPredictionsUri) {
-          const bytes = await deps.store.get(input.trainerPredictionsUri, {
-            expectSha256: input.trainerPredictionsSha256,
-          });
-          const own = new Float64Array(
-            bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-          );
-          parityMaxAbsDiff = own.length === scores.length ? 0 : null;
-          for (let i = 0; parityMaxAbsDiff !== null && i < own.length; i++) {
-            const d = Math.abs(own[i]! - scores[i]!);
-            if (Number.isNaN(d)) parityMaxAbsDiff = null;
-            else if (d > parityMaxAbsDiff) parityMaxAbsDiff = d;
-          }
-        }
-
-        // The champion, scored on exactly the same rows, for the regression gates and the report.
         const champion = await findVersion(deps.db, spec.model, { alias: 'champion' });
-        let championScores: Float64Array | undefined;
-        let championNote: string | undefined;
-        if (champion) {
-          try {
-            const bytes = await deps.store.get(champion.artifactUri, {
-              expectSha256: champion.artifactSha256,
-            });
-            const championModel = await loadModel(bytes);
-            sessions.push(championModel);
-            championScores = await scoreFrame(championModel, test.features);
-          } catch (error) {
-            championNote = `champion v${champion.version} could not be scored on this data: ${(error as Error).message}`;
-            deps.log.warn(
-              { model: spec.model, champion: champion.version, err: error },
-              'champion not scored',
-            );
-          }
-        }
-        const report = evaluateBinary(test.labels, scores, {
-          title: `${spec.model}: evaluation on the held-out split (${test.labels.length} rows)`,
-          threshold: spec.evaluation.threshold,
-          frame: test.features,
-          sliceColumns: spec.evaluation.slices,
-          bootstrap: {
-            iterations: spec.evaluation.bootstrap.iterations,
-            seed: spec.evaluation.bootstrap.seed,
-            metrics: bootstrapMetrics,
-          },
-          ...(championScores ? { championScores } : {}),
-        });
-        const metrics: Metrics = {};
-        for (const [name, key] of metricKeys) {
-          const v = report.metrics[key];
-          if (typeof v === 'number' && Number.isFinite(v)) metrics[name] = v;
-        }
-        let versusChampion: Partial<Record<MetricName, MetricDifference>> | undefined;
-        if (champion) {
-          versusChampion = {};
-          for (const c of report.champion?.comparison ?? []) {
-            const name = metricKeys.find(([, key]) => key === c.metric)?.[0];
-            if (name && c.diff !== null && c.ciLow !== null && c.ciHigh !== null)
-              versusChampion[name] = { mean: c.diff, low: c.ciLow, high: c.ciHigh };
-          }
-        }
-        const { signature, opset } = modelSignature(model, modelBytes);
-        const stored = {
-          ...report,
+        const [frameBytes, splitBytes, modelBytes, trainerPredictions, metadataJson, championBytes] =
+          await Promise.all([
+            deps.store.get(input.frameUri, { expectSha256: input.frameSha256 }),
+            deps.store.get(input.splitUri, { expectSha256: input.splitSha256 }),
+            deps.store.get(input.modelUri, { expectSha256: input.modelSha256 }),
+            input.trainerPredictionsUri
+              ? deps.store.get(input.trainerPredictionsUri, { expectSha256: input.trainerPredictionsSha256 })
+              : undefined,
+            input.metadataUri
+              ? deps.store.get(input.metadataUri, { expectSha256: input.metadataSha256 })
+              : undefined,
+            champion
+              ? deps.store
+                  .get(champion.artifactUri, { expectSha256: champion.artifactSha256 })
+                  .catch((error: unknown) => error as Error)
+              : undefined,
+          ]);
+        const frame = ownBuffer(frameBytes);
+        const threadInput: EvaluateThreadInput = {
+          spec,
+          frameBytes: frame,
+          splitBytes,
+          modelBytes,
           modelUri: input.modelUri,
           modelSha256: input.modelSha256,
-          provider: model.provider,
-          ...(champion ? { championVersion: champion.version } : {}),
-          ...(championNote ? { championNote } : {}),
-          ...(parityMaxAbsDiff !== undefined ? { parityMaxAbsDiff } : {}),
-          featureImportances: input.featureImportances,
+          ...(deps.gpu ? { gpuIndex: deps.gpu.index } : {}),
+          ...(trainerPredictions ? { trainerPredictions } : {}),
+          ...(metadataJson ? { metadataJson } : { featureImportances: input.featureImportances ?? null }),
+          ...(champion && championBytes instanceof Buffer
+            ? { champion: { version: champion.version, bytes: championBytes } }
+            : {}),
+          ...(champion && championBytes instanceof Error
+            ? { championNote: `champion v${champion.version} could not be read: ${championBytes.message}` }
+            : {}),
         };
+        const done = await runInThread<EvaluateThreadDone>({
+          entry: threadEntry,
+          input: threadInput,
+          transfer: [frame.buffer],
+          signal: ctx.cancellationSignal,
+        });
+        const championNote = done.championNote;
+        if (championNote) deps.log.warn({ model: spec.model, champion: champion?.version }, championNote);
         const [json, page] = await Promise.all([
-          deps.store.putContent(Buffer.from(JSON.stringify(stored)), {
+          deps.store.putContent(done.reportJson, {
             prefix: 'reports/evaluation',
             ext: 'json',
             contentType: 'application/json',
           }),
-          deps.store.putContent(
-            Buffer.from(renderEvaluationReportHtml(report, importancesOf(input.featureImportances))),
-            { prefix: 'reports/evaluation', ext: 'html', contentType: 'text/html; charset=utf-8' },
-          ),
+          deps.store.putContent(done.reportHtml, {
+            prefix: 'reports/evaluation',
+            ext: 'html',
+            contentType: 'text/html; charset=utf-8',
+          }),
         ]);
         return {
-          metrics,
+          metrics: done.metrics,
           ...(champion ? { championVersion: champion.version } : {}),
-          ...(versusChampion ? { versusChampion } : {}),
+          // A champion that could not be scored compares as nothing: regression gates then fail closed.
+          ...(champion ? { versusChampion: done.versusChampion ?? {} } : {}),
           ...(championNote ? { championNote } : {}),
-          ...(parityMaxAbsDiff !== undefined ? { parityMaxAbsDiff } : {}),
-          provider: model.provider,
-          signature,
-          opset,
+          ...(done.parityMaxAbsDiff !== undefined ? { parityMaxAbsDiff: done.parityMaxAbsDiff } : {}),
+          provider: done.provider,
+          signature: done.signature,
+          opset: done.opset,
           reportUri: json.uri,
           reportHtmlUri: page.uri,
         };
@@ -191,7 +132,6 @@ export function createEvaluateActivities(deps: {
         throw dataFailure(error);
       } finally {
         stopHeartbeats();
-        await Promise.all(sessions.map((s) => s.session.release().catch(() => undefined)));
       }
     },
   };

@@ -1,14 +1,18 @@
+import { fileURLToPath } from 'node:url';
 import type { ArtifactStore } from '../platform/artifact-store.js';
 import type { CommandTrainer } from '../platform/command-trainers.js';
 import type { DataRoot, DatasetLimits } from './dataset-source.js';
 import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
+import { createCheckpointActivities } from './checkpoints.js';
 import { createEvaluateActivities } from './evaluate.js';
 import { createIngestActivities } from './ingest.js';
 import { createMonitorActivities, type MonitorDeps } from './monitor.js';
 import { createRegisterActivities } from './register.js';
+import { createResolveSpecActivities } from './resolve-spec.js';
 import { createSkeletonActivities } from './skeleton.js';
 import { createTrainActivities } from './train.js';
+import type { GpuDevice } from './train-types.js';
 import { createValidateActivities } from './validate.js';
 
 /** What every activity may depend on; workers build it once. */
@@ -30,22 +34,33 @@ export interface ActivityDeps {
   readonly commandTrainers?: readonly CommandTrainer[];
   /** Caps on one dataset, set by the worker's operator (a spec may only ask for less). */
   readonly datasetLimits?: DatasetLimits;
+  /** Folders (real paths) a `specPath` may name a file in; absent or empty: `specPath` is refused. */
+  readonly specRoots?: readonly string[];
+  /** What a relative `specPath` is relative to; default: the repository. */
+  readonly specBaseDir?: string;
+  /** The GPU a train or evaluate job was given (set per job by a GPU worker). */
+  readonly gpu?: GpuDevice;
   /** Monitor settings and the worker's metrics (see activities/monitor.ts). */
   readonly monitorDefaults?: MonitorDeps['monitorDefaults'];
   readonly alertWebhook?: MonitorDeps['alertWebhook'];
   readonly metrics?: MonitorDeps['metrics'];
 }
 
+/** The repository this code runs from: relative spec paths (`examples/...`) are relative to it. */
+export const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
+
 /** All activities, composed from their per-stage factories. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSkeletonActivities(deps),
+    ...createResolveSpecActivities({ ...deps, specBaseDir: deps.specBaseDir ?? repositoryRoot }),
     ...createIngestActivities(deps),
     ...createValidateActivities(deps),
     ...createTrainActivities(deps),
     ...createEvaluateActivities(deps),
     ...createRegisterActivities(deps),
     ...createMonitorActivities(deps),
+    ...createCheckpointActivities(deps),
   };
 }
 

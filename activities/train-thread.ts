@@ -1,59 +1,56 @@
-// Runs one built-in trainer inside a worker thread, so training never blocks the activity worker's event loop
-// (heartbeats, cancellation and other activities keep flowing). Talks to its parent by messages only.
-import { parentPort, workerData } from 'node:worker_threads';
+// Runs one built-in trainer inside a worker thread (activities/thread-runner.ts), so training never blocks the
+// activity worker's event loop (heartbeats, cancellation and other activities keep flowing).
 import { trainTestData } from '../ml/dataset.js';
 import { decodeFrameFromArrow } from '../ml/ingest/arrow-codec.js';
 import { decodeSplit } from '../ml/split.js';
 import { trainerByName } from '../ml/trainers.js';
 import type { TrainProgress } from '../ml/trainer.js';
+import { serveThread } from './thread-serve.js';
+import { summarizeMetadata } from './trainer-metadata.js';
 
 export interface TrainThreadInput {
-  readonly entry: string;
   readonly trainer: string;
   readonly params: Record<string, unknown>;
   readonly seed: number;
   readonly checkpointEvery: number;
-  readonly frameBytes: Uint8Array;
+  frameBytes?: Uint8Array;
   readonly splitBytes: Uint8Array;
   readonly target: string;
   readonly positiveClass?: string;
   readonly drop: readonly string[];
-  readonly resumeFrom?: Uint8Array;
+  /** The checkpoints to resume from, oldest first (see `TrainOptions.resumeFrom`). */
+  readonly resumeFrom?: readonly Uint8Array[];
 }
 
-export type TrainThreadMessage =
-  | { type: 'progress'; progress: TrainProgress; checkpoint?: Uint8Array }
-  | {
-      type: 'done';
-      onnx: Uint8Array;
-      metadata: Record<string, unknown>;
-      /** The trainer's own P(class 1) on the test split, to check the ONNX graph against. */
-      testPredictions: Float64Array;
-      trainRows: number;
-      params: Record<string, unknown>;
-    }
-  | { type: 'error'; message: string; name: string };
+export interface TrainThreadProgress {
+  readonly progress: TrainProgress;
+  readonly checkpoint?: Uint8Array;
+  /** The checkpoint holds only what changed since the previous one: a retry needs the whole chain. */
+  readonly incremental?: boolean;
+}
 
-const input = workerData as TrainThreadInput;
-const port = parentPort!;
+export interface TrainThreadDone {
+  readonly onnx: Uint8Array;
+  /** The trainer's full metadata as JSON (it can be megabytes: a plan with 50,000 categories). */
+  readonly metadataJson: Uint8Array;
+  readonly metadataSummary: Record<string, unknown>;
+  /** The trainer's own P(class 1) on the test split, to check the ONNX graph against. */
+  readonly testPredictions: Float64Array;
+  readonly trainRows: number;
+  readonly params: Record<string, unknown>;
+}
 
-/**
- * Decodes the frame and copies out the train and test rows, keeping no reference to the Arrow bytes or the whole
- * frame, so both can be collected before training starts: at 1M x 50 that is the difference between holding the
- * data once and holding it three times.
- */
-function takeData(): ReturnType<typeof trainTestData> {
-  const bytes = input.frameBytes;
-  (input as { frameBytes?: Uint8Array }).frameBytes = undefined;
-  return trainTestData(decodeFrameFromArrow(bytes), decodeSplit(input.splitBytes), {
+serveThread<TrainThreadInput, TrainThreadDone, TrainThreadProgress>((input, post) => {
+  // Decodes the frame and copies out the train and test rows, keeping no reference to the Arrow bytes or the
+  // whole frame, so both can be collected before training starts: at 1M x 50 that is the difference between
+  // holding the data once and holding it three times.
+  const bytes = input.frameBytes!;
+  input.frameBytes = undefined;
+  const { train, test } = trainTestData(decodeFrameFromArrow(bytes), decodeSplit(input.splitBytes), {
     target: input.target,
     drop: input.drop,
     ...(input.positiveClass ? { positiveClass: input.positiveClass } : {}),
   });
-}
-
-try {
-  const { train, test } = takeData();
   const trainer = trainerByName(input.trainer);
   let params: unknown;
   try {
@@ -61,31 +58,23 @@ try {
   } catch (error) {
     throw Object.assign(new Error((error as Error).message), { name: 'InvalidParams' });
   }
+  const incremental = trainer.incrementalCheckpoints === true;
   const model = trainer.fit(train, {
     params,
     seed: input.seed,
     checkpointEvery: input.checkpointEvery,
     ...(input.resumeFrom ? { resumeFrom: input.resumeFrom } : {}),
-    onProgress: (progress, checkpoint) => {
-      const message: TrainThreadMessage = {
-        type: 'progress',
-        progress,
-        ...(checkpoint ? { checkpoint } : {}),
-      };
-      port.postMessage(message);
-    },
+    onProgress: (progress, checkpoint) =>
+      post({ progress, ...(checkpoint ? { checkpoint, incremental } : {}) }),
   });
-  const done: TrainThreadMessage = {
-    type: 'done',
+  const metadata = model.metadata();
+  const done: TrainThreadDone = {
     onnx: model.toOnnx(),
-    metadata: model.metadata(),
+    metadataJson: Buffer.from(JSON.stringify(metadata)),
+    metadataSummary: summarizeMetadata(metadata),
     testPredictions: model.predictProba(test.features),
     trainRows: train.labels.length,
     params: params as Record<string, unknown>,
   };
-  port.postMessage(done);
-} catch (error) {
-  const e = error instanceof Error ? error : new Error(String(error));
-  const message: TrainThreadMessage = { type: 'error', message: e.message, name: e.name };
-  port.postMessage(message);
-}
+  return { value: done, transfer: [done.testPredictions.buffer as ArrayBuffer] };
+});

@@ -28,7 +28,16 @@ export interface TrainOutput {
   readonly modelSha256: string;
   readonly trainer: string;
   readonly params: Record<string, unknown>;
-  readonly metadata: Record<string, unknown>;
+  /**
+   * The trainer's full metadata (preprocessing plan, coefficients, importances) as a JSON artifact: it can be
+   * megabytes, and workflow history carries only its uri, sha256 and summary.
+   */
+  readonly metadataUri?: string;
+  readonly metadataSha256?: string;
+  /** The metadata's small entries (see summarizeMetadata). */
+  readonly metadataSummary?: Record<string, unknown>;
+  /** Inline metadata: what a trainer returns before it is stored, and results recorded by earlier code. */
+  readonly metadata?: Record<string, unknown>;
   /** The trainer's own test-split scores (Float64, little-endian), when it can score in memory. */
   readonly trainerPredictionsUri?: string;
   readonly trainerPredictionsSha256?: string;
@@ -40,30 +49,23 @@ export interface TrainOutput {
   readonly device: string;
 }
 
+/** The GPU a job runs on: its index among the worker's GPUs (CUDA_VISIBLE_DEVICES, onnxruntime's deviceId). */
+export interface GpuDevice {
+  readonly index: number;
+  readonly name: string;
+}
+
 export interface TrainDeps {
   /** The command trainers this worker's operator registered, by name; none by default. */
   readonly commandTrainers?: readonly CommandTrainer[];
   readonly store: ArtifactStore;
   readonly log: Logger;
   readonly workerIdentity: string;
+  /** What the job computes on, as recorded in the result: `cpu`, or the GPU's label. */
   readonly device: string;
+  /** The GPU this job was given on a GPU worker (one per job); absent on CPU and on GPU tags without a GPU. */
+  readonly gpu?: GpuDevice;
 }
 
-/** Stores a checkpoint under the run's prefix and returns the heartbeat fields that point a retry at it. */
-export async function storeCheckpoint(
-  store: ArtifactStore,
-  runId: string,
-  bytes: Uint8Array,
-  step: number,
-): Promise<Pick<TrainHeartbeat, 'checkpointUri' | 'checkpointSha256' | 'checkpointStep'>> {
-  const put = await store.putContent(bytes, {
-    prefix: `checkpoints/${checkpointSegment(runId)}`,
-    ext: 'ckpt',
-  });
-  return { checkpointUri: put.uri, checkpointSha256: put.sha256, checkpointStep: step };
-}
-
-/** A run id as one artifact-key segment (run ids carry `:`, which keys don't allow). */
-export function checkpointSegment(runId: string): string {
-  return runId.replace(/[^A-Za-z0-9_\-=+,@~.]/g, '_');
-}
+// Checkpoints live in checkpoints.ts; both trainer kinds store theirs through it.
+export { checkpointSegment, storeCheckpoint } from './checkpoints.js';

@@ -1,143 +1,135 @@
-import { Worker } from 'node:worker_threads';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { findResumePoint, storeCheckpoint, type CheckpointRef, type ResumePoint } from './checkpoints.js';
 import { runCommandTrainer } from './command-trainer.js';
 import { keepHeartbeating } from './heartbeat.js';
-import {
-  storeCheckpoint,
-  type TrainDeps,
-  type TrainHeartbeat,
-  type TrainInput,
-  type TrainOutput,
-} from './train-types.js';
-import type { TrainThreadInput, TrainThreadMessage } from './train-thread.js';
+import { ownBuffer, runInThread } from './thread-runner.js';
+import type { TrainThreadDone, TrainThreadInput, TrainThreadProgress } from './train-thread.js';
+import { storeMetadata } from './trainer-metadata.js';
+import type { TrainDeps, TrainHeartbeat, TrainInput, TrainOutput } from './train-types.js';
 
-const threadBoot = new URL('./thread-boot.mjs', import.meta.url);
-const threadEntry = new URL('./train-thread.ts', import.meta.url).href;
+const threadEntry = new URL('./train-thread.ts', import.meta.url);
 
-/** The bytes in an ArrayBuffer of their own (a Buffer may be a slice of a shared pool, which can't be transferred). */
-function ownBuffer(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? bytes
-    : new Uint8Array(bytes);
-}
-
-/** Runs a built-in trainer in a worker thread; heartbeats every step and saves checkpoints as artifacts. */
+/** Runs a built-in trainer in a worker thread; heartbeats every step and stores checkpoints as artifacts. */
 async function trainBuiltIn(
   deps: TrainDeps,
   input: TrainInput,
-  resume: TrainHeartbeat | undefined,
+  resume: ResumePoint | undefined,
+  ctx: Context,
+  latest: { beat: TrainHeartbeat },
 ): Promise<TrainOutput> {
-  const ctx = Context.current();
   const { spec } = input;
   if (spec.trainer.kind !== 'builtin') throw new Error('not a built-in trainer');
   const started = Date.now();
-  const stopEarly = keepHeartbeating(ctx, () => resume ?? { step: 0, totalSteps: 0 });
-  const [frameBytes, splitBytes, resumeBytes] = await Promise.all([
+  const [frameBytes, splitBytes] = await Promise.all([
     deps.store.get(input.frameUri, { expectSha256: input.frameSha256 }),
     deps.store.get(input.splitUri, { expectSha256: input.splitSha256 }),
-    resume?.checkpointUri
-      ? deps.store.get(resume.checkpointUri, { expectSha256: resume.checkpointSha256 })
-      : undefined,
   ]);
-  const workerData: TrainThreadInput = {
-    entry: threadEntry,
+  const frame = ownBuffer(frameBytes);
+  const threadInput: TrainThreadInput = {
     trainer: spec.trainer.name,
     params: spec.trainer.params,
     seed: spec.seed,
     checkpointEvery: spec.checkpointEvery,
-    frameBytes: ownBuffer(frameBytes),
+    frameBytes: frame,
     splitBytes,
     target: spec.target,
     drop: spec.drop,
     ...(spec.positiveClass ? { positiveClass: spec.positiveClass } : {}),
-    ...(resumeBytes ? { resumeFrom: resumeBytes } : {}),
+    ...(resume ? { resumeFrom: resume.chain } : {}),
   };
-  stopEarly();
-  // The frame's bytes move to the thread instead of being copied (they can be hundreds of MB).
-  const thread = new Worker(threadBoot, {
-    workerData,
-    transferList: [workerData.frameBytes.buffer as ArrayBuffer],
-  });
-  const abort = () => void thread.terminate();
-  ctx.cancellationSignal.addEventListener('abort', abort, { once: true });
-
-  let latest: TrainHeartbeat = resume ?? { step: 0, totalSteps: 0 };
-  const stopHeartbeats = keepHeartbeating(ctx, () => latest);
   // Checkpoint uploads run in message order; a heartbeat names a checkpoint only once it is stored.
   let chain: Promise<void> = Promise.resolve();
-  try {
-    const done = await new Promise<Extract<TrainThreadMessage, { type: 'done' }>>((resolve, reject) => {
-      thread.on('message', (message: TrainThreadMessage) => {
-        if (message.type === 'progress') {
-          const { progress, checkpoint } = message;
-          chain = chain.then(async () => {
-            let next: TrainHeartbeat = {
-              ...latest,
-              step: progress.step,
-              totalSteps: progress.totalSteps,
-              trainLoss: progress.trainLoss,
-              ...(progress.validLoss !== undefined ? { validLoss: progress.validLoss } : {}),
-            };
-            if (checkpoint) {
-              next = {
-                ...next,
-                ...(await storeCheckpoint(deps.store, input.runId, checkpoint, progress.step)),
-              };
-            }
-            latest = next;
-            ctx.heartbeat(latest);
-          });
-          // A checkpoint that can't be stored fails the attempt (a retry resumes from the previous one).
-          chain.catch((error: unknown) => reject(error instanceof Error ? error : new Error(String(error))));
-        } else if (message.type === 'done') {
-          resolve(message);
-        } else {
-          const failure =
-            message.name === 'InvalidParams' || message.name === 'DataError'
-              ? ApplicationFailure.nonRetryable(message.message, message.name)
-              : new Error(message.message);
-          reject(failure);
+  let previous: CheckpointRef | undefined = resume?.newest;
+  let failed: Error | undefined;
+  // A checkpoint that can't be stored stops the thread and fails the attempt (a retry resumes from the one before).
+  const storeFailed = new AbortController();
+  const done = await runInThread<TrainThreadDone, TrainThreadProgress>({
+    entry: threadEntry,
+    input: threadInput,
+    // The frame's bytes move to the thread instead of being copied (they can be hundreds of MB).
+    transfer: [frame.buffer],
+    signal: AbortSignal.any([ctx.cancellationSignal, storeFailed.signal]),
+    onProgress: ({ progress, checkpoint, incremental }) => {
+      chain = chain.then(async () => {
+        let next: TrainHeartbeat = {
+          ...latest.beat,
+          step: progress.step,
+          totalSteps: progress.totalSteps,
+          trainLoss: progress.trainLoss,
+          ...(progress.validLoss !== undefined ? { validLoss: progress.validLoss } : {}),
+        };
+        if (checkpoint) {
+          const stored = await storeCheckpoint(
+            deps.store,
+            input.runId,
+            checkpoint,
+            progress.step,
+            incremental ? previous : undefined,
+          );
+          previous = { step: progress.step, attempt: ctx.info.attempt };
+          next = { ...next, ...stored };
         }
+        latest.beat = next;
+        ctx.heartbeat(next);
       });
-      thread.on('error', reject);
-      thread.on('exit', (code) =>
-        reject(new Error(`training thread exited (code ${code}) before it finished`)),
-      );
-    });
-    await chain;
-    const [model, predictions] = await Promise.all([
-      deps.store.putContent(done.onnx, { prefix: 'models', ext: 'onnx' }),
-      deps.store.putContent(
-        new Uint8Array(
-          done.testPredictions.buffer,
-          done.testPredictions.byteOffset,
-          done.testPredictions.byteLength,
-        ),
-        {
-          prefix: 'predictions',
-          ext: 'f64',
-        },
+      chain.catch((error: unknown) => {
+        failed ??= error instanceof Error ? error : new Error(String(error));
+        storeFailed.abort();
+      });
+    },
+  }).catch((error: unknown) => {
+    throw failed ?? error;
+  });
+  await chain;
+  const [model, predictions, metadata] = await Promise.all([
+    deps.store.putContent(done.onnx, { prefix: 'models', ext: 'onnx' }),
+    deps.store.putContent(
+      new Uint8Array(
+        done.testPredictions.buffer,
+        done.testPredictions.byteOffset,
+        done.testPredictions.byteLength,
       ),
-    ]);
-    return {
-      modelUri: model.uri,
-      modelSha256: model.sha256,
-      trainer: spec.trainer.name,
-      params: done.params,
-      metadata: done.metadata,
-      trainerPredictionsUri: predictions.uri,
-      trainerPredictionsSha256: predictions.sha256,
-      ...(resume?.checkpointStep !== undefined ? { resumedFromStep: resume.checkpointStep } : {}),
-      steps: latest.step,
-      seconds: (Date.now() - started) / 1000,
-      worker: deps.workerIdentity,
-      device: deps.device,
-    };
-  } finally {
-    stopHeartbeats();
-    ctx.cancellationSignal.removeEventListener('abort', abort);
-    await thread.terminate();
-  }
+      { prefix: 'predictions', ext: 'f64' },
+    ),
+    deps.store.putContent(done.metadataJson, {
+      prefix: 'trainer-metadata',
+      ext: 'json',
+      contentType: 'application/json',
+    }),
+  ]);
+  return {
+    modelUri: model.uri,
+    modelSha256: model.sha256,
+    trainer: spec.trainer.name,
+    params: done.params,
+    metadataUri: metadata.uri,
+    metadataSha256: metadata.sha256,
+    metadataSummary: done.metadataSummary,
+    trainerPredictionsUri: predictions.uri,
+    trainerPredictionsSha256: predictions.sha256,
+    ...(resume ? { resumedFromStep: resume.newest.step } : {}),
+    steps: latest.beat.step,
+    seconds: (Date.now() - started) / 1000,
+    worker: deps.workerIdentity,
+    device: deps.device,
+  };
+}
+
+/**
+ * The heartbeat a command trainer resumes from: the newest complete checkpoint in the store, or for a run whose
+ * checkpoints were written by earlier code, the one its last heartbeat names.
+ */
+function commandResume(
+  found: ResumePoint | undefined,
+  beat: TrainHeartbeat | undefined,
+): TrainHeartbeat | undefined {
+  if (!found) return beat?.checkpointUri ? beat : undefined;
+  return {
+    ...(beat ?? { step: 0, totalSteps: 0 }),
+    checkpointUri: found.newest.uri,
+    checkpointSha256: found.newest.sha256,
+    checkpointStep: found.newest.step,
+  };
 }
 
 /** The train stage: built-in trainers in a worker thread, `command` trainers as a child process. */
@@ -145,11 +137,51 @@ export function createTrainActivities(deps: TrainDeps) {
   return {
     async trainModel(input: TrainInput): Promise<TrainOutput> {
       const ctx = Context.current();
-      const resume = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
+      const beat = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
       const log = deps.log.child({ component: 'train', runId: input.runId, attempt: ctx.info.attempt });
-      if (resume?.checkpointUri) log.info({ step: resume.checkpointStep }, 'resuming from checkpoint');
-      if (input.spec.trainer.kind === 'command') return runCommandTrainer(deps, input, resume);
-      return trainBuiltIn(deps, input, resume);
+      const latest = { beat: beat ?? { step: 0, totalSteps: 0 } };
+      // One heartbeat loop from the first line to the last, stopped on every path out: downloads, the thread's
+      // start and the uploads never look like a dead worker, and nothing keeps beating after the activity ends.
+      const stopHeartbeats = keepHeartbeating(ctx, () => latest.beat);
+      try {
+        const found =
+          ctx.info.attempt > 1 || beat ? await findResumePoint(deps.store, input.runId) : undefined;
+        if (found)
+          log.info({ step: found.newest.step, links: found.chain.length }, 'resuming from checkpoint');
+        let output: TrainOutput;
+        if (input.spec.trainer.kind === 'command') {
+          // The command trainer heartbeats its own progress lines from here on.
+          stopHeartbeats();
+          output = await runCommandTrainer(deps, input, commandResume(found, beat));
+        } else {
+          if (!found && beat?.checkpointUri) {
+            // Written by earlier code (no step in its key): a single complete checkpoint.
+            const bytes = await deps.store.get(beat.checkpointUri, { expectSha256: beat.checkpointSha256 });
+            const step = beat.checkpointStep ?? 0;
+            output = await trainBuiltIn(
+              deps,
+              input,
+              { chain: [bytes], newest: { step, attempt: 0, uri: beat.checkpointUri, sha256: '' } },
+              ctx,
+              latest,
+            );
+          } else {
+            output = await trainBuiltIn(deps, input, found, ctx, latest);
+          }
+        }
+        if (output.metadataUri || !output.metadata) return output;
+        // A command trainer's metadata (its metrics file) goes to an artifact like a built-in trainer's.
+        const { metadata, ...rest } = output;
+        return { ...rest, ...(await storeMetadata(deps.store, metadata)) };
+      } catch (error) {
+        // Stopped because the run was cancelled (a killed trainer exits with an error of its own): report the
+        // attempt as cancelled, so the run ends cancelled rather than failed.
+        const reason: unknown = ctx.cancellationSignal.reason;
+        if (ctx.cancellationSignal.aborted && reason instanceof Error) throw reason;
+        throw error;
+      } finally {
+        stopHeartbeats();
+      }
     },
   };
 }

@@ -3,6 +3,7 @@ import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../plat
 import { createArtifactStore } from '../platform/create-artifact-store.js';
 import { createPool, migrate } from '../platform/db.js';
 import { createLogger, resolveLogFormat } from '../platform/logger.js';
+import { requireSearchAttributes } from '../platform/search-attributes.js';
 import { connectClient, temporalTarget } from '../platform/temporal.js';
 import { parseApiKeys } from '../domain/auth.js';
 import { assertSafeExposure } from './auth.js';
@@ -26,7 +27,10 @@ async function main(): Promise<void> {
   });
   await migrate(db, config.DATABASE_SCHEMA, log);
   const store = createArtifactStore(artifactStoreSettings(config));
-  const client = await connectClient(temporalTarget(config));
+  const target = temporalTarget(config);
+  const client = await connectClient(target);
+  // The API starts runs that set ModelName and Stage: refuse to start where the namespace lacks them.
+  await requireSearchAttributes(client.connection.operatorService, target.namespace);
   if (apiKeys.length === 0)
     log.warn('SLIPWAY_API_KEYS is empty: the API accepts unauthenticated requests from this machine only');
   const app = await buildApi({

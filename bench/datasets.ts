@@ -1,19 +1,26 @@
 // Loads the shared datasets into frames with the splits every benchmark uses, and writes the split indices so the
 // Python peers (scikit-learn) train and test on exactly the same rows.
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createReadStream, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import type { Column, Frame } from '../ml/frame.js';
 import { takeRows } from '../ml/frame.js';
+import { splitTarget } from '../ml/ingest/labels.js';
+import { readDataset } from '../ml/ingest/read-frame.js';
 import { mulberry32 } from '../ml/metrics/bootstrap.js';
 
 export const benchDir = dirname(fileURLToPath(import.meta.url));
 export const datasetsDir = resolve(benchDir, '..', 'datasets');
 export const cacheDir = join(benchDir, '.cache');
 
+/** Where bench/scale-data.ts writes the CSV of `rows` rows. */
+export const scaleCsvPath = (rows: number): string => join(cacheDir, `scale-${rows}.csv`);
+
+export type BenchName = 'elec2' | 'adult' | 'scale';
+
 export interface BenchDataset {
-  readonly name: 'elec2' | 'adult';
+  readonly name: BenchName;
   readonly train: { features: Frame; labels: Uint8Array };
   readonly test: { features: Frame; labels: Uint8Array };
   readonly trainRows: Int32Array;
@@ -69,6 +76,37 @@ function pick(labels: Uint8Array, rows: Int32Array): Uint8Array {
  * Adult: stratified 70/30 split with seed 42.
  */
 export function loadBenchDataset(name: 'elec2' | 'adult'): BenchDataset {
+  return loadSmall(name);
+}
+
+/**
+ * The 1M x 50 scale set (bench/scale-data.ts; write it first), read by our ingest: the first 800,000 rows train,
+ * the last 200,000 test (rows are independent draws, so order carries nothing).
+ */
+export async function loadScaleDataset(): Promise<BenchDataset> {
+  const csvPath = scaleCsvPath(1_000_000);
+  const { frame } = await readDataset(() => createReadStream(csvPath));
+  const { features, labels } = splitTarget(frame, 'label', '1');
+  const n = frame.rowCount;
+  const cut = Math.floor(n * 0.8);
+  const trainRows = Int32Array.from({ length: cut }, (_, i) => i);
+  const testRows = Int32Array.from({ length: n - cut }, (_, i) => cut + i);
+  mkdirSync(cacheDir, { recursive: true });
+  const splitFile = join(cacheDir, 'scale-split.json');
+  writeFileSync(splitFile, JSON.stringify({ train: [...trainRows], test: [...testRows] }));
+  return {
+    name: 'scale',
+    csvPath,
+    target: 'label',
+    trainRows,
+    testRows,
+    splitFile,
+    train: { features: takeRows(features, trainRows), labels: pick(labels, trainRows) },
+    test: { features: takeRows(features, testRows), labels: pick(labels, testRows) },
+  };
+}
+
+function loadSmall(name: 'elec2' | 'adult'): BenchDataset {
   const csvPath = join(datasetsDir, name === 'elec2' ? 'electricity.csv' : 'adult.csv');
   const target = name === 'elec2' ? 'class' : 'income';
   const { frame, labels } = loadCsv(csvPath, target, name === 'elec2' ? '1' : '>50K', []);

@@ -1,5 +1,5 @@
 // The GBDT scale check as a worker runs it: the frame travels as Arrow IPC bytes into the training thread
-// (activities/train-thread.ts, started through activities/thread-boot.mjs exactly as the train activity does),
+// (activities/train-thread.ts, started by activities/thread-runner.ts exactly as the train activity does),
 // which decodes it, splits it, trains with checkpoints every 10 trees, and exports ONNX. Peak memory is the whole
 // worker process's, thread included. Run:
 //   /usr/bin/time -v npx tsx bench/gbdt-worker-scale.ts [rows]
@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import type { TrainThreadInput, TrainThreadMessage } from '../activities/train-thread.js';
+import { runInThread } from '../activities/thread-runner.js';
+import type { TrainThreadDone, TrainThreadInput, TrainThreadProgress } from '../activities/train-thread.js';
 import type { Frame } from '../ml/frame.js';
 import { encodeFrameToArrow } from '../ml/ingest/arrow-codec.js';
 import { createRng, permutation } from '../ml/rng.js';
@@ -62,8 +62,7 @@ process.stdout.write(
   `data: ${rows} rows, ${mib(frameBytes.byteLength)} of Arrow read in ${((performance.now() - t0) / 1000).toFixed(1)} s, rss ${mib(peakRss)}\n`,
 );
 
-const workerData: TrainThreadInput = {
-  entry: new URL('../activities/train-thread.ts', import.meta.url).href,
+const input: TrainThreadInput = {
   trainer: 'gbdt',
   params: {
     maxIter: Number(process.env.GBDT_TREES ?? 100),
@@ -82,27 +81,24 @@ const workerData: TrainThreadInput = {
 const t1 = performance.now();
 let checkpoints = 0;
 let checkpointBytes = 0;
-const done = await new Promise<Extract<TrainThreadMessage, { type: 'done' }>>((resolve, reject) => {
-  const thread = new Worker(new URL('../activities/thread-boot.mjs', import.meta.url), {
-    workerData,
-    transferList: [frameBytes.buffer as ArrayBuffer],
-  });
-  thread.on('message', (m: TrainThreadMessage) => {
+const done = await runInThread<TrainThreadDone, TrainThreadProgress>({
+  entry: new URL('../activities/train-thread.ts', import.meta.url),
+  input,
+  transfer: [frameBytes.buffer as ArrayBuffer],
+  onProgress: (m) => {
     sample();
-    if (m.type === 'progress' && m.checkpoint) {
+    if (m.checkpoint) {
       checkpoints++;
-      checkpointBytes = m.checkpoint.byteLength;
-    } else if (m.type === 'done') resolve(m);
-    else if (m.type === 'error') reject(new Error(m.message));
-  });
-  thread.on('error', reject);
+      checkpointBytes += m.checkpoint.byteLength;
+    }
+  },
 });
 clearInterval(timer);
 sample();
 process.stdout.write(
   [
     `training in the thread: ${((performance.now() - t1) / 1000).toFixed(1)} s`,
-    `checkpoints: ${checkpoints} (last ${mib(checkpointBytes)})`,
+    `checkpoints: ${checkpoints} (${mib(checkpointBytes)} in all)`,
     `onnx: ${done.onnx.byteLength} bytes, test predictions: ${done.testPredictions.length}`,
     `peak rss (sampled, whole process): ${mib(peakRss)}`,
     '',

@@ -1,9 +1,11 @@
-// Slipway GBDT vs scikit-learn's HistGradientBoostingClassifier on Elec2 and Adult, same rows, matched settings
-// (early stopping off). Trains ours `--repeat` times per dataset (median and minimum time), checks the ONNX export against
-// predictProba on the test split with onnxruntime, then runs bench/sklearn_gbdt.py with OMP_NUM_THREADS=1 and with
-// OpenMP's default thread count, and prints a markdown table. Run:
-//   npx tsx bench/gbdt.ts [--repeat 5] [--no-sklearn]
-// The machine is shared, so times are given as median and minimum of the repeats (the minimum is the steadier one).
+// Slipway GBDT vs scikit-learn's HistGradientBoostingClassifier and LightGBM on Elec2, Adult and the 1M x 50 scale
+// set, same rows, matched settings (early stopping off), the same thread count for all three. Trains ours `--repeat`
+// times per dataset with `--threads` threads and with 1 (median and minimum time), checks the ONNX export against
+// predictProba with onnxruntime, then runs bench/sklearn_gbdt.py for scikit-learn and for LightGBM with
+// OMP_NUM_THREADS=<threads>, and prints a markdown table. Run:
+//   npx tsx bench/gbdt.ts [--repeat 5] [--threads 2] [--datasets elec2,adult,scale] [--no-peers] [--passive-peers]
+// (scale needs `npx tsx bench/scale-data.ts` first.) The machine is shared, so times are given as median and minimum
+// of the repeats (the minimum is the steadier one), with the load average.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -11,11 +13,17 @@ import { feedsFor } from '../platform/onnx-scoring.js';
 import type { Frame } from '../ml/frame.js';
 import { gbdtTrainer } from '../ml/gbdt/index.js';
 import type { FittedModel } from '../ml/trainer.js';
-import { benchDir, loadBenchDataset } from './datasets.js';
+import { loadavg } from 'node:os';
+import { benchDir, loadBenchDataset, loadScaleDataset, type BenchDataset } from './datasets.js';
 
 const args = process.argv.slice(2);
-const repeat = args.includes('--repeat') ? Number(args[args.indexOf('--repeat') + 1]) : 5;
-const withSklearn = !args.includes('--no-sklearn');
+const option = (name: string, fallback: string): string =>
+  args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1]! : fallback;
+const repeat = Number(option('repeat', '5'));
+const threads = Number(option('threads', '2'));
+const datasets = option('datasets', 'elec2,adult,scale').split(',');
+const withPeers = !args.includes('--no-peers');
+const load = [loadavg()[0]!];
 const shared = {
   learningRate: 0.1,
   maxIter: 100,
@@ -63,19 +71,22 @@ interface Ours {
   fitCpu: number;
   fitWallMin: number;
   fitCpuMin: number;
+  oneThreadWall: number;
+  oneThreadWallMin: number;
+  sameBytes: boolean;
   rssLoaded: number;
   rss: number;
 }
 
-const ours: Ours[] = [];
-for (const name of ['elec2', 'adult'] as const) {
-  const ds = loadBenchDataset(name);
-  const rssLoaded = maxRssMib();
-  const params = gbdtTrainer.parseParams({ ...shared, earlyStopping: false });
+/** Fits `repeat` times with `count` threads (after one untimed fit: the JIT and the team start once). */
+function fits(ds: BenchDataset, count: number): { walls: number[]; cpus: number[]; model: FittedModel } {
+  const params = gbdtTrainer.parseParams({ ...shared, earlyStopping: false, threads: count });
+  // The 1M-row set is fitted once per thread count (minutes each); its fit dwarfs the warm-up a small set needs.
+  const large = ds.train.labels.length > 200_000;
+  let model = large ? undefined : gbdtTrainer.fit(ds.train, { params, seed: 1 });
   const walls: number[] = [];
   const cpus: number[] = [];
-  let model: FittedModel | undefined;
-  for (let r = 0; r < repeat; r++) {
+  for (let r = 0; r < (large ? 1 : repeat); r++) {
     const wall = performance.now();
     const cpu = process.cpuUsage();
     model = gbdtTrainer.fit(ds.train, { params, seed: 1 });
@@ -83,9 +94,19 @@ for (const name of ['elec2', 'adult'] as const) {
     walls.push((performance.now() - wall) / 1000);
     cpus.push((used.user + used.system) / 1e6);
   }
+  return { walls, cpus, model: model! };
+}
+
+const ours: Ours[] = [];
+for (const name of datasets) {
+  const ds = name === 'scale' ? await loadScaleDataset() : loadBenchDataset(name as 'elec2' | 'adult');
+  const rssLoaded = maxRssMib();
+  const { walls, cpus, model } = fits(ds, threads);
+  const single = fits(ds, 1);
+  const sameBytes = Buffer.from(single.model.toOnnx()).equals(Buffer.from(model.toOnnx()));
   const rss = maxRssMib();
-  const p = model!.predictProba(ds.test.features);
-  const probabilities = await onnxProbabilities(model!.toOnnx(), ds.test.features);
+  const p = model.predictProba(ds.test.features);
+  const probabilities = await onnxProbabilities(model.toOnnx(), ds.test.features);
   const p1 = Float64Array.from({ length: p.length }, (_, i) => probabilities[2 * i + 1]!);
   let onnxMaxDiff = 0;
   for (let i = 0; i < p.length; i++) onnxMaxDiff = Math.max(onnxMaxDiff, Math.abs(p[i]! - p1[i]!));
@@ -98,13 +119,16 @@ for (const name of ['elec2', 'adult'] as const) {
     fitCpu: median(cpus),
     fitWallMin: Math.min(...walls),
     fitCpuMin: Math.min(...cpus),
+    oneThreadWall: median(single.walls),
+    oneThreadWallMin: Math.min(...single.walls),
+    sameBytes,
     rssLoaded,
     rss,
   });
   process.stdout.write(`${JSON.stringify(ours.at(-1))}\n`);
 }
 
-interface SklearnResult {
+interface PeerResult {
   dataset: string;
   auc: number;
   fit_wall_s: number;
@@ -115,40 +139,58 @@ interface SklearnResult {
   max_rss_mib: number;
 }
 
-function sklearn(threads: string | null): { version: string; results: SklearnResult[] } {
-  const env = { ...process.env };
-  if (threads) env.OMP_NUM_THREADS = threads;
-  else delete env.OMP_NUM_THREADS;
-  const out = execFileSync('python3', [join(benchDir, 'sklearn_gbdt.py'), '--repeat', String(repeat)], {
-    env,
-    encoding: 'utf8',
-  });
-  const parsed = JSON.parse(out) as { sklearn: string; results: SklearnResult[] };
+function peer(library: 'sklearn' | 'lightgbm'): { version: string; results: PeerResult[] } {
+  // --passive-peers: OpenMP threads sleep instead of spinning while they wait (fairer on a machine shared with
+  // other work, where spinning threads fight for the cores; on an idle machine it costs them a little).
+  const env = {
+    ...process.env,
+    OMP_NUM_THREADS: String(threads),
+    ...(args.includes('--passive-peers') ? { OMP_WAIT_POLICY: 'PASSIVE' } : {}),
+  };
+  const out = execFileSync(
+    'python3',
+    [
+      join(benchDir, 'sklearn_gbdt.py'),
+      '--repeat',
+      String(repeat),
+      '--library',
+      library,
+      '--datasets',
+      datasets.join(','),
+    ],
+    { env, encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
+  const parsed = JSON.parse(out) as { version: string; results: PeerResult[] };
   process.stdout.write(`${out.trim()}\n`);
-  return { version: parsed.sklearn, results: parsed.results };
+  return { version: parsed.version, results: parsed.results };
 }
 
-if (withSklearn) {
-  const one = sklearn('1');
-  const all = sklearn(null);
+load.push(loadavg()[0]!);
+if (withPeers) {
+  const sk = peer('sklearn');
+  load.push(loadavg()[0]!);
+  const lgb = peer('lightgbm');
+  load.push(loadavg()[0]!);
   const f = (x: number, d = 2): string => x.toFixed(d);
-  const time = (wall: number, cpu: number, wallMin: number, cpuMin: number): string =>
-    `${f(wall)} / ${f(cpu)} (min ${f(wallMin)} / ${f(cpuMin)})`;
+  const time = (wall: number, wallMin: number): string => `${f(wall)} (min ${f(wallMin)})`;
   const lines = [
-    `| dataset | AUC ours | AUC sklearn ${one.version} | fit s wall / cpu, ours | sklearn, OMP_NUM_THREADS=1 | sklearn, default threads | peak RSS MiB ours (after load) | peak RSS MiB sklearn 1 thread (after load) |`,
-    '|---|---|---|---|---|---|---|---|',
+    `| dataset | AUC ours | AUC scikit-learn ${sk.version} | AUC LightGBM ${lgb.version} | fit s ours, ${threads} threads | ours, 1 thread | scikit-learn, ${threads} threads | LightGBM, ${threads} threads | ours / scikit-learn | peak RSS MiB ours (after load) | scikit-learn (after load) |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const o of ours) {
-    const s1 = one.results.find((r) => r.dataset === o.dataset)!;
-    const sa = all.results.find((r) => r.dataset === o.dataset)!;
+    const s1 = sk.results.find((r) => r.dataset === o.dataset)!;
+    const l1 = lgb.results.find((r) => r.dataset === o.dataset)!;
     lines.push(
-      `| ${o.dataset} | ${f(o.auc, 5)} | ${f(s1.auc, 5)} | ${time(o.fitWall, o.fitCpu, o.fitWallMin, o.fitCpuMin)} | ${time(s1.fit_wall_s, s1.fit_cpu_s, s1.fit_wall_min_s, s1.fit_cpu_min_s)} | ${time(sa.fit_wall_s, sa.fit_cpu_s, sa.fit_wall_min_s, sa.fit_cpu_min_s)} | ${f(o.rss, 0)} (${f(o.rssLoaded, 0)}) | ${f(s1.max_rss_mib, 0)} (${f(s1.max_rss_loaded_mib, 0)}) |`,
+      `| ${o.dataset} | ${f(o.auc, 5)} | ${f(s1.auc, 5)} | ${f(l1.auc, 5)} | ${time(o.fitWall, o.fitWallMin)} | ${time(o.oneThreadWall, o.oneThreadWallMin)} | ${time(s1.fit_wall_s, s1.fit_wall_min_s)} | ${time(l1.fit_wall_s, l1.fit_wall_min_s)} | ${f(o.fitWall / s1.fit_wall_s)}x (min ${f(o.fitWallMin / s1.fit_wall_min_s)}x) | ${f(o.rss, 0)} (${f(o.rssLoaded, 0)}) | ${f(s1.max_rss_mib, 0)} (${f(s1.max_rss_loaded_mib, 0)}) |`,
     );
   }
   process.stdout.write(`\n${lines.join('\n')}\n`);
 }
 for (const o of ours) {
   process.stdout.write(
-    `${o.dataset}: ONNX (onnxruntime-node) test AUC ${o.onnxAuc.toFixed(5)}, max |predictProba - onnx| = ${o.onnxMaxDiff.toExponential(2)}\n`,
+    `${o.dataset}: ONNX (onnxruntime-node) test AUC ${o.onnxAuc.toFixed(5)}, max |predictProba - onnx| = ${o.onnxMaxDiff.toExponential(2)}; ONNX bytes with ${threads} threads and with 1 thread ${o.sameBytes ? 'identical' : 'DIFFERENT'}\n`,
   );
 }
+process.stdout.write(
+  `load average (1 min) at start / after ours / after scikit-learn / after LightGBM: ${load.map((l) => l.toFixed(2)).join(' / ')}\n`,
+);

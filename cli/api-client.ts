@@ -11,7 +11,12 @@ export class ApiError extends Error {
 }
 
 export function apiClient(baseUrl: string, apiKey?: string) {
-  const call = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
+  const call = async <T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> => {
     let response: Response;
     try {
       response = await fetch(new URL(path, baseUrl), {
@@ -19,6 +24,7 @@ export function apiClient(baseUrl: string, apiKey?: string) {
         headers: {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+          ...headers,
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
@@ -39,6 +45,7 @@ export function apiClient(baseUrl: string, apiKey?: string) {
   };
   return {
     get: <T>(path: string) => call<T>('GET', path),
-    post: <T>(path: string, body: unknown) => call<T>('POST', path, body),
+    post: <T>(path: string, body: unknown, headers?: Record<string, string>) =>
+      call<T>('POST', path, body, headers),
   };
 }

@@ -1,11 +1,14 @@
 // The `slipway` command.
 import { Command } from 'commander';
+import { datasetFormatSchema } from '../domain/dataset-schema.js';
 import { inheritedEnvironment, loadConfig } from '../platform/config.js';
 import { createLogger, resolveLogFormat } from '../platform/logger.js';
 import { ApiError } from './api-client.js';
 import { driftCommand } from './drift.js';
+import { ingestCommand } from './ingest.js';
 import { modelsList, modelsShow } from './models.js';
-import { trainCommand } from './train.js';
+import { temporalSetupCommand } from './temporal-setup.js';
+import { runShowCommand, trainCommand } from './train.js';
 import { up } from './up.js';
 
 const env = inheritedEnvironment();
@@ -28,10 +31,11 @@ program
   .command('train')
   .argument('<spec>', 'pipeline spec file (YAML or JSON)')
   .option('--json', 'print the result as JSON')
+  .option('--idempotency-key <key>', 'the same key again follows the same run instead of starting another')
   .description(
     'train, evaluate and register a model from a pipeline spec; exit 0 when a version is registered',
   )
-  .action(async (spec: string, opts: { json?: boolean }) => {
+  .action(async (spec: string, opts: { json?: boolean; idempotencyKey?: string }) => {
     process.exitCode = await trainCommand(spec, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
   });
 
@@ -55,6 +59,42 @@ program
   .description('compare two datasets feature by feature; exit 0 without drift, 1 with drift, 2 for bad input')
   .action(async (reference: string, current: string, opts: Parameters<typeof driftCommand>[2]) => {
     process.exitCode = await driftCommand(reference, current, opts);
+  });
+
+program
+  .command('run')
+  .argument('<workflowId>', 'a training run, e.g. training-elec2-price-1a2b3c4d')
+  .option('--json', 'print the result as JSON')
+  .description("a training run's stage and progress, or its result once it has finished")
+  .action(async (workflowId: string, opts: { json?: boolean }) => {
+    process.exitCode = await runShowCommand(workflowId, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+  });
+
+program
+  .command('temporal')
+  .description('the Temporal namespace Slipway runs in')
+  .command('setup')
+  .option('--check', 'only report which search attributes are present')
+  .description(
+    'register the search attributes ModelName, Stage and ChampionVersion (idempotent; uses TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS)',
+  )
+  .action(async (opts: { check?: boolean }) => {
+    process.exitCode = await temporalSetupCommand(loadConfig(env), opts);
+  });
+
+program
+  .command('ingest')
+  .argument('<file>', 'a CSV, NDJSON or Parquet file (or an s3:// URI in the artifact bucket)')
+  .option('--format <format>', 'csv, ndjson or parquet (default: from the file name, else csv)')
+  .option('--json', 'print the result as JSON (rows, columns, schema, sha256, seconds...)')
+  .description('read a dataset into the artifact store on its own: rows, columns, schema, sha256, seconds')
+  .action(async (file: string, opts: { format?: string; json?: boolean }) => {
+    const format = opts.format === undefined ? undefined : datasetFormatSchema.parse(opts.format);
+    process.exitCode = await ingestCommand(file, {
+      ...(format ? { format } : {}),
+      ...(opts.json ? { json: true } : {}),
+      config: loadConfig(env),
+    });
   });
 
 const models = program.command('models').description('the model registry');

@@ -73,10 +73,14 @@ export const DEFAULT_MISSING_TOKENS: readonly string[] = [
   '#N/A',
 ];
 
+/** File formats a dataset can be read from. */
+export const datasetFormatSchema = z.enum(['csv', 'ndjson', 'parquet']);
+export type DatasetFormat = z.infer<typeof datasetFormatSchema>;
+
 /** Options shared by schema inference and frame building. Every field has a default. */
 export const readOptionsSchema = z
   .object({
-    format: z.enum(['csv', 'ndjson']).optional(),
+    format: datasetFormatSchema.optional(),
     /** CSV field delimiter, one character; default ','. */
     delimiter: z.string().length(1).optional(),
     /** A record (CSV, quoted newlines included) or NDJSON line longer than this many bytes is refused. 1 MiB. */
@@ -92,8 +96,14 @@ export const readOptionsSchema = z
      * missing, with a warning); above it reading fails with `type_error_rate`. Default 0.01.
      */
     maxTypeErrorRate: z.number().min(0).max(1).optional(),
-    /** Inference: a column is numeric when at least this share of its non-missing values are numbers. 0.9. */
+    /**
+     * Inference: a column is numeric when at least this share of its non-missing values are numbers. Default 0.5:
+     * a column that is mostly numbers is numeric, and its text values are then reported (an error above
+     * `maxTypeErrorRate`, a warning below) instead of silently making the column categorical.
+     */
     numericShare: z.number().min(0).max(1).optional(),
+    /** Worker threads that parse a large CSV input; default: the machine's cores. 1 parses in the calling thread. */
+    threads: z.number().int().min(1).max(64).optional(),
     /** A categorical column with more distinct values than this is refused (an identifier?). Default 100,000. */
     maxCategories: z.number().int().positive().optional(),
   })
@@ -101,7 +111,7 @@ export const readOptionsSchema = z
 export type ReadOptions = z.infer<typeof readOptionsSchema>;
 
 export interface ResolvedReadOptions {
-  readonly format: 'csv' | 'ndjson';
+  readonly format: DatasetFormat;
   readonly delimiter: string;
   readonly maxLineBytes: number;
   readonly maxRows: number;
@@ -127,7 +137,7 @@ export function resolveReadOptions(
     ),
     trim: options.trim ?? true,
     maxTypeErrorRate: options.maxTypeErrorRate ?? 0.01,
-    numericShare: options.numericShare ?? 0.9,
+    numericShare: options.numericShare ?? 0.5,
     maxCategories: options.maxCategories ?? 100_000,
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { datasetSchemaSchema } from './dataset-schema.js';
+import { datasetFormatSchema, datasetSchemaSchema } from './dataset-schema.js';
 import { validationRulesSchema } from './validation-rules.js';
 import { resourcesSchema } from './task-queues.js';
 
@@ -20,7 +20,8 @@ export const datasetSourceSchema = z
   .object({
     /** A file path (relative to the spec file), file:// URI, or s3://bucket/key. */
     source: z.string().min(1, 'expected a file path or an s3:// URI'),
-    format: z.enum(['csv', 'ndjson']).optional(),
+    /** Absent: from the file name (.ndjson/.jsonl, .parquet), else CSV. */
+    format: datasetFormatSchema.optional(),
     delimiter: z.string().length(1, 'expected one character').optional(),
     /** A record longer than this many bytes is refused, naming its row. */
     maxLineBytes: z.number().int().positive().optional(),

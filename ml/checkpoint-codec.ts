@@ -78,7 +78,7 @@ export const float64ArraySchema = z.custom<Float64Array>((value) => value instan
  * A 32-bit FNV-1a fingerprint of training inputs, stored in checkpoints so resuming on different data fails
  * loudly instead of silently training a different model.
  */
-export function fingerprint(...arrays: ReadonlyArray<Float64Array | Uint8Array>): string {
+export function fingerprint(...arrays: ReadonlyArray<Float64Array | Int32Array | Uint8Array>): string {
   let h = 0x811c9dc5;
   for (const array of arrays) {
     const words =

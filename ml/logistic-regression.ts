@@ -20,9 +20,15 @@ import {
   parsePreprocessPlan,
   preprocessOptionsSchema,
   transform,
+  transformSparse,
 } from './preprocess.js';
-import { toSparseRows } from './sparse-rows.js';
-import type { FittedModel, Trainer, TrainingData, TrainOptions } from './trainer.js';
+import {
+  latestCheckpoint,
+  type FittedModel,
+  type Trainer,
+  type TrainingData,
+  type TrainOptions,
+} from './trainer.js';
 
 const NAME = 'logistic_regression';
 
@@ -49,6 +55,8 @@ export type LogisticRegressionParams = z.output<typeof logisticRegressionParamsS
 
 const checkpointSchema = z.object({
   fingerprint: z.string(),
+  /** What the fingerprint hashes: the sparse design rows; absent (checkpoints of earlier code): the dense matrix. */
+  fingerprintOf: z.literal('sparse-rows').optional(),
   plan: z.unknown(),
   solver: z.enum(['lbfgs', 'newton-cholesky']),
   /** The state of whichever solver ran. */
@@ -81,14 +89,8 @@ export function linearModel(
   const width = plan.width;
   return {
     predictProba(features: Frame): Float64Array {
-      const { matrix, rowCount } = transform(plan, features);
-      const out = new Float64Array(rowCount);
-      for (let r = 0; r < rowCount; r++) {
-        let z = coef[width]!;
-        for (let j = 0, p = r * width; j < width; j++, p++) z += matrix[p]! * coef[j]!;
-        out[r] = sigmoid(z);
-      }
-      return out;
+      // Adding only the non-zero terms, in column order, gives the same doubles as the dense sum.
+      return logits(transformSparse(plan, features), coef).map(sigmoid);
     },
     toOnnx(): Uint8Array {
       const builder = createOnnxBuilder('slipway_logistic_regression');
@@ -114,15 +116,21 @@ function fit(data: TrainingData, options: TrainOptions<LogisticRegressionParams>
   checkTrainingInput(NAME, data, options);
   const params = options.params;
   const resumed = options.resumeFrom
-    ? decodeCheckpoint(NAME, options.resumeFrom, checkpointSchema)
+    ? decodeCheckpoint(NAME, latestCheckpoint(options.resumeFrom), checkpointSchema)
     : undefined;
   const plan = resumed
     ? parsePreprocessPlan(resumed.plan)
     : fitPreprocessor(data.features, params.preprocessing);
-  const design = transform(plan, data.features);
+  // Sparse rows straight from the plan: a one-hot column of 50,000 categories costs one entry per row.
+  const x = transformSparse(plan, data.features);
   // Hashing the data costs a pass over it: only checkpointing and resuming need it.
   const checkpointing = options.onProgress !== undefined && options.checkpointEvery !== undefined;
-  const print = resumed || checkpointing ? fingerprint(design.matrix, data.labels) : '';
+  const print =
+    resumed && !resumed.fingerprintOf
+      ? fingerprint(transform(plan, data.features).matrix, data.labels)
+      : resumed || checkpointing
+        ? fingerprint(x.values, x.columns, x.rowStart, data.labels)
+        : '';
   if (resumed && resumed.fingerprint !== print) {
     throw new Error(`${NAME}: resumeFrom was written for different training data (fingerprint mismatch)`);
   }
@@ -137,7 +145,7 @@ function fit(data: TrainingData, options: TrainOptions<LogisticRegressionParams>
   const sampleWeight = sampleWeights(data.labels, params.classWeight);
   const weightSum = sampleWeight.reduce((a, b) => a + b, 0);
   const problem: LogisticProblem = {
-    x: toSparseRows(design.matrix, design.rowCount, design.width),
+    x,
     labels: data.labels,
     sampleWeight,
     weightSum,
@@ -167,7 +175,7 @@ function fit(data: TrainingData, options: TrainOptions<LogisticRegressionParams>
     snapshot = () => ({ newton });
   }
   const valid = options.validation
-    ? { x: toSparseRows(...matrixOf(plan, options.validation.features)), labels: options.validation.labels }
+    ? { x: transformSparse(plan, options.validation.features), labels: options.validation.labels }
     : undefined;
   while (status === 'continue' && state.iteration < params.maxIter) {
     const before = state.iteration;
@@ -177,7 +185,14 @@ function fit(data: TrainingData, options: TrainOptions<LogisticRegressionParams>
     const every = options.checkpointEvery;
     const checkpoint =
       every !== undefined && state.iteration % every === 0
-        ? encodeCheckpoint(NAME, { fingerprint: print, plan, solver, status, ...snapshot() })
+        ? encodeCheckpoint(NAME, {
+            fingerprint: print,
+            ...(resumed && !resumed.fingerprintOf ? {} : { fingerprintOf: 'sparse-rows' }),
+            plan,
+            solver,
+            status,
+            ...snapshot(),
+          })
         : undefined;
     const validLoss = valid ? meanLogLoss(logits(valid.x, state.x), valid.labels) : undefined;
     options.onProgress(
@@ -197,11 +212,6 @@ function fit(data: TrainingData, options: TrainOptions<LogisticRegressionParams>
     converged,
     stopReason: status === 'continue' ? 'max-iterations' : status,
   });
-}
-
-function matrixOf(plan: PreprocessPlan, features: Frame): [Float64Array, number, number] {
-  const d = transform(plan, features);
-  return [d.matrix, d.rowCount, d.width];
 }
 
 /** The built-in logistic regression trainer. */

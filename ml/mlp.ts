@@ -27,7 +27,13 @@ import {
 import { createRng, rngFromState, shuffleInPlace, stratifiedHoldout } from './rng.js';
 import type { SparseRows } from './sparse-rows.js';
 import { toSparseRows } from './sparse-rows.js';
-import type { FittedModel, Trainer, TrainingData, TrainOptions } from './trainer.js';
+import {
+  latestCheckpoint,
+  type FittedModel,
+  type Trainer,
+  type TrainingData,
+  type TrainOptions,
+} from './trainer.js';
 
 const NAME = 'mlp';
 
@@ -177,7 +183,7 @@ function fit(data: TrainingData, options: TrainOptions<MlpParams>): FittedModel 
   checkTrainingInput(NAME, data, options);
   const p = options.params;
   const resumed = options.resumeFrom
-    ? decodeCheckpoint(NAME, options.resumeFrom, checkpointSchema)
+    ? decodeCheckpoint(NAME, latestCheckpoint(options.resumeFrom), checkpointSchema)
     : undefined;
   if (resumed && resumed.seed !== options.seed) {
     throw new Error(`${NAME}: resumeFrom was written with seed ${resumed.seed}, but seed is ${options.seed}`);

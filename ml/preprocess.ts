@@ -22,6 +22,7 @@ import type {
   PreprocessPlan,
 } from './preprocess-plan.js';
 import { categoryBuckets, outputNames, planWidth, preprocessOptionsSchema } from './preprocess-plan.js';
+import type { SparseRows } from './sparse-rows.js';
 
 export * from './preprocess-plan.js';
 export * from './preprocess-onnx.js';
@@ -209,4 +210,59 @@ export function transform(plan: PreprocessPlan, frame: Frame): DesignMatrix {
     offset += planWidth(step);
   }
   return { matrix, rowCount: n, width, featureNames: plan.featureNames };
+}
+
+/**
+ * `transform` straight to sparse rows, without the dense matrix: the same non-zero entries that
+ * `toSparseRows(transform(plan, frame).matrix, ...)` keeps, in the same order, at O(rows * columns) memory instead
+ * of O(rows * width). A one-hot column with 50,000 categories is one entry per row here, not 50,000.
+ */
+export function transformSparse(plan: PreprocessPlan, frame: Frame): SparseRows {
+  const n = frame.rowCount;
+  const steps = plan.columns.map((step) => {
+    const column = columnOf(frame, step.name);
+    if (step.kind === 'numeric' && column.kind !== 'numeric') {
+      throw new Error(
+        `column "${step.name}" must be numeric (it was numeric in training), got ${column.kind}`,
+      );
+    }
+    return { step, column, buckets: step.kind === 'categorical' ? categoryBuckets(step, column) : undefined };
+  });
+  const perRow = plan.columns.reduce(
+    (a, step) => a + (step.kind === 'numeric' && step.missingIndicator ? 2 : 1),
+    0,
+  );
+  const rowStart = new Int32Array(n + 1);
+  let columns = new Int32Array(n * perRow);
+  let values = new Float64Array(n * perRow);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    rowStart[i] = k;
+    let offset = 0;
+    for (const { step, column, buckets } of steps) {
+      if (step.kind === 'numeric') {
+        const v = (column as Extract<Column, { kind: 'numeric' }>).values[i]!;
+        const missing = Number.isNaN(v);
+        const scaled = ((missing ? step.median : Math.fround(v)) - step.mean) / step.scale;
+        if (scaled !== 0) {
+          columns[k] = offset;
+          values[k++] = scaled;
+        }
+        if (step.missingIndicator && missing) {
+          columns[k] = offset + 1;
+          values[k++] = 1;
+        }
+      } else {
+        columns[k] = offset + buckets![i]!;
+        values[k++] = 1;
+      }
+      offset += planWidth(step);
+    }
+  }
+  rowStart[n] = k;
+  if (k < columns.length) {
+    columns = columns.slice(0, k);
+    values = values.slice(0, k);
+  }
+  return { rowCount: n, width: plan.width, rowStart, columns, values };
 }

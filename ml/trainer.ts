@@ -33,8 +33,12 @@ export interface TrainOptions<P> {
   /** Called after each step. `checkpoint` is present every `checkpointEvery` steps: opaque bytes to resume from. */
   readonly onProgress?: (progress: TrainProgress, checkpoint?: Uint8Array) => void;
   readonly checkpointEvery?: number;
-  /** Bytes from an earlier `onProgress` checkpoint: training continues from there. */
-  readonly resumeFrom?: Uint8Array;
+  /**
+   * Bytes from earlier `onProgress` checkpoints: training continues from the last. A trainer with
+   * `incrementalCheckpoints` needs the whole chain since its first checkpoint, oldest first; the others read only
+   * the last (see {@link latestCheckpoint}).
+   */
+  readonly resumeFrom?: Uint8Array | readonly Uint8Array[];
   /** Optional held-out data for early stopping (trainers may also carve their own validation fraction). */
   readonly validation?: TrainingData;
 }
@@ -50,7 +54,19 @@ export interface FittedModel {
 
 export interface Trainer<P> {
   readonly name: string;
+  /**
+   * Each checkpoint holds only what changed since the previous one (GBDT: the new trees), so resuming takes the
+   * chain; the store keeps every link while the run may resume. Otherwise each checkpoint is complete.
+   */
+  readonly incrementalCheckpoints?: boolean;
   /** Validates and fills defaults; throws a clear error naming the bad parameter. */
   parseParams(raw: unknown): P;
   fit(data: TrainingData, options: TrainOptions<P>): FittedModel;
+}
+
+/** The checkpoint a trainer with complete checkpoints resumes from: the last of the chain it is given. */
+export function latestCheckpoint(resumeFrom: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  const last = resumeFrom instanceof Uint8Array ? resumeFrom : resumeFrom[resumeFrom.length - 1];
+  if (!last) throw new Error('resumeFrom is an empty list of checkpoints');
+  return last;
 }

@@ -9,16 +9,20 @@ export interface LoadedModel {
 }
 
 /**
- * Loads ONNX bytes into an inference session. With `preferGpu`, tries onnxruntime's CUDA execution provider first
- * and falls back to CPU when it is not there (no GPU, no CUDA libraries): GPU paths degrade, never fail.
+ * Loads ONNX bytes into an inference session. With `gpuDevice` (or `preferGpu`, device 0), tries onnxruntime's CUDA
+ * execution provider on that device first and falls back to CPU when it is not there (no GPU, no CUDA libraries):
+ * GPU paths degrade, never fail.
  */
 export async function loadModel(
   bytes: Uint8Array,
-  options: { preferGpu?: boolean } = {},
+  options: { preferGpu?: boolean; gpuDevice?: number } = {},
 ): Promise<LoadedModel> {
-  if (options.preferGpu) {
+  const deviceId = options.gpuDevice ?? (options.preferGpu ? 0 : undefined);
+  if (deviceId !== undefined) {
     try {
-      const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cuda'] });
+      const session = await ort.InferenceSession.create(bytes, {
+        executionProviders: [{ name: 'cuda', deviceId }],
+      });
       return { session, provider: 'cuda' };
     } catch {
       // No CUDA provider here: fall through to CPU.

@@ -5,6 +5,8 @@ import { withTransaction, type Pool, type PoolClient } from './db.js';
 export interface VersionLineage {
   readonly runId: string;
   readonly datasetSha256: string;
+  /** Which read of that file (the datasets entry's read key); absent for versions registered before it existed. */
+  readonly datasetReadKey?: string;
   readonly split: Record<string, unknown>;
   readonly validationReportUri: string;
   readonly evaluationReportUri: string;
@@ -69,8 +71,8 @@ export async function registerVersion(
     await client.query(
       `INSERT INTO model_versions (model_id, version, run_id, dataset_sha256, split, validation_report_uri,
          evaluation_report_uri, reference_profile_uri, spec_hash, code_version, trainer, params, metrics,
-         artifact_uri, artifact_sha256, onnx_signature, onnx_opset, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+         artifact_uri, artifact_sha256, onnx_signature, onnx_opset, metadata, dataset_read_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
       [
         modelId,
         version,
@@ -90,6 +92,7 @@ export async function registerVersion(
         JSON.stringify(lineage.onnxSignature),
         JSON.stringify(lineage.onnxOpset),
         JSON.stringify(lineage.metadata),
+        lineage.datasetReadKey ?? null,
       ],
     );
     await audit(client, {
@@ -153,10 +156,16 @@ export async function moveAlias(
   });
 }
 
+/**
+ * Records a dataset entry: one file (sha256) read one way (readKey, from ml/ingest/read-key.ts). The same file
+ * read with other options is another entry with its own frame; the same read again changes nothing.
+ */
 export async function upsertDataset(
   pool: Pool,
   dataset: {
     sha256: string;
+    readKey: string;
+    readOptions: Record<string, unknown>;
     source: string;
     format: string;
     rowCount: number;
@@ -166,10 +175,12 @@ export async function upsertDataset(
   },
 ): Promise<void> {
   await pool.query(
-    `INSERT INTO datasets (sha256, source, format, row_count, frame_uri, frame_sha256, schema)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sha256) DO NOTHING`,
+    `INSERT INTO datasets (sha256, read_key, read_options, source, format, row_count, frame_uri, frame_sha256, schema)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (sha256, read_key) DO NOTHING`,
     [
       dataset.sha256,
+      dataset.readKey,
+      JSON.stringify(dataset.readOptions),
       dataset.source,
       dataset.format,
       dataset.rowCount,
@@ -221,6 +232,7 @@ interface VersionRow {
   run_id: string;
   status: string;
   dataset_sha256: string;
+  dataset_read_key: string | null;
   split: Record<string, unknown>;
   validation_report_uri: string;
   evaluation_report_uri: string;
@@ -253,6 +265,7 @@ function toVersion(row: VersionRow): ModelVersion {
     createdAt: row.created_at.toISOString(),
     runId: row.run_id,
     datasetSha256: row.dataset_sha256,
+    ...(row.dataset_read_key ? { datasetReadKey: row.dataset_read_key } : {}),
     split: row.split,
     validationReportUri: row.validation_report_uri,
     evaluationReportUri: row.evaluation_report_uri,

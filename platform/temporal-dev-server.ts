@@ -2,15 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { slipwaySearchAttributeKeys } from '../domain/search-attributes.js';
 import type { Logger } from './logger.js';
+import { devServerSearchAttributeFlags } from './search-attributes.js';
 import { findExecutable, goInstall } from './tool-cache.js';
-
-/** The search attributes Slipway's workflows set; registered when the dev server starts. */
-export const slipwaySearchAttributes = {
-  ModelName: 'Keyword',
-  Stage: 'Keyword',
-  ChampionVersion: 'Int',
-} as const;
 
 export const temporalCliPackage = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 
@@ -98,10 +93,6 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const address = `127.0.0.1:${options.port}`;
   const log = options.log?.child({ component: 'temporal-dev-server' });
   const cli = await findTemporalCli(options);
-  const searchAttributeArgs = Object.entries(slipwaySearchAttributes).flatMap(([k, v]) => [
-    '--search-attribute',
-    `${k}=${v}`,
-  ]);
   if (!cli) {
     log?.warn('no temporal CLI on PATH, in the tool cache or buildable with Go; using the SDK download');
     const { TestWorkflowEnvironment } = await import('@temporalio/testing');
@@ -113,10 +104,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
         ui: options.uiPort !== undefined,
         ...(options.uiPort !== undefined ? { uiPort: options.uiPort } : {}),
-        searchAttributes: Object.entries(slipwaySearchAttributes).map(([name, type]) => ({
-          name,
-          type,
-        })) as never,
+        searchAttributes: [...slipwaySearchAttributeKeys],
       },
     });
     return {
@@ -139,7 +127,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     'error',
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
     ...(options.uiPort !== undefined ? ['--ui-port', String(options.uiPort)] : ['--headless']),
-    ...searchAttributeArgs,
+    // Slipway's search attributes, registered at start (other clusters: `slipway temporal setup`).
+    ...devServerSearchAttributeFlags(),
   ];
   log?.info(
     { cli, port: options.port, uiPort: options.uiPort, dbFile: options.dbFile },

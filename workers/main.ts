@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultDatasetLimits, resolveDataRoots } from '../activities/dataset-source.js';
+import { defaultDatasetLimits, resolveDataRoots, type DataRoot } from '../activities/dataset-source.js';
 import { parseResourceTags } from '../domain/task-queues.js';
 import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../platform/config.js';
 import { createArtifactStore } from '../platform/create-artifact-store.js';
@@ -10,6 +10,7 @@ import { createPool, migrate } from '../platform/db.js';
 import { createLogger, resolveLogFormat } from '../platform/logger.js';
 import { resolveCodeVersion } from '../platform/code-version.js';
 import { resolveCommandTrainers } from '../platform/command-trainers.js';
+import { requireSearchAttributes } from '../platform/search-attributes.js';
 import { connectWorker, installTemporalRuntime, temporalTarget } from '../platform/temporal.js';
 import { createWorkerMetrics, serveMetrics } from '../platform/worker-metrics.js';
 import { detectGpus } from './gpu.js';
@@ -40,6 +41,12 @@ async function dataRootsOf(list: string | undefined, home: string) {
     return roots;
   }
   return resolveDataRoots([join(repositoryRoot, 'datasets'), join(home, 'data')]);
+}
+
+/** Where a training run's `specPath` may point: the repository's examples/ and the data roots (real paths). */
+async function specRootsOf(dataRoots: readonly DataRoot[]): Promise<string[]> {
+  const examples = await resolveDataRoots([join(repositoryRoot, 'examples')]);
+  return [...new Set([...examples, ...dataRoots].map((r) => r.real))];
 }
 
 async function main(): Promise<void> {
@@ -84,6 +91,8 @@ async function main(): Promise<void> {
       : undefined;
   const target = temporalTarget(config);
   const connection = await connectWorker(target);
+  // Workflows set ModelName, Stage and ChampionVersion: without them registered every run would fail later.
+  await requireSearchAttributes(connection.operatorService, target.namespace);
   const workers = await createWorkerSet({
     connection,
     namespace: target.namespace,
@@ -91,6 +100,7 @@ async function main(): Promise<void> {
     queuePrefix: config.TASK_QUEUE_PREFIX,
     bundle: await bundleWorkflows(log),
     gpuCount: gpus.count,
+    gpuNames: gpus.names,
     ...(config.WORKER_MAX_ACTIVITIES ? { maxCpuActivities: config.WORKER_MAX_ACTIVITIES } : {}),
     deps: {
       db,
@@ -99,6 +109,7 @@ async function main(): Promise<void> {
       workerIdentity: `${hostname()}:${process.pid}`,
       device: gpus.names[0] ?? 'cpu',
       dataRoots,
+      specRoots: await specRootsOf(dataRoots),
       commandTrainers,
       datasetLimits: {
         maxBytes: config.SLIPWAY_MAX_DATASET_BYTES ?? defaultDatasetLimits.maxBytes,

@@ -3,12 +3,15 @@ import {
   bundleWorkflowCode,
   Worker,
   type NativeConnection,
+  type WorkerOptions,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import type { EvaluateInput } from '../activities/evaluate.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import type { GpuDevice, TrainInput } from '../activities/train-types.js';
 import { taskQueueForTag, type ResourceTag } from '../domain/task-queues.js';
 import type { Logger } from '../platform/logger.js';
-import { createSlots, inGpuSlot } from './gpu-slots.js';
+import { createGpuPool } from './gpu-slots.js';
 import { temporalLogger } from '../platform/temporal.js';
 
 const require = createRequire(import.meta.url);
@@ -36,28 +39,40 @@ export interface WorkerSetOptions {
   readonly queuePrefix: string;
   readonly deps: ActivityDeps;
   readonly bundle: WorkflowBundleWithSourceMap;
-  /** Activity slots per GPU queue: one job per GPU. */
+  /** GPUs of this process: one GPU job at a time on each, across all its GPU queues. */
   readonly gpuCount: number;
+  /** Their names (nvidia-smi), for the device recorded with each job. */
+  readonly gpuNames?: readonly string[];
   readonly maxCpuActivities?: number;
+  /** Activity interceptors for every worker of the set (the SDK's own extension point). */
+  readonly activityInterceptors?: NonNullable<WorkerOptions['interceptors']>['activity'];
 }
 
 /**
  * One Temporal worker per tag: `cpu` polls `<prefix>.cpu` (workflows and CPU activities); `gpu` and `gpu:<class>`
- * poll their GPU queues with few activity slots, so a GPU never runs two jobs at once.
+ * poll their GPU queues with activity slots from one GPU pool per process (workers/gpu-slots.ts): at most one job
+ * per GPU across all of them, none accepted that can't start, and each job on a GPU of its own.
  */
 export async function createWorkerSet(options: WorkerSetOptions): Promise<Worker[]> {
-  // Shared by every GPU queue of this process: tags `gpu` and `gpu:a100` on one machine still mean one job per GPU.
-  const gpuSlots = createSlots(Math.max(1, options.gpuCount));
+  const gpus = createGpuPool(options.gpuCount, options.gpuNames);
   return Promise.all(
     options.tags.map((tag) => {
       const gpu = tag !== 'cpu';
       const identity = `${options.deps.workerIdentity}/${tag}`;
-      const all = createActivities({ ...options.deps, workerIdentity: identity });
+      // Work on the CPU queue computes on the CPU, also on a machine with GPUs.
+      const deps = { ...options.deps, workerIdentity: identity, ...(gpu ? {} : { device: 'cpu' }) };
+      const all = createActivities(deps);
+      // A GPU job's activities are built for the device it was given: the command trainer's CUDA_VISIBLE_DEVICES,
+      // onnxruntime's CUDA device, the device recorded in the result.
+      const placed = (device: GpuDevice | undefined) =>
+        device
+          ? createActivities({ ...deps, gpu: device, device: `cuda:${device.index} (${device.name})` })
+          : all;
       const activities = gpu
         ? {
             ...all,
-            trainModel: inGpuSlot(gpuSlots, all.trainModel.bind(all)),
-            evaluateModel: inGpuSlot(gpuSlots, all.evaluateModel.bind(all)),
+            trainModel: (input: TrainInput) => gpus.withDevice((d) => placed(d).trainModel(input)),
+            evaluateModel: (input: EvaluateInput) => gpus.withDevice((d) => placed(d).evaluateModel(input)),
           }
         : all;
       return Worker.create({
@@ -67,9 +82,17 @@ export async function createWorkerSet(options: WorkerSetOptions): Promise<Worker
         identity,
         activities,
         ...(gpu ? {} : { workflowBundle: options.bundle }),
-        maxConcurrentActivityTaskExecutions: gpu
-          ? Math.max(1, options.gpuCount)
-          : (options.maxCpuActivities ?? 4),
+        ...(gpu
+          ? {
+              tuner: {
+                activityTaskSlotSupplier: gpus.slots,
+                workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+                localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+                nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+              },
+            }
+          : { maxConcurrentActivityTaskExecutions: options.maxCpuActivities ?? 4 }),
+        ...(options.activityInterceptors ? { interceptors: { activity: options.activityInterceptors } } : {}),
         shutdownGraceTime: '10 seconds',
         // Progress (epoch, loss, checkpoint) reaches the status endpoint within a second or two, not every 24 s.
         maxHeartbeatThrottleInterval: '2 seconds',

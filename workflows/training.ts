@@ -3,134 +3,182 @@ import {
   CancellationScope,
   defineQuery,
   isCancellation,
-  proxyActivities,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { EvaluateActivities } from '../activities/evaluate.js';
-import type { IngestActivities } from '../activities/ingest.js';
-import type { RegisterActivities } from '../activities/register.js';
-import type { TrainActivities } from '../activities/train.js';
-import type { ValidateActivities } from '../activities/validate.js';
-import { nonRetryableErrorTypes } from '../domain/errors.js';
 import { decideGates } from '../domain/gates.js';
-import { taskQueueFor } from '../domain/task-queues.js';
+import type { SpecProblem } from '../domain/pipeline-spec.js';
+import { modelNameKey, stageKey } from '../domain/search-attributes.js';
 import type {
+  ResolvedTrainingInput,
   StageState,
   TrainingInput,
   TrainingResult,
   TrainingStage,
   TrainingStatus,
 } from '../domain/training.js';
-import { trainingStages } from '../domain/training.js';
+import { parseTrainingRequest, trainingStages } from '../domain/training.js';
+import { activitiesFor, rejectionMessage, rejectionReports } from './training-activities.js';
 
 export const trainingStatusQuery = defineQuery<TrainingStatus>('status');
+
+/**
+ * Patch ids (see DESIGN.md, "Changing workflow code safely"). Runs started before a patch replay the old branch.
+ * - typed input: the workflow takes plain JSON and its first activity validates the spec;
+ * - checkpoint cleanup: a finished run deletes its training checkpoints.
+ */
+const typedInputPatch = 'training-typed-input';
+const checkpointCleanupPatch = 'training-checkpoint-cleanup';
 
 /** Largest difference allowed between the trainer's own scores and the exported ONNX graph's on the test split. */
 const onnxParityTolerance = 1e-5;
 
-/** Failure types that mean "the input is bad": the run ends as rejected with the message, not as failed. */
-const rejectionTypes = new Set(['DataError', 'InvalidParams', 'InvalidSpec']);
-
-/** The message of an activity failure caused by bad input, or undefined for any other error. */
-function rejectionMessage(error: unknown): string | undefined {
-  const cause = (error as { cause?: unknown }).cause;
-  return cause instanceof ApplicationFailure && cause.type && rejectionTypes.has(cause.type)
-    ? cause.message
-    : undefined;
+/** The spec's `model` when the input names one: for the status of a run whose spec is not validated yet. */
+function modelNamed(input: TrainingInput): string {
+  const model = (input.spec as { model?: unknown } | undefined)?.model;
+  return typeof model === 'string' ? model.slice(0, 63) : '';
 }
-
-/** The validation report an ingest rejection wrote (the full finding, values included), if any. */
-function rejectionReports(error: unknown): TrainingResult['reports'] {
-  const cause = (error as { cause?: unknown }).cause;
-  const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
-  const reports = (
-    details as { reports?: { validationJson?: unknown; validationHtml?: unknown } } | undefined
-  )?.reports;
-  return typeof reports?.validationJson === 'string' && typeof reports.validationHtml === 'string'
-    ? { validationJson: reports.validationJson, validationHtml: reports.validationHtml }
-    : {};
-}
-
-const retry = {
-  maximumAttempts: 5,
-  initialInterval: '1 second',
-  nonRetryableErrorTypes: [...nonRetryableErrorTypes],
-};
 
 /**
- * ingest -> validate -> train -> evaluate -> register. Bad data and failed gates end the run as `rejected` with
- * the reasons and the reports (nothing registered); unexpected failures fail the workflow after retries.
+ * spec -> ingest -> validate -> train -> evaluate -> register. Takes plain JSON (`{ "spec": {...} }` or
+ * `{ "specPath": "examples/elec2-logistic.yaml" }`); an invalid spec, bad data and failed gates end the run as
+ * `rejected` with the reasons and the reports (nothing registered); unexpected failures fail the workflow after
+ * retries. Registration and the final run record can't be cancelled half-way: a run cancelled while registering
+ * completes as registered.
  */
 export async function training(input: TrainingInput): Promise<TrainingResult> {
-  const { spec } = input;
   const info = workflowInfo();
   const runId = `${info.workflowId}:${info.firstExecutionRunId}`;
-  const cpuQueue = taskQueueFor({ gpu: 0 }, input.queuePrefix);
-  const trainQueue = taskQueueFor(spec.resources, input.queuePrefix);
-
-  const cpu = proxyActivities<IngestActivities & ValidateActivities & RegisterActivities>({
-    taskQueue: cpuQueue,
-    startToCloseTimeout: '30 minutes',
-    heartbeatTimeout: '2 minutes',
-    retry,
-  });
-  // Train and evaluate go to the queue the spec's resources name, and nowhere else: with no worker polling it the
-  // activity waits there (visible as a scheduled activity in the status), it never falls back to a CPU worker.
-  const trainer = proxyActivities<TrainActivities>({
-    taskQueue: trainQueue,
-    startToCloseTimeout: '4 hours',
-    // A worker that dies mid-training is noticed within this, and the retry resumes from the last checkpoint.
-    heartbeatTimeout: '20 seconds',
-    retry,
-  });
-  const evaluator = proxyActivities<EvaluateActivities>({
-    taskQueue: trainQueue,
-    startToCloseTimeout: '1 hour',
-    heartbeatTimeout: '2 minutes',
-    retry,
-  });
-
   const stages: Record<TrainingStage, StageState['state']> = {
+    spec: 'pending',
     ingest: 'pending',
     validate: 'pending',
     train: 'pending',
     evaluate: 'pending',
     register: 'pending',
   };
-  let current: TrainingStage | 'done' = 'ingest';
+  let current: TrainingStage | 'done' = 'spec';
+  let model = modelNamed(input);
+  let trainQueue = '';
   let result: TrainingResult | undefined;
   setHandler(trainingStatusQuery, () => ({
     runId,
-    model: spec.model,
+    model,
     stage: current,
     stages: trainingStages.map((stage) => ({ stage, state: stages[stage] })),
     trainQueue,
     ...(result ? { result } : {}),
   }));
-  const enter = (stage: TrainingStage) => {
-    current = stage;
-    stages[stage] = 'running';
-    upsertSearchAttributes({ Stage: [stage] });
-  };
-  const finish = async (outcome: TrainingResult): Promise<TrainingResult> => {
-    result = outcome;
-    current = 'done';
-    for (const s of trainingStages) if (stages[s] === 'pending') stages[s] = 'skipped';
-    upsertSearchAttributes({ Stage: [outcome.outcome] });
-    await cpu.recordTrainingRun({
+  const setStage = (stage: string) => upsertSearchAttributes([{ key: stageKey, value: stage }]);
+
+  let resolved: ResolvedTrainingInput;
+  if (patched(typedInputPatch)) {
+    setStage('spec');
+    const request = parseTrainingRequest(input);
+    const rejectSpec = (problems: readonly SpecProblem[]): TrainingResult => {
+      stages.spec = 'failed';
+      for (const s of trainingStages) if (stages[s] === 'pending') stages[s] = 'skipped';
+      current = 'done';
+      setStage('rejected');
+      result = {
+        outcome: 'rejected',
+        model,
+        runId,
+        rejectedAt: 'spec',
+        reasons: problems.map((p) => `${p.path}: ${p.message}`),
+        problems,
+        reports: {},
+      };
+      return result;
+    };
+    if (!request.ok) return rejectSpec(request.problems);
+    const { spec: specActivity } = activitiesFor(request.request.queuePrefix, undefined);
+    const checked = await specActivity.resolveTrainingSpec({
       runId,
       workflowId: info.workflowId,
+      ...(request.request.spec !== undefined ? { spec: request.request.spec } : {}),
+      ...(request.request.specPath !== undefined ? { specPath: request.request.specPath } : {}),
+    });
+    if (!checked.ok) {
+      if (checked.model) model = checked.model;
+      return rejectSpec(checked.problems);
+    }
+    resolved = {
+      spec: checked.spec,
+      specHash: checked.specHash,
+      queuePrefix: request.request.queuePrefix,
+      requestedBy: request.request.requestedBy,
+    };
+  } else {
+    // Started before the workflow validated its own input: the starter sent a validated spec and its hash.
+    resolved = input as ResolvedTrainingInput;
+  }
+  stages.spec = 'done';
+  return runPipeline(resolved, {
+    runId,
+    stages,
+    setStage,
+    onModel: (name, queue) => ((model = name), (trainQueue = queue)),
+    onStage: (stage) => (current = stage),
+    onResult: (outcome) => (result = outcome),
+  });
+}
+
+interface PipelineHooks {
+  readonly runId: string;
+  readonly stages: Record<TrainingStage, StageState['state']>;
+  setStage(stage: string): void;
+  onModel(model: string, trainQueue: string): void;
+  onStage(stage: TrainingStage | 'done'): void;
+  onResult(result: TrainingResult): void;
+}
+
+/** ingest -> validate -> train -> evaluate -> register, for a validated spec. */
+async function runPipeline(input: ResolvedTrainingInput, hooks: PipelineHooks): Promise<TrainingResult> {
+  const { spec } = input;
+  const { runId, stages } = hooks;
+  const { workflowId } = workflowInfo();
+  const act = activitiesFor(input.queuePrefix, spec);
+  hooks.onModel(spec.model, act.trainQueue);
+  let current: TrainingStage | 'done' = 'ingest';
+  const enter = (stage: TrainingStage) => {
+    current = stage;
+    hooks.onStage(stage);
+    stages[stage] = 'running';
+    hooks.setStage(stage);
+  };
+  const record = (status: 'running' | 'registered' | 'rejected' | 'failed', extra: object = {}) =>
+    act.db.recordTrainingRun({
+      runId,
+      workflowId,
       model: spec.model,
-      status: outcome.outcome,
+      status,
       specHash: input.specHash,
       spec,
-      ...(outcome.reasons ? { reason: outcome.reasons.join('; ') } : {}),
-      details: outcome,
+      ...extra,
     });
-    return outcome;
+  // Nothing a finished run still needs: its checkpoints (kept while a retry may resume from them) go.
+  const dropCheckpoints = async () => {
+    if (patched(checkpointCleanupPatch)) await act.cleanup.deleteCheckpoints({ runId });
   };
+  /** The run's last word: the run record (and the checkpoints' removal), which cancellation can't interrupt. */
+  const finish = (outcome: TrainingResult): Promise<TrainingResult> =>
+    CancellationScope.nonCancellable(async () => {
+      hooks.onResult(outcome);
+      current = 'done';
+      hooks.onStage('done');
+      for (const s of Object.keys(stages) as TrainingStage[])
+        if (stages[s] === 'pending') stages[s] = 'skipped';
+      hooks.setStage(outcome.outcome);
+      await record(outcome.outcome, {
+        ...(outcome.reasons ? { reason: outcome.reasons.join('; ') } : {}),
+        details: outcome,
+      });
+      await dropCheckpoints();
+      return outcome;
+    });
   const reject = (stage: TrainingStage, reasons: string[], extra: Partial<TrainingResult> = {}) => {
     stages[stage] = 'failed';
     return finish({
@@ -144,22 +192,15 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     });
   };
 
-  upsertSearchAttributes({ ModelName: [spec.model] });
-  await cpu.recordTrainingRun({
-    runId,
-    workflowId: info.workflowId,
-    model: spec.model,
-    status: 'running',
-    specHash: input.specHash,
-    spec,
-  });
+  upsertSearchAttributes([{ key: modelNameKey, value: spec.model }]);
+  await record('running');
   try {
     enter('ingest');
-    const ingested = await cpu.ingestDataset({ runId, spec });
+    const ingested = await act.ingest.ingestDataset({ runId, spec });
     stages.ingest = 'done';
 
     enter('validate');
-    const validated = await cpu.validateDataset({
+    const validated = await act.validate.validateDataset({
       runId,
       spec,
       frameUri: ingested.frameUri,
@@ -179,7 +220,7 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     stages.validate = 'done';
 
     enter('train');
-    const trained = await trainer.trainModel({
+    const trained = await act.train.trainModel({
       runId,
       spec,
       frameUri: ingested.frameUri,
@@ -188,9 +229,14 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
       splitSha256: validated.splitSha256,
     });
     stages.train = 'done';
+    // The trainer's full metadata is an artifact; results recorded before that carry it inline.
+    const metadataRef = trained.metadataUri
+      ? { metadataUri: trained.metadataUri, metadataSha256: trained.metadataSha256! }
+      : undefined;
+    const metadataSummary = trained.metadataSummary ?? trained.metadata ?? {};
 
     enter('evaluate');
-    const evaluated = await evaluator.evaluateModel({
+    const evaluated = await act.evaluate.evaluateModel({
       runId,
       spec,
       frameUri: ingested.frameUri,
@@ -205,7 +251,7 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
             trainerPredictionsSha256: trained.trainerPredictionsSha256!,
           }
         : {}),
-      featureImportances: trained.metadata.featureImportanceGain ?? null,
+      ...(metadataRef ?? { featureImportances: trained.metadata?.featureImportanceGain ?? null }),
     });
     const gates = decideGates(evaluated.metrics, spec.evaluation.gates, evaluated.versusChampion);
     const reasons = gates.failures.map((f) => f.message);
@@ -228,6 +274,7 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
         evaluationJson: evaluated.reportUri,
         evaluationHtml: evaluated.reportHtmlUri,
         referenceProfile: validated.profileUri,
+        ...(metadataRef ? { trainerMetadata: metadataRef.metadataUri } : {}),
       },
       training: {
         worker: trained.worker,
@@ -240,42 +287,47 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     stages.evaluate = 'done';
 
     enter('register');
-    const registered = await cpu.registerModel({
-      runId,
-      model: spec.model,
-      actor: input.requestedBy,
-      lineage: {
+    // Once registration starts, cancellation waits for it and the run record: never a version without its run.
+    return await CancellationScope.nonCancellable(async () => {
+      const registered = await act.db.registerModel({
         runId,
-        datasetSha256: ingested.datasetSha256,
-        split: validated.split,
-        validationReportUri: validated.reportUri,
-        evaluationReportUri: evaluated.reportUri,
-        referenceProfileUri: validated.profileUri,
-        specHash: input.specHash,
-        trainer: trained.trainer,
-        params: trained.params,
-        metrics: {
-          ...evaluated.metrics,
-          ...(typeof parity === 'number' ? { onnxParityMaxAbsDiff: parity } : {}),
+        model: spec.model,
+        actor: input.requestedBy,
+        lineage: {
+          runId,
+          datasetSha256: ingested.datasetSha256,
+          ...(ingested.readKey ? { datasetReadKey: ingested.readKey } : {}),
+          split: validated.split,
+          validationReportUri: validated.reportUri,
+          evaluationReportUri: evaluated.reportUri,
+          referenceProfileUri: validated.profileUri,
+          specHash: input.specHash,
+          trainer: trained.trainer,
+          params: trained.params,
+          metrics: {
+            ...evaluated.metrics,
+            ...(typeof parity === 'number' ? { onnxParityMaxAbsDiff: parity } : {}),
+          },
+          artifactUri: trained.modelUri,
+          artifactSha256: trained.modelSha256,
+          onnxSignature: evaluated.signature,
+          onnxOpset: evaluated.opset,
+          metadata: {
+            ...metadataSummary,
+            ...(metadataRef ?? {}),
+            training: common.training,
+            ingest: { rows: ingested.rowCount, bytes: ingested.bytes, source: ingested.source },
+          },
         },
-        artifactUri: trained.modelUri,
-        artifactSha256: trained.modelSha256,
-        onnxSignature: evaluated.signature,
-        onnxOpset: evaluated.opset,
-        metadata: {
-          ...trained.metadata,
-          training: common.training,
-          ingest: { rows: ingested.rowCount, bytes: ingested.bytes, source: ingested.source },
-        },
-      },
-    });
-    stages.register = 'done';
-    return await finish({
-      outcome: 'registered',
-      model: spec.model,
-      runId,
-      version: registered.version,
-      ...common,
+      });
+      stages.register = 'done';
+      return finish({
+        outcome: 'registered',
+        model: spec.model,
+        runId,
+        version: registered.version,
+        ...common,
+      });
     });
   } catch (error) {
     const failedAt = current as TrainingStage | 'done';
@@ -284,19 +336,16 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     if (message !== undefined && failedAt !== 'done')
       return await reject(failedAt, [message], { reports: rejectionReports(error) });
     if (failedAt !== 'done') stages[failedAt] = 'failed';
-    // A cancelled run is recorded as failed (in a scope cancellation can't reach) and stays cancelled.
-    const record = () =>
-      cpu.recordTrainingRun({
-        runId,
-        workflowId: info.workflowId,
-        model: spec.model,
-        status: 'failed',
-        specHash: input.specHash,
-        spec,
-        reason: isCancellation(error) ? 'cancelled' : error instanceof Error ? error.message : String(error),
+    // A cancelled run is recorded as failed (in a scope cancellation can't reach) and stays cancelled; its
+    // checkpoints go, since nothing resumes a cancelled run. A failed run keeps them: a reset may resume it.
+    const cancelled = isCancellation(error);
+    await CancellationScope.nonCancellable(async () => {
+      await record('failed', {
+        reason: cancelled ? 'cancelled' : error instanceof Error ? error.message : String(error),
       });
-    await CancellationScope.nonCancellable(record).catch(() => undefined);
-    if (isCancellation(error) || error instanceof ApplicationFailure) throw error;
+      if (cancelled) await dropCheckpoints();
+    }).catch(() => undefined);
+    if (cancelled || error instanceof ApplicationFailure) throw error;
     throw ApplicationFailure.fromError(error);
   }
 }

@@ -338,6 +338,8 @@ def main() -> None:
         "testAuc": float(roc_auc_score(y_test, test_scores)) if len(np.unique(y_test)) == 2 else None,
         "testAccuracy": float(accuracy_score(y_test, (test_scores >= 0.5).astype(np.int64))) if len(y_test) else None,
         "onnxParityMaxAbsDiff": onnx_parity(onnx_bytes, X_test, test_scores) if len(y_test) else None,
+        # The GPU Slipway gave this job ("" on a CPU worker); a GPU framework sees only that device.
+        "cudaVisibleDevices": os.environ.get("CUDA_VISIBLE_DEVICES"),
     }
     write_atomically(out / "model.onnx", onnx_bytes)
     write_atomically(out / "metrics.json", json.dumps(metrics, indent=2).encode("utf-8"))

@@ -9,7 +9,10 @@ import type { FittedModel, TrainingData, TrainOptions } from '../trainer.js';
 import { binCount } from './binning.js';
 import { decodeGbdtCheckpoint, encodeGbdtCheckpoint, fingerprintBytes } from './checkpoint.js';
 import type { GrowSettings } from './grower.js';
-import { createGrowBuffers, growTree } from './grower.js';
+import { availableParallelism } from 'node:os';
+import { createGrowBuffers, growTree, type GrowBuffers, type TeamContext } from './grower.js';
+import { FEATURE_SPAN } from './histogram.js';
+import { gbdtTeam } from './team.js';
 import { createGbdtModel } from './model.js';
 import type { GbdtParams } from './params.js';
 import { GBDT_NAME } from './params.js';
@@ -82,10 +85,28 @@ function sampleFeatures(count: number, fraction: number, rng: Rng): Int32Array {
   return all.subarray(0, k).sort();
 }
 
+/** A typed array over shared memory, for the threads of a team. */
+function shared<T extends Uint8Array | Uint32Array | Float32Array | Int32Array | Float64Array>(
+  make: new (buffer: SharedArrayBuffer) => T,
+  bytesPer: number,
+  length: number,
+): T {
+  return new make(new SharedArrayBuffer(Math.max(1, length) * bytesPer));
+}
+
+/** The thread count of a fit: the parameter, else the machine's cores; never more than the features. */
+function threadCount(params: GbdtParams, features: number): number {
+  const wanted = params.threads ?? Math.min(availableParallelism(), 8);
+  return Math.max(1, Math.min(wanted, features));
+}
+
 /** Trains the ensemble (see the Trainer contract in ml/trainer.ts). */
 export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): FittedModel {
   checkTrainingInput(GBDT_NAME, data, options);
-  const { params, seed } = options;
+  const { seed } = options;
+  // The thread count shapes how the work is shared, never the model: checkpoints leave it out, so a run resumes
+  // on a worker with another number of cores.
+  const { threads: _threads, ...params } = options.params;
   const resumed = options.resumeFrom ? decodeGbdtCheckpoint(options.resumeFrom, params, seed) : undefined;
   const prep = prepareTraining(data, params, seed, options.validation, resumed?.binnings);
   const n = prep.stride;
@@ -101,14 +122,18 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
   const rng = resumed ? rngFromState(resumed.rng) : createRng((seed ^ 0x5bd1e995) | 0);
   const validLosses = resumed ? [...resumed.validLosses] : [];
   let stopped = resumed?.stopped ?? false;
+  // What the checkpoints so far hold: each new one carries only the trees and losses since.
+  const checkpointed = { tree: trees.length, loss: validLosses.length };
 
+  const featureCount = prep.binnings.length;
+  const threads = threadCount(options.params, featureCount);
   const raw = new Float64Array(n).fill(baseline);
   for (const tree of trees) addTreeBinned(tree, prep.binned, n, raw);
   const valid = prep.valid;
   const validRaw = valid ? new Float64Array(valid.stride).fill(baseline) : null;
   if (valid && validRaw) for (const tree of trees) addTreeBinned(tree, valid.binned, valid.stride, validRaw);
-  const g = new Float32Array(n);
-  const h = new Float32Array(n);
+  const g = threads > 1 ? shared(Float32Array, 4, n) : new Float32Array(n);
+  const h = threads > 1 ? shared(Float32Array, 4, n) : new Float32Array(n);
   const reporting = options.onProgress !== undefined;
   let trainLoss = logLossGradients(raw, prep.labels, g, h, reporting);
   if (!resumed && prep.earlyStopping && valid && validRaw)
@@ -128,11 +153,46 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
     minHessianToSplit: params.minHessianToSplit,
     l2Regularization: params.l2Regularization,
   };
-  const rows = new Uint32Array(n);
+  const rows = threads > 1 ? shared(Uint32Array, 4, n) : new Uint32Array(n);
   const inBag = new Uint8Array(params.subsample < 1 ? n : 0);
   const bagSize = Math.max(1, Math.round(params.subsample * n));
-  const buffers = createGrowBuffers(n);
-  const featureCount = prep.binnings.length;
+  let buffers: GrowBuffers = createGrowBuffers(n);
+  let team: TeamContext | undefined;
+  if (threads > 1) {
+    // Everything the helpers read lives in shared memory: the binned matrix, gradients, rows, histograms.
+    const binned = shared(Uint8Array, 1, prep.binned.length);
+    binned.set(prep.binned);
+    const span = FEATURE_SPAN * featureCount;
+    const slots = params.maxLeafNodes + 4;
+    const hists = shared(Float64Array, 8, slots * span);
+    buffers = {
+      scratch: buffers.scratch,
+      og: shared(Float32Array, 4, n),
+      oh: shared(Float32Array, 4, n),
+      pool: Array.from({ length: slots }, (_, k) =>
+        hists.subarray((slots - 1 - k) * span, (slots - k) * span),
+      ),
+    };
+    const fit = {
+      binned,
+      stride: n,
+      g,
+      h,
+      og: buffers.og,
+      oh: buffers.oh,
+      rows,
+      hists,
+      features: shared(Int32Array, 4, 3 * featureCount),
+      meta,
+      constraints: {
+        minSamplesLeaf: params.minSamplesLeaf,
+        minHessianToSplit: params.minHessianToSplit,
+        l2Regularization: params.l2Regularization,
+      },
+    };
+    team = { team: gbdtTeam(threads), buffers: fit };
+    team.team.startFit(fit);
+  }
 
   while (!stopped && trees.length < params.maxIter) {
     let m = n;
@@ -152,6 +212,7 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
       settings,
       rng,
       buffers,
+      ...(team ? { team } : {}),
     });
     for (const leaf of leaves) {
       const value = tree[leaf.node]!.value;
@@ -178,20 +239,25 @@ export function fitGbdt(data: TrainingData, options: TrainOptions<GbdtParams>): 
     }
     if (options.onProgress) {
       const every = options.checkpointEvery;
-      const checkpoint =
-        every !== undefined && trees.length % every === 0
-          ? encodeGbdtCheckpoint({
-              params,
-              seed,
-              fingerprint,
-              binnings: prep.binnings,
-              baseline,
-              trees,
-              rng: rng.state(),
-              validLosses,
-              stopped,
-            })
-          : undefined;
+      let checkpoint: Uint8Array | undefined;
+      if (every !== undefined && trees.length % every === 0) {
+        checkpoint = encodeGbdtCheckpoint(
+          {
+            params,
+            seed,
+            fingerprint,
+            binnings: prep.binnings,
+            baseline,
+            trees,
+            rng: rng.state(),
+            validLosses,
+            stopped,
+          },
+          checkpointed,
+        );
+        checkpointed.tree = trees.length;
+        checkpointed.loss = validLosses.length;
+      }
       const progress = {
         step: trees.length,
         totalSteps: params.maxIter,

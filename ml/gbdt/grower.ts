@@ -8,6 +8,27 @@ import type { FeatureMeta, SplitConstraints, SplitInfo } from './split.js';
 import { findBestSplit, nodeValue } from './split.js';
 import type { Tree, TreeNode } from './tree.js';
 import { gatherGradients, partitionRows } from './partition.js';
+import type { Team } from './team.js';
+import {
+  SEARCH_WORDS,
+  T_BUILD_END,
+  T_BUILD_ORDERED,
+  T_BUILD_ROWS,
+  T_BUILD_SLOT,
+  T_BUILD_START,
+  T_SEARCH_BASE,
+  T_SEARCHES,
+  T_SUB_CHILD,
+  T_SUB_OUT,
+  T_TREE_FEATURES,
+  type FitBuffers,
+} from './team-protocol.js';
+
+/** Threads that grow the tree with this one: their team and the fit's shared buffers (histograms included). */
+export interface TeamContext {
+  readonly team: Team;
+  readonly buffers: FitBuffers;
+}
 
 export interface GrowSettings extends SplitConstraints {
   readonly maxLeafNodes: number;
@@ -39,6 +60,8 @@ export interface GrowInput {
   readonly settings: GrowSettings;
   readonly rng: Rng;
   readonly buffers: GrowBuffers;
+  /** Present when helper threads share the histogram and split-search work. */
+  readonly team?: TeamContext;
 }
 
 export interface GrownTree {
@@ -70,7 +93,61 @@ export function createGrowBuffers(rowCount: number): GrowBuffers {
 }
 
 function takeHist(input: GrowInput): Float64Array {
-  return input.buffers.pool.pop() ?? new Float64Array(input.meta.nBins.length * FEATURE_SPAN);
+  const hist = input.buffers.pool.pop();
+  if (hist) return hist;
+  // With a team every histogram lives in shared memory, in slots sized up front.
+  if (input.team) throw new Error('gbdt: out of shared histogram slots');
+  return new Float64Array(input.meta.nBins.length * FEATURE_SPAN);
+}
+
+/** Index of a shared histogram slot. */
+function slotOf(hist: Float64Array): number {
+  return hist.byteOffset / (hist.length * 8);
+}
+
+/** Clears the team's task: no build, no subtraction, no search. */
+function resetTask(task: Float64Array): void {
+  task[T_BUILD_SLOT] = -1;
+  task[T_SUB_OUT] = -1;
+  task[T_SEARCHES] = 0;
+}
+
+/** Adds a split search of `hist` over `features` to the team's task (the list goes to shared slot `k`). */
+function addSearch(
+  team: TeamContext,
+  k: number,
+  hist: Float64Array,
+  totals: { g: number; h: number; n: number; value: number },
+  features: Int32Array,
+): void {
+  const { task } = team.team;
+  const offset = team.buffers.meta.nBins.length * (k + 1);
+  team.buffers.features.set(features, offset);
+  const base = T_SEARCH_BASE + k * SEARCH_WORDS;
+  task[base] = slotOf(hist);
+  task[base + 1] = totals.g;
+  task[base + 2] = totals.h;
+  task[base + 3] = totals.n;
+  task[base + 4] = totals.value;
+  task[base + 5] = offset;
+  task[base + 6] = features.length;
+  task[T_SEARCHES] = k + 1;
+}
+
+function setBuild(
+  team: TeamContext,
+  hist: Float64Array,
+  rows: boolean,
+  start: number,
+  end: number,
+  ordered: boolean,
+): void {
+  const { task } = team.team;
+  task[T_BUILD_SLOT] = slotOf(hist);
+  task[T_BUILD_ROWS] = rows ? 1 : 0;
+  task[T_BUILD_START] = start;
+  task[T_BUILD_END] = end;
+  task[T_BUILD_ORDERED] = ordered ? 1 : 0;
 }
 
 function nodeFeatures(input: GrowInput): Int32Array {
@@ -153,26 +230,35 @@ export function growTree(input: GrowInput): GrownTree {
     release(n);
     leaves.push(n);
   };
-  const evaluate = (n: Growing): void => {
-    const count = n.end - n.start;
-    n.split = findBestSplit(
-      n.hist!,
-      nodeFeatures(input),
-      meta,
-      { g: n.g, h: n.h, n: count, value: n.value },
-      settings,
-    );
+  const place = (n: Growing, split: SplitInfo | null): void => {
+    n.split = split;
     if (n.split) open.push(n);
     else finalize(n);
+  };
+  const { team } = input;
+  const evaluate = (n: Growing): void => {
+    const totals = { g: n.g, h: n.h, n: n.end - n.start, value: n.value };
+    if (!team) {
+      place(n, findBestSplit(n.hist!, nodeFeatures(input), meta, totals, settings));
+      return;
+    }
+    resetTask(team.team.task);
+    addSearch(team, 0, n.hist!, totals, nodeFeatures(input));
+    team.team.run();
+    place(n, team.team.bestSplit(0));
   };
 
   const rootHist = takeHist(input);
   const m = input.rows.length;
-  if (input.allRows) histogramOf(input, rootHist, null, 0, m, input.g, input.h);
-  else {
-    gatherGradients(input.rows, 0, m, input.g, input.h, input.buffers.og, input.buffers.oh);
-    histogramOf(input, rootHist, input.rows, 0, m, input.buffers.og, input.buffers.oh);
-  }
+  if (!input.allRows) gatherGradients(input.rows, 0, m, input.g, input.h, input.buffers.og, input.buffers.oh);
+  if (team) {
+    team.buffers.features.set(input.features, 0);
+    team.team.task[T_TREE_FEATURES] = input.features.length;
+    resetTask(team.team.task);
+    setBuild(team, rootHist, !input.allRows, 0, m, !input.allRows);
+    team.team.run();
+  } else if (input.allRows) histogramOf(input, rootHist, null, 0, m, input.g, input.h);
+  else histogramOf(input, rootHist, input.rows, 0, m, input.buffers.og, input.buffers.oh);
   const totals =
     input.features.length > 0
       ? histogramTotals(rootHist, input.features[0]!, meta.nBins[input.features[0]!]!)
@@ -245,6 +331,35 @@ export function growTree(input: GrowInput): GrownTree {
     };
     nodes[parent.id] = { ...splitAsNode(s), left: left.id, right: right.id };
     leafCount++;
+    if ((splitLeft || splitRight) && team) {
+      // One task for the helpers: the smaller child's histogram, the larger one by subtraction, and the best
+      // split of each child that may split (node features drawn left then right, as evaluate() draws them).
+      const [small, large] = s.nLeft < s.nRight ? [left, right] : [right, left];
+      small.hist = takeHist(input);
+      large.hist = parent.hist!;
+      parent.hist = null;
+      resetTask(team.team.task);
+      setBuild(team, small.hist, true, small.start, small.end, true);
+      team.team.task[T_SUB_OUT] = slotOf(large.hist);
+      team.team.task[T_SUB_CHILD] = slotOf(small.hist);
+      const searched = [splitLeft ? left : null, splitRight ? right : null].filter((n) => n !== null);
+      searched.forEach((n, k) =>
+        addSearch(
+          team,
+          k,
+          n.hist!,
+          { g: n.g, h: n.h, n: n.end - n.start, value: n.value },
+          nodeFeatures(input),
+        ),
+      );
+      team.team.run();
+      const splits = searched.map((_, k) => team.team.bestSplit(k));
+      if (splitLeft) place(left, splits[0]!);
+      else finalize(left);
+      if (splitRight) place(right, splits[splitLeft ? 1 : 0]!);
+      else finalize(right);
+      continue;
+    }
     if (splitLeft || splitRight) {
       // partition() gathered the smaller child's gradients (same rule: left when strictly smaller).
       const [small, large] = s.nLeft < s.nRight ? [left, right] : [right, left];

@@ -10,6 +10,7 @@ export { gbdtParamsSchema, parseGbdtParams } from './params.js';
 /** Histogram GBDT in the manner of LightGBM / scikit-learn's HistGradientBoostingClassifier, exported as ONNX. */
 export const gbdtTrainer: Trainer<GbdtParams> = {
   name: GBDT_NAME,
+  incrementalCheckpoints: true,
   parseParams: parseGbdtParams,
   fit: fitGbdt,
 };

@@ -41,6 +41,11 @@ export const gbdtParamsSchema = z
     /** Stop when none of the last n iterations improved the validation loss by more than `tol`. */
     nIterNoChange: z.number().int().min(1).default(10),
     tol: z.number().finite().min(0).default(1e-7),
+    /**
+     * Threads that build histograms and search splits together; absent: the machine's cores (at most 8). The
+     * model does not depend on it: the same data, parameters and seed give the same trees for any count.
+     */
+    threads: z.number().int().min(1).max(64).optional(),
   })
   .strict();
 

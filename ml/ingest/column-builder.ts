@@ -170,6 +170,6 @@ export function typeErrorRateError(
       `the non-missing ones) are not ${stats.type === 'numeric' ? 'numbers' : 'true/false'}, e.g. ${examples}; ` +
       `at most ${pct(maxRate)} may be (they become missing). Declare the column categorical in the schema, add ` +
       'those tokens to missingTokens, or fix the data',
-    { column: stats.name, ...(first ? { row: first.row } : {}) },
+    { column: stats.name, share: stats.parseErrorRate, ...(first ? { row: first.row } : {}) },
   );
 }

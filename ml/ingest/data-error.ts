@@ -17,6 +17,10 @@ export type DataErrorCode =
   | 'not_csv'
   /** The bytes are not NDJSON: binary, a JSON array, a pretty-printed document... */
   | 'not_ndjson'
+  /** The bytes are not a Parquet file (no PAR1 magic, or a footer that can't be read). */
+  | 'not_parquet'
+  /** A Parquet column of a type a frame can't hold (lists, maps, structs, raw binary). */
+  | 'bad_parquet_type'
   /** The bytes are not valid UTF-8. */
   | 'bad_encoding'
   /** A quote in the wrong place, or a quoted field that never closes. */
@@ -51,6 +55,8 @@ export interface DataErrorContext {
   readonly line?: number;
   /** The column name, when the problem is in one column. */
   readonly column?: string;
+  /** For type_error_rate: the share of the column's non-missing values that did not parse (a statistic, no value). */
+  readonly share?: number;
   readonly cause?: unknown;
 }
 
@@ -61,6 +67,7 @@ export class DataError extends Error {
   readonly row: number | undefined;
   readonly line: number | undefined;
   readonly column: string | undefined;
+  readonly share: number | undefined;
 
   constructor(code: DataErrorCode, message: string, context: DataErrorContext = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
@@ -68,6 +75,7 @@ export class DataError extends Error {
     this.row = context.row;
     this.line = context.line;
     this.column = context.column;
+    this.share = context.share;
   }
 }
 

@@ -49,14 +49,28 @@ interface Tally {
 }
 
 /**
- * Pass 1: streams the whole input once and infers each column's type. A column is `boolean` when every
- * non-missing value is true/false, `numeric` when at least `numericShare` (0.9) of them are numbers, otherwise
- * `categorical`; an all-missing column is numeric. A numeric column whose non-numbers exceed `maxTypeErrorRate`
+ * Streams the whole input once and infers each column's type. A column is `boolean` when every non-missing value
+ * is true/false, `numeric` when at least `numericShare` (0.5) of them are numbers, otherwise `categorical`; an
+ * all-missing column is numeric. So a column of mostly numbers with some text is numeric, and its text is reported
+ * below rather than silently turning the column categorical. A numeric column whose non-numbers exceed `maxTypeErrorRate`
  * (0.01) fails with `type_error_rate`, naming the column and example values: they would silently become missing.
  * Also fails with every reader error (empty_file, header_only, ragged_row, line_too_long, not_csv, ...).
  */
 export async function inferSchema(source: ByteSource, options: ReadOptions = {}): Promise<InferredSchema> {
   const resolved = resolveReadOptions(options);
+  if (resolved.format === 'parquet') {
+    const { readParquetFrame } = await import('./parquet-reader.js');
+    return (await readParquetFrame(source, resolved, undefined)).inferred!;
+  }
+  if (resolved.format === 'csv') {
+    const { readCsvFrame, SecondPassNeeded } = await import('./csv-frame.js');
+    try {
+      return (await readCsvFrame(source, resolved, undefined, options.threads ?? 1)).inferred!;
+    } catch (error) {
+      if (error instanceof SecondPassNeeded) return error.inferred;
+      throw error;
+    }
+  }
   const reader = await openReader(source, resolved);
   const tallies: Tally[] = [];
   let rowCount = 0;

@@ -1,7 +1,10 @@
+import { availableParallelism } from 'node:os';
 import type { Frame } from '../frame.js';
 import type { ByteSource } from './byte-source.js';
 import { createColumnBuilder, typeErrorRateError, type ColumnReadStats } from './column-builder.js';
+import { readCsvFrame, SecondPassNeeded } from './csv-frame.js';
 import { DataError } from './data-error.js';
+import { readParquetFrame } from './parquet-reader.js';
 import { inferSchema, type InferredSchema } from './infer-schema.js';
 import { openReader } from './open-reader.js';
 import {
@@ -61,6 +64,8 @@ export async function readFrame(
     );
   }
   const resolved = resolveReadOptions(options, schema.missingTokens);
+  if (resolved.format === 'csv') return readCsvFrame(source, resolved, schema, threadsFor(options));
+  if (resolved.format === 'parquet') return readParquetFrame(source, resolved, schema);
   const names = schema.columns.map((c) => c.name);
   const allowExtra = schema.allowExtraColumns ?? false;
   const reader = await openReader(source, resolved, {
@@ -68,36 +73,9 @@ export async function readFrame(
     unknownKeys: allowExtra ? 'ignore' : 'error',
   });
 
-  // Where each schema column sits in the reader's cells.
+  // Where each schema column sits in the reader's cells (NDJSON: the schema's columns come first).
   const positions = names.map((name) => reader.columns.indexOf(name));
   const warnings: ReadWarning[] = [];
-  if (resolved.format === 'csv') {
-    const absent = names.filter((_, j) => positions[j] === -1);
-    if (absent.length > 0) {
-      throw new DataError(
-        'missing_column',
-        `the file lacks column${absent.length > 1 ? 's' : ''} ${absent.map((a) => `"${a}"`).join(', ')} that the ` +
-          `schema declares; the file's columns are: ${reader.columns.join(', ')}`,
-        { column: absent[0] },
-      );
-    }
-    const extra = reader.columns.filter((name) => !names.includes(name));
-    if (extra.length > 0 && !allowExtra) {
-      throw new DataError(
-        'unexpected_column',
-        `the file has column${extra.length > 1 ? 's' : ''} ${extra.map((e) => `"${e}"`).join(', ')} that the schema ` +
-          'does not declare; declare them or set allowExtraColumns',
-        { column: extra[0] },
-      );
-    }
-    if (extra.length > 0) {
-      warnings.push({
-        code: 'extra_columns_skipped',
-        message: `columns not in the schema were skipped: ${extra.join(', ')}`,
-      });
-    }
-  }
-
   const settings = {
     missingTokens: resolved.missingTokens,
     trim: resolved.trim,
@@ -138,6 +116,11 @@ export async function readFrame(
   };
 }
 
+/** Threads for parsing a large CSV: the option, else the machine's cores. */
+export function threadsFor(options: ReadOptions): number {
+  return options.threads ?? Math.max(1, Math.min(availableParallelism(), 8));
+}
+
 export interface ReadDatasetResult extends ReadFrameResult {
   /** Pass 1's findings; absent when an explicit schema was given (no inference pass). */
   readonly inferred?: InferredSchema;
@@ -154,6 +137,24 @@ export async function readDataset(
 ): Promise<ReadDatasetResult> {
   const { schema, ...readOptions } = options;
   if (schema) return readFrame(open(), schema, readOptions);
+  const resolved = resolveReadOptions(readOptions);
+  if (resolved.format === 'parquet') return readParquetFrame(open(), resolved, undefined);
+  if (resolved.format === 'csv') {
+    // One pass infers and builds; rarely (see SecondPassNeeded) a second one builds with the types fixed.
+    try {
+      return await readCsvFrame(open(), resolved, undefined, threadsFor(readOptions));
+    } catch (error) {
+      if (!(error instanceof SecondPassNeeded)) throw error;
+      const again = await readCsvFrame(open(), resolved, error.inferred.schema, threadsFor(readOptions));
+      if (again.stats.sha256 !== error.inferred.sha256) {
+        throw new DataError(
+          'source_changed',
+          `the input changed between the two reads (sha256 ${error.inferred.sha256} then ${again.stats.sha256})`,
+        );
+      }
+      return { ...again, inferred: error.inferred };
+    }
+  }
   const inferred = await inferSchema(open(), readOptions);
   const result = await readFrame(open(), inferred.schema, {
     ...readOptions,

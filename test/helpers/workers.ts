@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { NativeConnection, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type {
+  ActivityInterceptorsFactory,
+  NativeConnection,
+  Worker,
+  WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { ActivityDeps } from '../../activities/index.js';
 import type { ResourceTag } from '../../domain/task-queues.js';
@@ -36,6 +41,7 @@ export async function startTestWorkers(options: {
   deps: ActivityDeps;
   connection?: NativeConnection;
   gpuCount?: number;
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }): Promise<RunningWorkers> {
   installTemporalRuntime(testLog);
   const stack = testStack();
@@ -50,6 +56,7 @@ export async function startTestWorkers(options: {
     bundle: await testBundle(),
     gpuCount: options.gpuCount ?? 1,
     deps: options.deps,
+    ...(options.activityInterceptors ? { activityInterceptors: options.activityInterceptors } : {}),
   });
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   return {

@@ -57,7 +57,7 @@ const cases: {
     file: 'text-in-numeric.csv',
     stage: 'ingest',
     reason:
-      'row 8, column "income": more than 1% of the column\'s non-missing values do not parse as its type (dataset.maxTypeErrorRate); declare the column categorical, add the tokens to dataset.missingTokens, or fix the data (type_error_rate)',
+      'row 8, column "income": 5% of the column\'s non-missing values do not parse as its type, more than the 1% allowed (dataset.maxTypeErrorRate); declare the column categorical, add the tokens to dataset.missingTokens, or fix the data (type_error_rate)',
     report: '"unknown" (row 8)',
   },
   {

@@ -201,10 +201,12 @@ describe('a worker refuses what its operator did not allow', () => {
       params: {},
       env: {},
     });
+    // The workflow's first activity validates the spec: refused before any stage runs, every problem by path.
     expect(await rejection(argv)).toEqual({
-      stage: 'train',
+      stage: 'spec',
       reasons: [
-        "trainer.name: expected a registered trainer name: 1-63 lower-case letters, digits, _ and -; trainer.command: a spec cannot name a program to run (command); name a trainer that the worker's operator registered, with trainer.name",
+        'trainer.name: expected a registered trainer name: 1-63 lower-case letters, digits, _ and -',
+        "trainer.command: a spec cannot name a program to run (command); name a trainer that the worker's operator registered, with trainer.name",
       ],
     });
     await expect(access(marker)).rejects.toThrow(/ENOENT/);
@@ -216,7 +218,7 @@ describe('a worker refuses what its operator did not allow', () => {
       env: { LD_PRELOAD: join(root, 'evil.so'), TRAINER_OK: '1' },
     });
     expect(await rejection(preload)).toEqual({
-      stage: 'train',
+      stage: 'spec',
       reasons: [`trainer.env.LD_PRELOAD: a spec may not set LD_PRELOAD (${trainerEnvHelp})`],
     });
 

@@ -47,6 +47,8 @@ function registrySuite(name: string, open: () => Promise<{ pool: Pool; close: ()
       ctx ??= await open();
       await upsertDataset(ctx.pool, {
         sha256: sha(1),
+        readKey: 'test',
+        readOptions: {},
         source: '/d.csv',
         format: 'csv',
         rowCount: 10,

@@ -172,7 +172,7 @@ describe('gbdt trainer', () => {
     expect(Buffer.from(a).equals(Buffer.from(c))).toBe(false);
   });
 
-  it('resumes from a checkpoint to the very model an uninterrupted run gives', () => {
+  it('resumes from a checkpoint chain to the very model an uninterrupted run gives', () => {
     const p = params({
       maxIter: 25,
       subsample: 0.8,
@@ -196,17 +196,150 @@ describe('gbdt trainer', () => {
     expect([...checkpoints.keys()]).toEqual(steps.filter((s) => s.step % 5 === 0).map((s) => s.step));
     expect(steps.every((s) => s.validLoss !== undefined && Number.isFinite(s.trainLoss))).toBe(true);
 
+    // Each checkpoint holds only the trees since the previous one: the chain up to step 10 is two of them.
+    const chain = [checkpoints.get(5)!, checkpoints.get(10)!];
     const resumedSteps: number[] = [];
+    const later = new Map<number, Uint8Array>();
     const resumed = gbdtTrainer.fit(train, {
       params: p,
       seed: 5,
-      resumeFrom: checkpoints.get(10)!,
-      onProgress: (progress) => resumedSteps.push(progress.step),
+      resumeFrom: chain,
+      checkpointEvery: 5,
+      onProgress: (progress, checkpoint) => {
+        resumedSteps.push(progress.step);
+        if (checkpoint) later.set(progress.step, checkpoint);
+      },
     });
     expect(resumedSteps[0]).toBe(11);
     expect(resumedSteps.at(-1)).toBe(steps.at(-1)!.step);
     expect(Buffer.from(resumed.toOnnx()).equals(Buffer.from(full.toOnnx()))).toBe(true);
     expect(resumed.metadata()).toEqual(full.metadata());
+    // A resumed run's checkpoints continue the same chain, byte for byte.
+    for (const [step, bytes] of later)
+      expect(Buffer.from(bytes).equals(Buffer.from(checkpoints.get(step)!))).toBe(true);
+    // Resuming again from the longer chain still gives the same model.
+    const again = gbdtTrainer.fit(train, {
+      params: p,
+      seed: 5,
+      resumeFrom: [...chain, checkpoints.get(15)!],
+    });
+    expect(Buffer.from(again.toOnnx()).equals(Buffer.from(full.toOnnx()))).toBe(true);
+  });
+
+  it('still resumes from a complete checkpoint written before chains (version 1)', () => {
+    const p = params({ maxIter: 12, earlyStopping: true, validationFraction: 0.2 });
+    const pieces: Uint8Array[] = [];
+    const full = gbdtTrainer.fit(train, {
+      params: p,
+      seed: 4,
+      checkpointEvery: 3,
+      onProgress: (_p, c) => c && pieces.push(c),
+    });
+    type Piece = { state: Record<string, unknown> & { trees: unknown[]; validLosses: number[] } };
+    const states = pieces.slice(0, 2).map((c) => (JSON.parse(new TextDecoder().decode(c)) as Piece).state);
+    const v1 = encodeCheckpoint('gbdt', {
+      ...states[1],
+      version: 1,
+      binnings: states[0]!.binnings,
+      trees: states.flatMap((st) => st.trees),
+      validLosses: states.flatMap((st) => st.validLosses),
+      fromTree: undefined,
+      fromLoss: undefined,
+    });
+    const resumed = gbdtTrainer.fit(train, { params: p, seed: 4, resumeFrom: v1 });
+    expect(Buffer.from(resumed.toOnnx()).equals(Buffer.from(full.toOnnx()))).toBe(true);
+  });
+
+  it('writes checkpoints that hold only the trees since the previous one', () => {
+    const p = params({ maxIter: 40 });
+    const sizes: number[] = [];
+    const trees: number[] = [];
+    gbdtTrainer.fit(train, {
+      params: p,
+      seed: 3,
+      checkpointEvery: 10,
+      onProgress: (_progress, checkpoint) => {
+        if (!checkpoint) return;
+        sizes.push(checkpoint.byteLength);
+        const state = (
+          JSON.parse(new TextDecoder().decode(checkpoint)) as {
+            state: { trees: unknown[]; fromTree: number; binnings?: unknown };
+          }
+        ).state;
+        trees.push(state.trees.length, state.fromTree, state.binnings ? 1 : 0);
+      },
+    });
+    // [trees in it, trees before it, has the bins] for each of the four checkpoints.
+    expect(trees).toEqual([10, 0, 1, 10, 10, 0, 10, 20, 0, 10, 30, 0]);
+    // The later ones are about the same size, not growing with the model (the first also carries the bins).
+    expect(Math.max(...sizes.slice(1)) / Math.min(...sizes.slice(1))).toBeLessThan(1.5);
+  });
+
+  it('refuses an incomplete chain, naming what is missing', () => {
+    const p = params({ maxIter: 6 });
+    const checkpoints: Uint8Array[] = [];
+    gbdtTrainer.fit(train, {
+      params: p,
+      seed: 1,
+      checkpointEvery: 2,
+      onProgress: (_p, c) => c && checkpoints.push(c),
+    });
+    expect(checkpoints).toHaveLength(3);
+    expect(() => gbdtTrainer.fit(train, { params: p, seed: 1, resumeFrom: checkpoints[2]! })).toThrow(
+      'gbdt: resumeFrom is incomplete: checkpoint 1 of 1 follows 4 trees, but the checkpoints before it hold 0',
+    );
+    expect(() =>
+      gbdtTrainer.fit(train, { params: p, seed: 1, resumeFrom: [checkpoints[0]!, checkpoints[2]!] }),
+    ).toThrow(
+      'gbdt: resumeFrom is incomplete: checkpoint 2 of 2 follows 4 trees, but the checkpoints before it hold 2',
+    );
+    expect(() => gbdtTrainer.fit(train, { params: p, seed: 1, resumeFrom: [] })).toThrow(
+      /empty checkpoint chain/,
+    );
+  });
+
+  it('gives byte-identical ONNX on 1, 2 and 4 threads, and resumes on another thread count', () => {
+    // Row and column sampling, missing values and a categorical feature: every path of the shared work.
+    const wide: TrainingData = {
+      features: {
+        rowCount: train.features.rowCount,
+        columns: [
+          ...train.features.columns,
+          ...train.features.columns.map((c) => ({ ...c, name: `${c.name}_copy` })),
+        ],
+      },
+      labels: train.labels,
+    };
+    const base = {
+      maxIter: 12,
+      subsample: 0.8,
+      colsampleByTree: 0.9,
+      colsampleByNode: 0.8,
+      earlyStopping: true,
+      validationFraction: 0.2,
+    };
+    const fit = (threads: number, resumeFrom?: Uint8Array) => {
+      const checkpoints = new Map<number, Uint8Array>();
+      const model = gbdtTrainer.fit(wide, {
+        params: params({ ...base, threads }),
+        seed: 9,
+        checkpointEvery: 4,
+        ...(resumeFrom ? { resumeFrom } : {}),
+        onProgress: (progress, checkpoint) => {
+          if (checkpoint) checkpoints.set(progress.step, checkpoint);
+        },
+      });
+      return { onnx: Buffer.from(model.toOnnx()), metadata: model.metadata(), checkpoints };
+    };
+    const one = fit(1);
+    const two = fit(2);
+    const four = fit(4);
+    expect(two.onnx.equals(one.onnx)).toBe(true);
+    expect(four.onnx.equals(one.onnx)).toBe(true);
+    expect(four.metadata).toEqual(one.metadata);
+    // Checkpoints do not depend on the thread count either, so a run resumes on a worker with other cores.
+    expect(Buffer.from(four.checkpoints.get(8)!).equals(Buffer.from(one.checkpoints.get(8)!))).toBe(true);
+    expect(fit(2, one.checkpoints.get(4)).onnx.equals(one.onnx)).toBe(true);
   });
 
   it('refuses a checkpoint from other parameters, other data or another trainer', () => {
@@ -214,7 +347,7 @@ describe('gbdt trainer', () => {
     gbdtTrainer.fit(train, {
       params: params({ maxIter: 4 }),
       seed: 1,
-      checkpointEvery: 2,
+      checkpointEvery: 4,
       onProgress: (_p, c) => (checkpoint = c ?? checkpoint),
     });
     expect(checkpoint).toBeDefined();
