@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what Slipway's local stack and tests need, idempotently, into a cache; optionally starts the servers.
 #
-#   provision.sh install   build/install missing tools: temporal CLI, MinIO and promtool (go install), PostgreSQL (apt)
+#   provision.sh install   build/install missing tools: temporal CLI and MinIO (go install), PostgreSQL (apt)
 #   provision.sh start     install, then start Temporal, PostgreSQL and MinIO on loopback with data under
 #                          $SLIPWAY_HOME (default .slipway/stack), and print the environment settings to use
 #   provision.sh stop      stop what `start` started
+#   provision.sh promtool  optional: build promtool (Prometheus 3.16) into the cache; the tests check the rules in
+#                          infra/prometheus without it and also run it where it is installed (a cold build of
+#                          Prometheus takes tens of minutes on a small machine, so `install` leaves it out)
 #   provision.sh python [requirements.txt]
 #                          a Python virtual environment with those requirements (default: the example trainer's),
 #                          under the tool cache and keyed by the interpreter's version and the file's sha256; made
@@ -51,17 +54,19 @@ install_postgres() {
 
 cmd_install() {
   local failed=0
-  # The Go builds take minutes each on a small machine: run them side by side, and apt meanwhile.
+  # The two Go builds take minutes each on a small machine: run them side by side, and apt meanwhile.
   install_go_tool temporal github.com/temporalio/cli/cmd/temporal@v1.5.1 & local t=$!
   install_go_tool minio github.com/minio/minio@latest & local m=$!
-  # promtool checks the Prometheus rules in infra/prometheus (Prometheus 3.16's Go module version).
-  install_go_tool promtool github.com/prometheus/prometheus/cmd/promtool@v0.316.0 & local p=$!
   install_postgres || failed=1
   wait $t || failed=1
   wait $m || failed=1
-  wait $p || failed=1
-  say "tools: temporal=$(command -v temporal || echo missing) minio=$(command -v minio || echo missing) promtool=$(command -v promtool || echo missing) postgres=$(pg_bindir || echo missing)"
+  say "tools: temporal=$(command -v temporal || echo missing) minio=$(command -v minio || echo missing) postgres=$(pg_bindir || echo missing)"
   return $failed
+}
+
+cmd_promtool() {
+  install_go_tool promtool github.com/prometheus/prometheus/cmd/promtool@v0.316.0
+  say "promtool=$(command -v promtool)"
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -157,6 +162,7 @@ case "${1:-install}" in
   install) cmd_install ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
+  promtool) cmd_promtool ;;
   python) shift; cmd_python "$@" ;;
-  *) echo "usage: $0 install|start|stop|python [requirements.txt]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|promtool|python [requirements.txt]" >&2; exit 2 ;;
 esac

@@ -1,6 +1,6 @@
 // What a PromQL expression refers to: the metric names and, per selector, the label names it matches on. Enough of
-// PromQL's lexical structure to check dashboards and alert rules against the metrics the code registers; promtool
-// checks the syntax itself.
+// PromQL's lexical structure to check dashboards and alert rules against the metrics the code registers;
+// promql-parse.ts checks the syntax itself.
 
 const keywords = new Set([
   'and',
