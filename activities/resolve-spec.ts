@@ -5,6 +5,7 @@ import {
   type PipelineSpec,
   type SpecProblem,
 } from '../domain/pipeline-spec.js';
+import type { CommandTrainer } from '../platform/command-trainers.js';
 import type { Pool } from '../platform/db.js';
 import { recordRun } from '../platform/registry.js';
 import { canonicalJson, parseSpecDocument, readSpecDocumentUnder, specHash } from '../platform/spec-file.js';
@@ -52,7 +53,23 @@ export function createResolveSpecActivities(deps: {
   readonly specRoots?: readonly string[];
   /** What a relative `specPath` is relative to (the repository). */
   readonly specBaseDir: string;
+  /** This worker's registered command trainers (SLIPWAY_COMMAND_TRAINERS). */
+  readonly commandTrainers?: readonly CommandTrainer[];
 }) {
+  // A CPU run's command trainer runs on a CPU worker like this one, which knows the registered names: an unknown
+  // name is a bad spec, refused before any data is read. A GPU run's trainer is registered on the GPU workers,
+  // which the train stage asks.
+  const runnable = (spec: PipelineSpec): PipelineSpec => {
+    if (spec.trainer.kind !== 'command' || spec.resources.gpu > 0) return spec;
+    const registered = deps.commandTrainers ?? [];
+    if (registered.some((t) => t.name === spec.trainer.name)) return spec;
+    throw new InvalidSpecError([
+      {
+        path: 'trainer.name',
+        message: `no command trainer "${spec.trainer.name}" on this worker (registered: ${registered.map((t) => t.name).join(', ') || 'none'}; the worker's operator registers trainers in SLIPWAY_COMMAND_TRAINERS)`,
+      },
+    ]);
+  };
   return {
     async resolveTrainingSpec(input: ResolveSpecInput): Promise<ResolveSpecOutput> {
       let raw: unknown = input.spec;
@@ -63,10 +80,10 @@ export function createResolveSpecActivities(deps: {
             baseDir: deps.specBaseDir,
           });
           raw = file.document;
-          const spec = parseSpecDocument(file.document, file.path);
+          const spec = runnable(parseSpecDocument(file.document, file.path));
           return { ok: true, spec, specHash: specHash(spec), specFile: file.path };
         }
-        const spec = parsePipelineSpec(raw);
+        const spec = runnable(parsePipelineSpec(raw));
         return { ok: true, spec, specHash: specHash(spec) };
       } catch (error) {
         if (!(error instanceof InvalidSpecError)) throw error;

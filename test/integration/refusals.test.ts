@@ -173,7 +173,7 @@ describe('a worker refuses what its operator did not allow', () => {
     expect(await rejection(asksMore, cappedPrefix)).toEqual({
       stage: 'ingest',
       reasons: [
-        "row 6 (line 7): the file has more than 5 data rows, the limit (the smaller of dataset.maxRows and this worker's SLIPWAY_MAX_DATASET_ROWS) (too_many_rows)",
+        "row 6: the file has more than 5 data rows, the limit (the smaller of dataset.maxRows and this worker's SLIPWAY_MAX_DATASET_ROWS) (too_many_rows)",
       ],
     });
     const big = join(fixtures, 'text-in-numeric.csv');
@@ -229,7 +229,7 @@ describe('a worker refuses what its operator did not allow', () => {
       env: {},
     });
     expect(await rejection(unknown)).toEqual({
-      stage: 'train',
+      stage: 'spec',
       reasons: [
         'trainer.name: no command trainer "xgboost" on this worker (registered: sklearn-example; the worker\'s operator registers trainers in SLIPWAY_COMMAND_TRAINERS)',
       ],
