@@ -27,11 +27,8 @@ export interface DriftCommandOptions {
 /** A problem with the command line or the files: printed as is, exit code 2. */
 class UsageError extends Error {}
 
-function formatOf(path: string): 'csv' | 'ndjson' {
-  if (/\.parquet$/i.test(path))
-    throw new UsageError(
-      `${path}: Parquet is not readable yet (ml/ingest has no Parquet reader on this branch); convert it to CSV`,
-    );
+function formatOf(path: string): 'csv' | 'ndjson' | 'parquet' {
+  if (/\.parquet$/i.test(path)) return 'parquet';
   return /\.(ndjson|jsonl)$/i.test(path) ? 'ndjson' : 'csv';
 }
 

@@ -161,18 +161,38 @@ describe('driftCommand', () => {
     ]);
   });
 
-  it('names the column the current file lacks, and Parquet as not readable yet', async () => {
+  it('names the column the current file lacks', async () => {
     const lacking = join(dir, 'lacking.csv');
     await writeFile(lacking, 'id,amount\n1,2\n');
     err = '';
     expect(await run(reference, lacking)).toBe(2);
     expect(err).toMatch(/lacking.csv: the file lacks column "channel"/);
-    const parquet = join(dir, 'x.parquet');
-    await writeFile(parquet, 'PAR1');
-    err = '';
-    expect(await run(reference, parquet)).toBe(2);
-    expect(err).toMatch(/Parquet is not readable yet/);
     await rm(lacking);
-    await rm(parquet);
+  });
+
+  it('reads Parquet: a Parquet reference against a CSV window, and a broken Parquet file named', async () => {
+    // test/fixtures/data/mixed.parquet (test/fixtures/make_parquet.py): 1,000 rows, price = i / 4 - 10.
+    const parquet = join(root, 'test', 'fixtures', 'data', 'mixed.parquet');
+    expect(await run(parquet, parquet, { json: true })).toBe(0);
+    const lines = ['id,price,flag,seen,city,note,label'];
+    for (let i = 0; i < 500; i++) {
+      const city = ['Oslo', 'Bergen', 'Tromsø'][i % 3];
+      lines.push(
+        `${i},${i * 0.25 + 390},${i % 3 === 0},${1_600_000_000_000 + i * 60_000},${city},n${i % 7},${i % 2}`,
+      );
+    }
+    const shifted = join(dir, 'shifted.csv');
+    await writeFile(shifted, `${lines.join('\n')}\n`);
+    out = '';
+    expect(await run(parquet, shifted, { json: true })).toBe(1);
+    const report = JSON.parse(out) as { features: FeatureDrift[] };
+    expect(report.features.find((f) => f.feature === 'price')?.drift).toBe(true);
+    const broken = join(dir, 'broken.parquet');
+    await writeFile(broken, 'PAR1');
+    err = '';
+    expect(await run(reference, broken)).toBe(2);
+    expect(err).toMatch(/broken.parquet: /);
+    await rm(shifted);
+    await rm(broken);
   });
 });
