@@ -9,7 +9,7 @@ import { renderDriftReportHtml } from '../ml/drift/report-html.js';
 import type { Frame } from '../ml/frame.js';
 import { DataError } from '../ml/ingest/data-error.js';
 import { readDataset } from '../ml/ingest/read-frame.js';
-import type { DatasetSchema } from '../domain/dataset-schema.js';
+import type { DatasetFormat, DatasetSchema } from '../domain/dataset-schema.js';
 
 export interface DriftCommandOptions {
   readonly json?: boolean;
@@ -27,7 +27,7 @@ export interface DriftCommandOptions {
 /** A problem with the command line or the files: printed as is, exit code 2. */
 class UsageError extends Error {}
 
-function formatOf(path: string): 'csv' | 'ndjson' | 'parquet' {
+function formatOf(path: string): DatasetFormat {
   if (/\.parquet$/i.test(path)) return 'parquet';
   return /\.(ndjson|jsonl)$/i.test(path) ? 'ndjson' : 'csv';
 }

@@ -41,10 +41,7 @@ program
 
 program
   .command('drift')
-  .argument(
-    '<reference>',
-    'reference data (CSV, NDJSON or Parquet, by the file name), e.g. the training rows',
-  )
+  .argument('<reference>', 'reference data (CSV, NDJSON or Parquet), e.g. the training rows')
   .argument('<current>', 'current data with the same columns, e.g. a window of serving rows')
   .option('--json', 'print the report as JSON')
   .option('--html <file>', 'also write the HTML report to this file')

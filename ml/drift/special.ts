@@ -98,8 +98,9 @@ export function chiSquareLogSf(x: number, dof: number): number {
 
 /**
  * Inverse survival function of the chi-square distribution from the logarithm of the probability: the x with
- * ln chiSquareSf(x, dof) = logP. Bisection on a bracket that doubles until it holds logP, to full double
- * precision; logP = -Infinity gives Infinity and logP = 0 gives 0.
+ * ln chiSquareSf(x, dof) = logP. Newton's method on the log survival function (its derivative is -pdf/sf), kept
+ * inside a bracket that doubles until it holds logP and falls back to bisection, to full double precision;
+ * logP = -Infinity gives Infinity and logP = 0 gives 0.
  */
 export function chiSquareIsfLog(logP: number, dof: number): number {
   if (!(logP <= 0)) return NaN;
@@ -112,12 +113,23 @@ export function chiSquareIsfLog(logP: number, dof: number): number {
     hi *= 2;
     if (hi > 1e300) return Infinity;
   }
-  for (let i = 0; i < 200 && hi - lo > 1e-15 * hi; i++) {
-    const mid = 0.5 * (lo + hi);
-    if (chiSquareLogSf(mid, dof) > logP) lo = mid;
-    else hi = mid;
+  const a = dof / 2;
+  const logNorm = a * Math.LN2 + logGamma(a);
+  let x = 0.5 * (lo + hi);
+  for (let i = 0; i < 200; i++) {
+    const logSf = chiSquareLogSf(x, dof);
+    const f = logSf - logP;
+    if (f === 0) return x;
+    if (f > 0) lo = x;
+    else hi = x;
+    // d/dx ln sf(x) = -pdf(x) / sf(x), pdf(x) = x^(a-1) e^(-x/2) / (2^a Gamma(a)).
+    const slope = -Math.exp((a - 1) * Math.log(x) - x / 2 - logNorm - logSf);
+    let next = x - f / slope;
+    if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+    if (Math.abs(next - x) <= 1e-15 * x || hi - lo <= 1e-15 * hi) return next;
+    x = next;
   }
-  return 0.5 * (lo + hi);
+  return x;
 }
 
 /** Inverse survival function of the chi-square distribution: the x with chiSquareSf(x, dof) = p. */
