@@ -17,6 +17,8 @@ import { trainTestData } from '../ml/dataset.js';
 import { inheritedEnvironment } from '../platform/config.js';
 import { frameToCsv } from '../ml/frame-csv.js';
 import { decodeFrameFromArrow } from '../ml/ingest/arrow-codec.js';
+import { classNames } from '../ml/ingest/labels.js';
+import { columnOf } from '../ml/frame.js';
 import { decodeSplit } from '../ml/split.js';
 import {
   storeCheckpoint,
@@ -86,7 +88,9 @@ export async function runCommandTrainer(
       deps.store.get(input.frameUri, { expectSha256: input.frameSha256 }),
       deps.store.get(input.splitUri, { expectSha256: input.splitSha256 }),
     ]);
-    const { train, test } = trainTestData(decodeFrameFromArrow(frameBytes), decodeSplit(splitBytes), {
+    const frame = decodeFrameFromArrow(frameBytes);
+    const classes = classNames(columnOf(frame, spec.target), spec.positiveClass);
+    const { train, test } = trainTestData(frame, decodeSplit(splitBytes), {
       target: spec.target,
       drop: spec.drop,
       ...(spec.positiveClass ? { positiveClass: spec.positiveClass } : {}),
@@ -221,7 +225,7 @@ export async function runCommandTrainer(
       modelSha256: model.sha256,
       trainer: `command:${entry.name}`,
       params: spec.trainer.params,
-      metadata: { trainerMetrics: metrics, entryPoint: [program, ...programArgs] },
+      metadata: { trainerMetrics: metrics, entryPoint: [program, ...programArgs], classes },
       ...(resume?.checkpointStep !== undefined ? { resumedFromStep: resume.checkpointStep } : {}),
       steps: latest.step,
       seconds: (Date.now() - started) / 1000,

@@ -49,18 +49,19 @@ function isUnder(path: string, root: string): boolean {
 }
 
 /** Counts the bytes going through and stops at the cap: an object or file that grows while read is still bounded. */
-async function* capped(source: ByteSource, maxBytes: number, describe: string): ByteSource {
+async function* capped(source: ByteSource, maxBytes: number, what: string): ByteSource {
   let total = 0;
   for await (const chunk of source) {
     total += chunk.length;
-    if (total > maxBytes) throw tooLarge(describe, maxBytes);
+    if (total > maxBytes) throw tooLarge(what, maxBytes);
     yield chunk;
   }
 }
 
-function tooLarge(source: string, maxBytes: number): SourceError {
+/** `what` names the data: `dataset.source <path>` for a spec's source, the file name for an upload. */
+function tooLarge(what: string, maxBytes: number): SourceError {
   return new SourceError(
-    `dataset.source ${source}: larger than this worker's limit of ${maxBytes} bytes (SLIPWAY_MAX_DATASET_BYTES)`,
+    `${what}: larger than this worker's limit of ${maxBytes} bytes (SLIPWAY_MAX_DATASET_BYTES)`,
   );
 }
 
@@ -160,7 +161,7 @@ export async function resolveSource(
     }
     const head = await store.head(key);
     if (!head) throw new SourceError(`dataset.source ${source}: no such object`);
-    if (head.size > maxBytes) throw tooLarge(source, maxBytes);
+    if (head.size > maxBytes) throw tooLarge(`dataset.source ${source}`, maxBytes);
     return {
       describe: source,
       format,
@@ -172,7 +173,7 @@ export async function resolveSource(
             yield* await store.getStream(key);
           })() as ByteSource,
           maxBytes,
-          source,
+          `dataset.source ${source}`,
         ),
       close: () => Promise.resolve(),
     };
@@ -189,7 +190,7 @@ export async function resolveSource(
   const { handle, real, size } = await openLocal(source, path, options.dataRoots);
   if (size > maxBytes) {
     await handle.close();
-    throw tooLarge(source, maxBytes);
+    throw tooLarge(`dataset.source ${source}`, maxBytes);
   }
   return {
     describe: real,
@@ -200,9 +201,41 @@ export async function resolveSource(
       capped(
         createReadStream('', { fd: handle, start: 0, autoClose: false, highWaterMark: 256 * 1024 }),
         maxBytes,
-        source,
+        `dataset.source ${source}`,
       ),
     close: () => handle.close(),
+  };
+}
+
+/**
+ * An object already in the artifact store (an upload, named by its key or uri), read under the worker's byte cap
+ * like a dataset and checked against its sha256 as it streams. `describe` names it in errors (the upload's file name).
+ */
+export async function storedSource(
+  ref: string,
+  store: ArtifactStore,
+  options: { describe: string; limits: DatasetLimits; expectSha256?: string; format?: DatasetFormat },
+): Promise<ResolvedSource> {
+  const { describe, limits } = options;
+  const head = await store.head(ref);
+  if (!head) throw new SourceError(`${describe}: no such object in the artifact store (${ref})`);
+  if (head.size > limits.maxBytes) throw tooLarge(describe, limits.maxBytes);
+  return {
+    describe,
+    format: formatOf(describe, options.format),
+    size: head.size,
+    open: () =>
+      capped(
+        (async function* () {
+          yield* await store.getStream(
+            ref,
+            options.expectSha256 ? { expectSha256: options.expectSha256 } : undefined,
+          );
+        })() as ByteSource,
+        limits.maxBytes,
+        describe,
+      ),
+    close: () => Promise.resolve(),
   };
 }
 

@@ -4,12 +4,15 @@ import type { CommandTrainer } from '../platform/command-trainers.js';
 import type { DataRoot, DatasetLimits } from './dataset-source.js';
 import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
+import type { RolloutDefaults } from '../domain/rollout-plan.js';
 import { createCheckpointActivities } from './checkpoints.js';
 import { createEvaluateActivities } from './evaluate.js';
 import { createIngestActivities } from './ingest.js';
 import { createMonitorActivities, type MonitorDeps } from './monitor.js';
+import { createModelImportActivities } from './model-import.js';
 import { createRegisterActivities } from './register.js';
 import { createResolveSpecActivities } from './resolve-spec.js';
+import { createRolloutActivities } from './rollout.js';
 import { createSkeletonActivities } from './skeleton.js';
 import { createTrainActivities } from './train.js';
 import type { GpuDevice } from './train-types.js';
@@ -34,6 +37,8 @@ export interface ActivityDeps {
   readonly commandTrainers?: readonly CommandTrainer[];
   /** Caps on one dataset, set by the worker's operator (a spec may only ask for less). */
   readonly datasetLimits?: DatasetLimits;
+  /** Rollout plan defaults from the settings (ROLLOUT_*); absent: the built-in ones. */
+  readonly rolloutDefaults?: RolloutDefaults;
   /** Folders (real paths) a `specPath` may name a file in; absent or empty: `specPath` is refused. */
   readonly specRoots?: readonly string[];
   /** What a relative `specPath` is relative to; default: the repository. */
@@ -60,7 +65,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createEvaluateActivities(deps),
     ...createRegisterActivities(deps),
     ...createMonitorActivities(deps),
+    ...createModelImportActivities(deps),
     ...createCheckpointActivities(deps),
+    ...createRolloutActivities(deps),
   };
 }
 

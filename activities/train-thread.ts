@@ -1,7 +1,9 @@
 // Runs one built-in trainer inside a worker thread (activities/thread-runner.ts), so training never blocks the
 // activity worker's event loop (heartbeats, cancellation and other activities keep flowing).
 import { trainTestData } from '../ml/dataset.js';
+import { columnOf } from '../ml/frame.js';
 import { decodeFrameFromArrow } from '../ml/ingest/arrow-codec.js';
+import { classNames } from '../ml/ingest/labels.js';
 import { decodeSplit } from '../ml/split.js';
 import { trainerByName } from '../ml/trainers.js';
 import type { TrainProgress } from '../ml/trainer.js';
@@ -46,7 +48,10 @@ serveThread<TrainThreadInput, TrainThreadDone, TrainThreadProgress>((input, post
   // holding the data once and holding it three times.
   const bytes = input.frameBytes!;
   input.frameBytes = undefined;
-  const { train, test } = trainTestData(decodeFrameFromArrow(bytes), decodeSplit(input.splitBytes), {
+  const frame = decodeFrameFromArrow(bytes);
+  // The class labels as the data writes them, for the gateway's answers and for feedback labels.
+  const classes = classNames(columnOf(frame, input.target), input.positiveClass);
+  const { train, test } = trainTestData(frame, decodeSplit(input.splitBytes), {
     target: input.target,
     drop: input.drop,
     ...(input.positiveClass ? { positiveClass: input.positiveClass } : {}),
@@ -67,7 +72,8 @@ serveThread<TrainThreadInput, TrainThreadDone, TrainThreadProgress>((input, post
     onProgress: (progress, checkpoint) =>
       post({ progress, ...(checkpoint ? { checkpoint, incremental } : {}) }),
   });
-  const metadata = model.metadata();
+  // classes first: small, so the summary (the registry row the gateway reads) always keeps it.
+  const metadata = { classes, ...model.metadata() };
   const done: TrainThreadDone = {
     onnx: model.toOnnx(),
     metadataJson: Buffer.from(JSON.stringify(metadata)),

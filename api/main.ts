@@ -40,6 +40,8 @@ async function main(): Promise<void> {
     log,
     queuePrefix: config.TASK_QUEUE_PREFIX,
     apiKeys,
+    feedbackPendingSeconds: config.SERVING_FEEDBACK_PENDING_S,
+    uploadMaxBytes: config.SLIPWAY_UPLOAD_MAX_BYTES,
     host: config.API_HOST,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     authFailuresPerWindow: config.API_AUTH_FAILURES_PER_MINUTE,

@@ -19,8 +19,12 @@ import { skeleton, skeletonStatusQuery } from '../workflows/skeleton.js';
 import type { ApiKey } from '../domain/auth.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { registerAuth } from './auth.js';
+import { registerFeedbackRoutes } from './feedback-routes.js';
+import { registerImportRoutes } from './import-routes.js';
 import { registerModelRoutes } from './model-routes.js';
 import { HttpProblem, problemHandler } from './problem.js';
+import { registerPromotionRoutes } from './promotion-routes.js';
+import { registerRolloutRoutes } from './rollout-routes.js';
 import { registerTrainingRoutes } from './training-routes.js';
 
 export interface ApiDeps {
@@ -35,6 +39,10 @@ export interface ApiDeps {
   readonly host?: string;
   /** Requests per minute per client. */
   readonly rateLimitPerMinute?: number;
+  /** How long a label may wait for its prediction to be logged (SERVING_FEEDBACK_PENDING_S). */
+  readonly feedbackPendingSeconds?: number;
+  /** Largest model or reference upload (SLIPWAY_UPLOAD_MAX_BYTES). */
+  readonly uploadMaxBytes?: number;
   /** Failed authentications per client within `authFailureWindowMs` (default a minute) before 429. */
   readonly authFailuresPerWindow?: number;
   readonly authFailureWindowMs?: number;
@@ -137,6 +145,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   );
   registerTrainingRoutes(app, deps);
   registerModelRoutes(app, deps);
+  registerFeedbackRoutes(app, deps);
+  registerImportRoutes(app, deps);
+  registerRolloutRoutes(app, deps);
+  registerPromotionRoutes(app, deps);
   registerAuditRoutes(app, deps);
 
   api.setNotFoundHandler((request) => {

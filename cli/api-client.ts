@@ -12,26 +12,31 @@ export class ApiError extends Error {
 
 export function apiClient(baseUrl: string, apiKey?: string) {
   const call = async <T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
+    raw?: { stream: ReadableStream<Uint8Array>; size: number },
   ): Promise<T> => {
     let response: Response;
     try {
       response = await fetch(new URL(path, baseUrl), {
         method,
         headers: {
+          // Recorded as the source of approvals and other decisions in the audit log.
+          'x-slipway-client': 'cli',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(raw ? { 'content-type': 'application/octet-stream', 'content-length': String(raw.size) } : {}),
           ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
           ...headers,
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(raw ? { body: raw.stream, duplex: 'half' } : {}),
       });
     } catch (error) {
       throw new ApiError(
         0,
-        `cannot reach the Slipway API at ${baseUrl} (is \`npm start\` running, or SLIPWAY_API_URL set?): ${(error as Error).message}`,
+        `cannot reach ${baseUrl} (is \`npm start\` running, or SLIPWAY_API_URL / SLIPWAY_GATEWAY_URL set?): ${(error as Error).message}`,
         undefined,
       );
     }
@@ -47,5 +52,8 @@ export function apiClient(baseUrl: string, apiKey?: string) {
     get: <T>(path: string) => call<T>('GET', path),
     post: <T>(path: string, body: unknown, headers?: Record<string, string>) =>
       call<T>('POST', path, body, headers),
+    /** Streams bytes (a file) to `path` as application/octet-stream. */
+    put: <T>(path: string, stream: ReadableStream<Uint8Array>, size: number) =>
+      call<T>('PUT', path, undefined, {}, { stream, size }),
   };
 }

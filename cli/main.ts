@@ -6,7 +6,11 @@ import { createLogger, resolveLogFormat } from '../platform/logger.js';
 import { ApiError } from './api-client.js';
 import { driftCommand } from './drift.js';
 import { ingestCommand } from './ingest.js';
+import { modelsImport } from './models-import.js';
 import { modelsList, modelsShow } from './models.js';
+import { predictCommand } from './predict.js';
+import { runGateway } from '../serving/primary.js';
+import { modelsPromote, rolloutDecide, rolloutStart, rolloutStatus } from './rollout.js';
 import { temporalSetupCommand } from './temporal-setup.js';
 import { runShowCommand, trainCommand } from './train.js';
 import { up } from './up.js';
@@ -17,6 +21,11 @@ const program = new Command('slipway').description('ML models from raw data to p
 program.option('--api <url>', 'control API URL (default: SLIPWAY_API_URL or http://127.0.0.1:8080)');
 const apiUrl = () => program.opts<{ api?: string }>().api ?? loadConfig(env).SLIPWAY_API_URL;
 const apiKey = () => loadConfig(env).SLIPWAY_API_KEY;
+program.option(
+  '--gateway <url>',
+  'serving gateway URL (default: SLIPWAY_GATEWAY_URL or http://127.0.0.1:8081)',
+);
+const gatewayUrl = () => program.opts<{ gateway?: string }>().gateway ?? loadConfig(env).SLIPWAY_GATEWAY_URL;
 
 program
   .command('up')
@@ -25,6 +34,33 @@ program
     const config = loadConfig(env);
     const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
     await up(config, env, createLogger({ level: config.LOG_LEVEL, format }));
+  });
+
+program
+  .command('serve')
+  .description('run the serving gateway (one process per core on SERVING_PORT) until Ctrl-C')
+  .action(async () => {
+    const config = loadConfig(env);
+    const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
+    await runGateway(
+      config,
+      createLogger({ level: config.LOG_LEVEL, format }).child({ component: 'gateway' }),
+    );
+  });
+
+program
+  .command('predict')
+  .argument('<model>', 'a deployed model')
+  .argument('<input>', 'rows: a .json or .csv file, - for standard input, or JSON text')
+  .option('--version <n>', 'score with this version instead of the deployment')
+  .option('--json', 'print JSON')
+  .description('score rows through the gateway: probability, label, version and request id per row')
+  .action(async (model: string, input: string, opts: { version?: string; json?: boolean }) => {
+    process.exitCode = await predictCommand(model, input, {
+      ...opts,
+      gatewayUrl: gatewayUrl(),
+      apiKey: apiKey(),
+    });
   });
 
 program
@@ -105,12 +141,82 @@ models
     process.exitCode = await modelsList({ ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
   });
 models
+  .command('import')
+  .argument('<file>', 'an ONNX model trained elsewhere (skl2onnx, torch.onnx...)')
+  .requiredOption('--name <model>', 'the model to register it under')
+  .requiredOption(
+    '--reference <data>',
+    'reference data with labels (CSV or NDJSON): validation, metrics, drift profile',
+  )
+  .option('--target <column>', 'the label column (default: the one column the model does not take)')
+  .option('--positive-class <label>', 'the positive class as the data writes it')
+  .option('--json', 'print the result as JSON')
+  .description('register an ONNX model trained elsewhere, checked against its reference data')
+  .action(
+    async (
+      file: string,
+      opts: { name: string; reference: string; target?: string; positiveClass?: string; json?: boolean },
+    ) => {
+      process.exitCode = await modelsImport(file, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+    },
+  );
+models
   .command('show')
   .argument('<ref>', '<name>, <name>@<alias> or <name>:<version>')
   .option('--json', 'print JSON')
   .action(async (ref: string, opts: { json?: boolean }) => {
     process.exitCode = await modelsShow(ref, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
   });
+
+models
+  .command('promote')
+  .argument('<ref>', '<name>:<version>')
+  .option('--expect-champion <version>', 'compare-and-set: the current champion (a version or "none")')
+  .option('--reason <text>', 'why, for the audit log')
+  .option('--json', 'print JSON')
+  .description('make a version the champion with all traffic (admin role; refused while a rollout runs)')
+  .action(async (ref: string, opts: { expectChampion?: string; reason?: string; json?: boolean }) => {
+    process.exitCode = await modelsPromote(ref, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+  });
+
+const rollout = program
+  .command('rollout')
+  .description('progressive delivery: shadow, canary steps, approval');
+rollout
+  .command('start')
+  .argument('<ref>', '<name>:<version>')
+  .option('--plan <file>', 'rollout plan (YAML or JSON; see docs/rollout.md)')
+  .option('--json', 'print JSON')
+  .description('start a rollout of a registered version (one per model at a time)')
+  .action(async (ref: string, opts: { plan?: string; json?: boolean }) => {
+    process.exitCode = await rolloutStart(ref, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+  });
+rollout
+  .command('status')
+  .argument('<model>')
+  .option('--watch', 'follow it until it ends')
+  .option('--json', 'print JSON')
+  .description('phase, traffic split, metrics and verdict of the current step, approvals')
+  .action(async (model: string, opts: { watch?: boolean; json?: boolean }) => {
+    process.exitCode = await rolloutStatus(model, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+  });
+for (const [action, description] of [
+  ['approve', 'approve at the gate (approver role)'],
+  ['reject', 'reject: roll back now (approver role)'],
+  ['pause', 'hold the rollout where it is (operator role)'],
+  ['resume', 'let a paused rollout go on (operator role)'],
+  ['abort', 'roll back now (operator role)'],
+] as const) {
+  rollout
+    .command(action)
+    .argument('<model>')
+    .option('--comment <text>', 'recorded in the audit log')
+    .option('--json', 'print JSON')
+    .description(description)
+    .action(async (model: string, opts: { comment?: string; json?: boolean }) => {
+      process.exitCode = await rolloutDecide(action, model, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
+    });
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof ApiError || error instanceof Error ? error.message : String(error));

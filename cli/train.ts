@@ -34,6 +34,13 @@ function summary(result: TrainingResult): string {
   if (result.datasetSha256) lines.push(`  dataset sha256: ${result.datasetSha256}`);
   if (result.artifactUri) lines.push(`  model: ${result.artifactUri} (sha256 ${result.artifactSha256})`);
   for (const [name, uri] of Object.entries(result.reports)) lines.push(`  ${name}: ${uri}`);
+  if (result.rollout) {
+    lines.push(
+      result.rollout.started
+        ? `  rollout: started ${result.rollout.workflowId} (slipway rollout status ${result.model})`
+        : `  rollout: not started: ${result.rollout.reason}`,
+    );
+  }
   return lines.join('\n');
 }
 

@@ -17,7 +17,7 @@ type Stop = () => Promise<void>;
 
 /**
  * Starts Temporal (dev server with UI, history in .slipway/temporal.db), the database (DATABASE_URL, else embedded
- * PGlite in .slipway/pgdata), the workers and the API as child processes, runs the skeleton workflow once, and
+ * PGlite in .slipway/pgdata), the workers, the API and the serving gateway as child processes, runs the skeleton workflow once, and
  * keeps everything up until SIGINT/SIGTERM, then shuts it all down in reverse order.
  */
 export async function up(
@@ -66,6 +66,8 @@ export async function up(
         dataDir: resolve(paths.pgData),
         port: config.EMBEDDED_DB_PORT,
         schema: config.DATABASE_SCHEMA,
+        // The API, the workers and every gateway process each keep a pool.
+        maxConnections: 64,
       });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
@@ -118,8 +120,11 @@ export async function up(
       WORKER_METRICS_PORT: env.WORKER_METRICS_PORT ?? String(await portOrFree(9464)),
     });
     const api = spawnChild('api/main.ts', {});
+    const gateway = spawnChild('serving/main.ts', {});
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
+    const gatewayUrl = `http://${config.SERVING_HOST}:${config.SERVING_PORT}`;
     await waitForHttp(`${apiUrl}/health`, api, 180_000);
+    await waitForHttp(`${gatewayUrl}/v2/health/ready`, gateway, 180_000);
 
     const client = await connectClient({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE });
     stops.push(() => client.connection.close());
@@ -135,6 +140,7 @@ export async function up(
         'Slipway is up.',
         `  Temporal UI:   ${uiUrl ?? '(external Temporal at ' + temporalAddress + ')'}`,
         `  API:           ${apiUrl} (try ${apiUrl}/health)`,
+        `  Gateway:       ${gatewayUrl} (Open Inference Protocol and row JSON; ${gatewayUrl}/metrics)`,
         `  Database:      ${config.DATABASE_URL ? 'DATABASE_URL' : 'embedded PGlite in ' + paths.pgData}`,
         `  Artifacts:     ${resolve(paths.artifacts)}`,
         `  Skeleton run:  ${result.artifactUri}`,

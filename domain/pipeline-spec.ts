@@ -1,14 +1,9 @@
 import { z } from 'zod';
 import { datasetFormatSchema, datasetSchemaSchema } from './dataset-schema.js';
+import { modelNameSchema } from './model-name.js';
+import { rolloutPlanSpecSchema } from './rollout-plan.js';
 import { validationRulesSchema } from './validation-rules.js';
 import { resourcesSchema } from './task-queues.js';
-
-const identifier = z
-  .string()
-  .regex(
-    /^[a-z0-9][a-z0-9_-]{0,62}$/,
-    'expected 1-63 lower-case letters, digits, _ and -, starting with a letter or digit',
-  );
 
 const fraction = (what: string) =>
   z
@@ -182,7 +177,7 @@ export const evaluationSpecSchema = z
 
 export const pipelineSpecSchema = z
   .object({
-    model: identifier,
+    model: modelNameSchema,
     description: z.string().max(2000).optional(),
     dataset: datasetSourceSchema,
     target: z.string().min(1, 'expected the name of the label column'),
@@ -205,6 +200,11 @@ export const pipelineSpecSchema = z
     seed: z.number().int().default(42),
     /** Training checkpoints every N steps (epochs or trees). */
     checkpointEvery: z.number().int().min(1).default(1),
+    /**
+     * Hand the registered version straight to a rollout with this plan (docs/rollout.md; `{}` for the defaults).
+     * Absent: the version is registered and waits for `slipway rollout start`.
+     */
+    rollout: rolloutPlanSpecSchema.optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {

@@ -104,6 +104,13 @@ export interface TrainingResult {
     readonly evaluationHtml?: string;
     readonly referenceProfile?: string;
   };
+  /** The rollout a registered version was handed to (spec option `rollout:`). */
+  readonly rollout?: {
+    readonly workflowId: string;
+    readonly started: boolean;
+    /** Why it did not start (another rollout of the model is running). */
+    readonly reason?: string;
+  };
   readonly training?: {
     readonly worker: string;
     readonly device: string;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { parseDuration } from '../domain/duration.js';
+import { servingSettingsShape } from './serving-settings.js';
+import { durationSchema, parseDuration } from '../domain/duration.js';
+import { builtInRolloutDefaults, type RolloutDefaults } from '../domain/rollout-plan.js';
 
 /**
  * Every environment setting Slipway reads, declared once and parsed once at start-up by an entrypoint.
@@ -134,11 +136,19 @@ export const configSchema = z.object({
   /** A worker serves Prometheus metrics at http://WORKER_METRICS_HOST:WORKER_METRICS_PORT/metrics; unset: none. */
   WORKER_METRICS_PORT: port.optional(),
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Rollout plan defaults (a plan's own values win): how often a phase is judged, its bake time and maximum wait,
+   * the rows per version it needs, and how long the approval gate waits. Durations: 30s, 10m, 1h... */
+  ROLLOUT_ANALYSIS_INTERVAL: durationSchema({ min: 100 }).default(builtInRolloutDefaults.analysisIntervalMs),
+  ROLLOUT_BAKE_TIME: durationSchema({ min: 100 }).default(builtInRolloutDefaults.bakeTimeMs),
+  ROLLOUT_MAX_WAIT: durationSchema({ min: 100 }).default(builtInRolloutDefaults.maxWaitMs),
+  ROLLOUT_MIN_SAMPLES: z.coerce.number().int().min(1).default(builtInRolloutDefaults.minSamples),
+  ROLLOUT_APPROVAL_TIMEOUT: durationSchema({ min: 100 }).default(builtInRolloutDefaults.approvalTimeoutMs),
   /** Task-queue prefix; tests give each suite its own. */
   TASK_QUEUE_PREFIX: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected lower-case letters, digits, _ and -')
     .default('slipway'),
+  ...servingSettingsShape,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -224,4 +234,15 @@ export function artifactStoreSettings(config: Config) {
     };
   }
   return { kind: 'local' as const, root: localPaths(config).artifacts };
+}
+
+/** The rollout plan defaults from the ROLLOUT_* settings. */
+export function rolloutDefaults(config: Config): RolloutDefaults {
+  return {
+    analysisIntervalMs: config.ROLLOUT_ANALYSIS_INTERVAL,
+    bakeTimeMs: config.ROLLOUT_BAKE_TIME,
+    maxWaitMs: Math.max(config.ROLLOUT_MAX_WAIT, config.ROLLOUT_BAKE_TIME),
+    minSamples: config.ROLLOUT_MIN_SAMPLES,
+    approvalTimeoutMs: config.ROLLOUT_APPROVAL_TIMEOUT,
+  };
 }

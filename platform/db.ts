@@ -50,6 +50,17 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
   }
 }
 
+/**
+ * Runs `fn` in a transaction: a new one on a pool, or the caller's own when given a client that is already inside
+ * one, so several writes (an alias move and a deployment change, say) can commit together.
+ */
+export async function inTransaction<T>(
+  db: Pool | PoolClient,
+  fn: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  return db instanceof pg.Pool ? withTransaction(db, fn) : fn(db);
+}
+
 export interface Migration {
   readonly version: string;
   readonly name: string;

@@ -1,6 +1,6 @@
 import { emptyDeployment, type DeploymentState, type DeploymentTarget } from '../domain/deployment.js';
 import { audit } from './audit.js';
-import { withTransaction, type Pool, type PoolClient } from './db.js';
+import { inTransaction, type Pool, type PoolClient } from './db.js';
 
 interface DeploymentRow {
   model_name: string;
@@ -65,10 +65,11 @@ export class DeploymentVersionError extends Error {
 /**
  * Sets a model's deployment if its revision is still `expectedRevision` (0: never deployed), recording the new
  * state in deployment_history and the audit log. A lost race writes nothing and returns the winner's state. A retry
- * with the same `requestId` after the first attempt committed reports success.
+ * with the same `requestId` after the first attempt committed reports success. Given a client, it runs inside the
+ * caller's transaction.
  */
 export async function writeDeployment(
-  pool: Pool,
+  db: Pool | PoolClient,
   write: {
     model: string;
     target: DeploymentTarget;
@@ -83,7 +84,7 @@ export async function writeDeployment(
   if (target.challenger === null && (target.challengerWeight !== 0 || target.shadow)) {
     throw new DeploymentVersionError(`${model}: a challenger weight or shadowing needs a challenger version`);
   }
-  return withTransaction(pool, async (client) => {
+  return inTransaction(db, async (client) => {
     const wanted = [target.champion, target.challenger].filter((v): v is number => v !== null);
     if (wanted.length > 0) {
       const { rows } = await client.query<{ version: number }>(

@@ -1,5 +1,5 @@
 import { audit } from './audit.js';
-import { withTransaction, type Pool, type PoolClient } from './db.js';
+import { inTransaction, withTransaction, type Pool, type PoolClient } from './db.js';
 
 /** Everything a registered version records about where it came from. JSON-safe. */
 export interface VersionLineage {
@@ -107,10 +107,11 @@ export async function registerVersion(
 
 /**
  * Moves `alias` to `version` only if it currently points at `expected` (null: the alias must not exist yet).
- * Returns whether it moved and where the alias points now; a lost race never overwrites the winner.
+ * Returns whether it moved and where the alias points now; a lost race never overwrites the winner. Given a client,
+ * it runs inside the caller's transaction.
  */
 export async function moveAlias(
-  pool: Pool,
+  db: Pool | PoolClient,
   move: {
     model: string;
     alias: string;
@@ -122,7 +123,7 @@ export async function moveAlias(
     requestId?: string;
   },
 ): Promise<{ moved: boolean; current: number | null }> {
-  return withTransaction(pool, async (client) => {
+  return inTransaction(db, async (client) => {
     const modelId = await lockModel(client, move.model);
     const { rows } = await client.query<{ version: number; request_id: string | null }>(
       'SELECT version, request_id FROM aliases WHERE model_id = $1 AND alias = $2',

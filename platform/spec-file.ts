@@ -35,27 +35,29 @@ export function resolveSpecPaths(spec: PipelineSpec, baseDir: string): PipelineS
   };
 }
 
-/** Reads a YAML or JSON spec file, validates it (every problem by field path) and resolves its relative paths. */
-export async function loadSpecFile(path: string): Promise<PipelineSpec> {
+/**
+ * Reads a YAML or JSON document (`.json` as JSON, anything else as YAML); a file that can't be read or parsed is
+ * reported through `fail`, which makes the caller's error type.
+ */
+export async function readDocument(path: string, fail: (message: string) => Error): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new InvalidSpecError([
-      { path: '(file)', message: `cannot read ${path}: ${(error as Error).message}` },
-    ]);
+    throw fail(`cannot read ${path}: ${(error as Error).message}`);
   }
-  let raw: unknown;
   try {
-    raw = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+    return /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new InvalidSpecError([
-      {
-        path: '(file)',
-        message: `${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
-      },
-    ]);
+    throw fail(
+      `${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+    );
   }
+}
+
+/** Reads a YAML or JSON spec file, validates it (every problem by field path) and resolves its relative paths. */
+export async function loadSpecFile(path: string): Promise<PipelineSpec> {
+  const raw = await readDocument(path, (message) => new InvalidSpecError([{ path: '(file)', message }]));
   return resolveSpecPaths(parsePipelineSpec(raw), dirname(resolve(path)));
 }
 

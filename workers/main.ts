@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultDatasetLimits, resolveDataRoots, type DataRoot } from '../activities/dataset-source.js';
 import { parseResourceTags } from '../domain/task-queues.js';
-import { artifactStoreSettings, inheritedEnvironment, loadConfig } from '../platform/config.js';
+import {
+  artifactStoreSettings,
+  inheritedEnvironment,
+  loadConfig,
+  rolloutDefaults,
+} from '../platform/config.js';
 import { createArtifactStore } from '../platform/create-artifact-store.js';
 import { createPool, migrate } from '../platform/db.js';
 import { createLogger, resolveLogFormat } from '../platform/logger.js';
@@ -129,6 +134,7 @@ async function main(): Promise<void> {
             },
           }
         : {}),
+      rolloutDefaults: rolloutDefaults(config),
       codeVersion: await resolveCodeVersion(
         config.SLIPWAY_CODE_VERSION,
         new URL('..', import.meta.url).pathname,

@@ -1,10 +1,13 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ApplicationFailure,
   CancellationScope,
   defineQuery,
   isCancellation,
+  ParentClosePolicy,
   patched,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -20,6 +23,8 @@ import type {
   TrainingStatus,
 } from '../domain/training.js';
 import { parseTrainingRequest, trainingStages } from '../domain/training.js';
+import { rolloutWorkflowId } from '../domain/rollout.js';
+import { rollout } from './rollout.js';
 import { activitiesFor, rejectionMessage, rejectionReports } from './training-activities.js';
 
 export const trainingStatusQuery = defineQuery<TrainingStatus>('status');
@@ -192,6 +197,29 @@ async function runPipeline(input: ResolvedTrainingInput, hooks: PipelineHooks): 
     });
   };
 
+  /**
+   * Starts the model's rollout of the new version (spec option `rollout:`); it outlives this run. Refused, and said
+   * so in the result, while another rollout of the model runs.
+   */
+  const handOver = async (version: number): Promise<NonNullable<TrainingResult['rollout']>> => {
+    const rolloutId = rolloutWorkflowId(spec.model);
+    try {
+      await startChild(rollout, {
+        workflowId: rolloutId,
+        args: [{ model: spec.model, version, plan: spec.rollout, requestedBy: input.requestedBy }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      return { workflowId: rolloutId, started: true };
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      return {
+        workflowId: rolloutId,
+        started: false,
+        reason: `a rollout of ${spec.model} is already running (${rolloutId})`,
+      };
+    }
+  };
+
   upsertSearchAttributes([{ key: modelNameKey, value: spec.model }]);
   await record('running');
   try {
@@ -321,12 +349,14 @@ async function runPipeline(input: ResolvedTrainingInput, hooks: PipelineHooks): 
         },
       });
       stages.register = 'done';
+      const handedOver = spec.rollout ? await handOver(registered.version) : undefined;
       return finish({
         outcome: 'registered',
         model: spec.model,
         runId,
         version: registered.version,
         ...common,
+        ...(handedOver ? { rollout: handedOver } : {}),
       });
     });
   } catch (error) {

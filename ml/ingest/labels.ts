@@ -96,6 +96,26 @@ export function binaryLabels(column: Column, positive?: string): Uint8Array {
   return out;
 }
 
+/**
+ * The class labels of a binary target column as [negative, positive], written as in the data (numbers as
+ * `String(n)`), with the positive class chosen as `binaryLabels` chooses it.
+ */
+export function classNames(column: Column, positive?: string): [string, string] {
+  const labels =
+    column.kind === 'numeric'
+      ? [...new Set(column.values)]
+          .filter(Number.isFinite)
+          .sort((a, b) => a - b)
+          .map(String)
+      : [...new Set(column.codes)]
+          .filter((c) => c >= 0)
+          .sort((a, b) => a - b)
+          .map((c) => column.categories[c] ?? '');
+  if (labels.length !== 2) throw badLabel(column.name, `expected exactly 2 classes, found ${labels.length}`);
+  const at = positiveIndex(column.name, labels, positive);
+  return [labels[1 - at]!, labels[at]!];
+}
+
 /** Splits a frame into its features (every column but `target`) and the 0/1 labels of `target`. */
 export function splitTarget(
   frame: Frame,

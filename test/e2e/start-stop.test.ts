@@ -59,6 +59,7 @@ describe('npm start (slipway up)', () => {
       TEMPORAL_PORT: String(await freePort()),
       TEMPORAL_UI_PORT: String(await freePort()),
       API_PORT: String(await freePort()),
+      SERVING_PORT: String(await freePort()),
       EMBEDDED_DB_PORT: String(await freePort()),
       LOG_LEVEL: 'warn',
       DATABASE_URL: '',
@@ -67,6 +68,7 @@ describe('npm start (slipway up)', () => {
     for (let round = 1; round <= 2; round++) {
       const { code, output } = await upThenCtrlC(env);
       expect(output).toContain(`Temporal UI:   http://127.0.0.1:${env.TEMPORAL_UI_PORT}`);
+      expect(output).toContain(`Gateway:       http://127.0.0.1:${env.SERVING_PORT}`);
       expect(code).toBe(0);
       // Nothing that carried this stack's home may still run once the kernel has reaped what exited.
       await vi.waitFor(async () => expect(await processesMentioning(home)).toEqual([]), {

@@ -14,6 +14,7 @@ import type { ArtifactStore } from '../../platform/artifact-store.js';
 import { inheritedEnvironment } from '../../platform/config.js';
 import { createArtifactStore } from '../../platform/create-artifact-store.js';
 import type { Pool } from '../../platform/db.js';
+import { newRequestId } from '../../platform/request-id.js';
 import { loadSpecFile } from '../../platform/spec-file.js';
 import { repoRoot } from '../helpers/api.js';
 import { createTestDb, dropTestSchema } from '../helpers/db.js';
@@ -235,6 +236,75 @@ describe('the control API with keys: every route against every role', () => {
           body: { version: 1, expected: await champion() },
         }),
       ok: 200,
+    },
+    {
+      // A label whose prediction is not logged yet is kept pending: 200.
+      name: 'POST /v1/feedback',
+      role: 'operator',
+      send: (key) =>
+        call(base, 'POST', '/v1/feedback', { key, body: { requestId: newRequestId(), label: '1' } }),
+      ok: 200,
+    },
+    {
+      // Past the role check the handler runs, and refuses a file that was never uploaded, naming the field.
+      name: 'POST /v1/model-imports',
+      role: 'operator',
+      send: (key) =>
+        call(base, 'POST', '/v1/model-imports', {
+          key,
+          body: {
+            model,
+            modelUri: 's3://elsewhere/model.onnx',
+            modelSha256: '0'.repeat(64),
+            referenceUri: 's3://elsewhere/reference.csv',
+            referenceSha256: '0'.repeat(64),
+          },
+        }),
+      ok: 400,
+    },
+    {
+      // Past the role check the handler runs: a JSON body is not a file.
+      name: 'PUT /v1/uploads',
+      role: 'operator',
+      send: (key) => call(base, 'PUT', '/v1/uploads?name=model.onnx', { key, body: { not: 'a file' } }),
+      ok: 415,
+    },
+    {
+      name: 'GET /v1/model-imports/:workflowId',
+      role: 'viewer',
+      send: (key) => call(base, 'GET', `/v1/model-imports/import-${model}-${'0'.repeat(12)}`, { key }),
+      ok: 404,
+    },
+    {
+      // Past the role check: a version that was never registered.
+      name: 'POST /v1/rollouts',
+      role: 'operator',
+      send: (key) => call(base, 'POST', '/v1/rollouts', { key, body: { model, version: 999 } }),
+      ok: 404,
+    },
+    {
+      name: 'GET /v1/rollouts/:model',
+      role: 'viewer',
+      send: (key) => call(base, 'GET', `/v1/rollouts/${model}`, { key }),
+      ok: 404,
+    },
+    {
+      name: 'POST /v1/rollouts/:model/approve',
+      role: 'approver',
+      send: (key) => call(base, 'POST', `/v1/rollouts/${model}/approve`, { key, body: {} }),
+      ok: 404,
+    },
+    {
+      name: 'POST /v1/rollouts/:model/abort',
+      role: 'operator',
+      send: (key) => call(base, 'POST', `/v1/rollouts/${model}/abort`, { key, body: {} }),
+      ok: 404,
+    },
+    {
+      name: 'POST /v1/models/:model/promote',
+      role: 'admin',
+      send: (key) => call(base, 'POST', `/v1/models/${model}/promote`, { key, body: { version: 999 } }),
+      ok: 404,
     },
     { name: 'GET /v1/audit', role: 'admin', send: (key) => call(base, 'GET', '/v1/audit', { key }), ok: 200 },
   ];

@@ -4,9 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveDataRoots, resolveSource, type DataRoot } from '../../activities/dataset-source.js';
+import {
+  resolveDataRoots,
+  resolveSource,
+  storedSource,
+  type DataRoot,
+} from '../../activities/dataset-source.js';
 import type { ByteSource } from '../../ml/ingest/byte-source.js';
 import type { ArtifactStore } from '../../platform/artifact-store.js';
+import { createLocalArtifactStore } from '../../platform/local-artifact-store.js';
 
 // Local files never touch the artifact store; only s3:// sources do.
 const noStore = {} as ArtifactStore;
@@ -99,5 +105,46 @@ describe('local dataset sources: data roots, one open descriptor, caps', () => {
     } finally {
       await source.close();
     }
+  });
+});
+
+describe('stored sources (uploads in the artifact store): the same caps, and the sha256 checked', () => {
+  let dir: string;
+  let store: ArtifactStore;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'slipway-stored-'));
+    store = createLocalArtifactStore({ root: dir });
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('reads an upload by uri, with its format from the file name it came with', async () => {
+    const stored = await store.putContent(Buffer.from('x,y\n1,2\n'), { prefix: 'uploads', ext: 'csv' });
+    const source = await storedSource(stored.uri, store, {
+      describe: 'reference.csv',
+      limits,
+      expectSha256: stored.sha256,
+    });
+    expect(source.format).toBe('csv');
+    expect(source.size).toBe(8);
+    expect(await text(source.open())).toBe('x,y\n1,2\n');
+    const parquet = await storedSource(stored.uri, store, { describe: 'reference.parquet', limits });
+    expect(parquet.format).toBe('parquet');
+  });
+
+  it('refuses an upload over the byte cap, a missing one, and bytes that do not match their sha256', async () => {
+    const stored = await store.putContent(Buffer.from('x\n1\n2\n3\n'), { prefix: 'uploads', ext: 'csv' });
+    await expect(
+      storedSource(stored.uri, store, { describe: 'big.csv', limits: { maxBytes: 4, maxRows: 10 } }),
+    ).rejects.toThrow("big.csv: larger than this worker's limit of 4 bytes (SLIPWAY_MAX_DATASET_BYTES)");
+    await expect(
+      storedSource(store.uriFor('uploads/none.csv'), store, { describe: 'none.csv', limits }),
+    ).rejects.toThrow('none.csv: no such object in the artifact store');
+    const wrong = await storedSource(stored.uri, store, {
+      describe: 'x.csv',
+      limits,
+      expectSha256: 'f'.repeat(64),
+    });
+    await expect(text(wrong.open())).rejects.toThrow('failed its integrity check');
   });
 });
