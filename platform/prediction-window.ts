@@ -34,7 +34,13 @@ export interface LoggedRow {
   readonly inputs: Record<string, unknown>;
 }
 
-const answering = `model_name = $1 AND at >= $2::timestamptz AND at < $3::timestamptz AND role <> 'shadow'
+/**
+ * The deployment's traffic: rows the champion or the challenger answered. Shadow scores were never answers, and a
+ * `direct` row (a version asked for by number outside the traffic split, migration 0011) is not the deployment's.
+ */
+const traffic = (p: string) => `${p}role IN ('champion', 'challenger')`;
+
+const answering = `model_name = $1 AND at >= $2::timestamptz AND at < $3::timestamptz AND ${traffic('')}
   AND logged_at <= $4::timestamptz`;
 
 /** Request rows on the answering path in the window. */
@@ -149,7 +155,7 @@ export async function readLabelledScores(
   const { rows } = await db.query<{ at: Date; score: number; label_positive: boolean }>(
     `SELECT p.at, p.score, f.label_positive FROM predictions p
      JOIN feedback f ON f.request_id = p.request_id AND f.model_name = p.model_name
-     WHERE p.model_name = $1 AND p.at >= $2::timestamptz AND p.at < $3::timestamptz AND p.role <> 'shadow'
+     WHERE p.model_name = $1 AND p.at >= $2::timestamptz AND p.at < $3::timestamptz AND ${traffic('p.')}
        AND p.served AND p.version = $4 AND p.score IS NOT NULL`,
     [q.model, q.start, q.end, q.version],
   );
@@ -170,7 +176,7 @@ export async function countLateRows(
        SELECT w.window_start, w.late_rows AS before, count(DISTINCT p.request_id) AS late
        FROM monitor_windows w
        JOIN predictions p ON p.model_name = w.model_name AND p.at >= w.window_start AND p.at < w.window_end
-         AND p.role <> 'shadow' AND p.logged_at > w.read_at
+         AND ${traffic('p.')} AND p.logged_at > w.read_at
        WHERE w.model_name = $1 AND w.window_start >= $2::timestamptz AND w.read_at IS NOT NULL
        GROUP BY w.window_start, w.late_rows
      )

@@ -347,22 +347,25 @@ describe('the monitor workflow on the real stack', () => {
       return rows[0];
     });
     // A batch that was stuck (a gateway whose database was away): its `at` is in the first window, long judged.
-    await insertLogRows(db.pool, [
-      {
-        at: new Date(startAt.getTime() + 5),
-        requestId: `${trained.model}-late-straggler`,
-        model: trained.model,
-        version: trained.version,
-        inputs: {
-          period: 0.5,
-          nswprice: 0.05,
-          nswdemand: 0.4,
-          vicprice: 0.003,
-          vicdemand: 0.4,
-          transfer: 0.4,
-        },
-        score: 0.5,
+    // Beside it, a row a client asked of the version by number (`direct`, outside the traffic split): not the
+    // deployment's traffic, so neither judged nor counted late.
+    const straggler = {
+      at: new Date(startAt.getTime() + 5),
+      model: trained.model,
+      version: trained.version,
+      inputs: {
+        period: 0.5,
+        nswprice: 0.05,
+        nswdemand: 0.4,
+        vicprice: 0.003,
+        vicdemand: 0.4,
+        transfer: 0.4,
       },
+      score: 0.5,
+    };
+    await insertLogRows(db.pool, [
+      { ...straggler, requestId: `${trained.model}-late-straggler` },
+      { ...straggler, requestId: `${trained.model}-direct-straggler`, role: 'direct' },
     ]);
     const late = await waitFor('the late row to be counted', async () => {
       const { rows } = await db.pool.query<{ late_rows: string; row_count: string }>(
