@@ -69,11 +69,22 @@ export class RowServer {
     const arms = new Array<Arm>(n);
     const shadow = new Uint8Array(n);
     const shared = options.perRow ? undefined : routeRow(deployment, draw(0));
+    // While a challenger's circuit is open (after a timeout), it is out of this process's deployment: its rows go
+    // to the champion as the champion's own, and it shadows nothing. They are counted (circuit_open) but are no
+    // evidence against it: the one timeout that opened the circuit is, so a single slow run can't turn into
+    // seconds of errors and roll back a healthy challenger.
+    const open = route.challenger !== null && this.circuitOpen(model, route.challenger.version);
+    let skipped = 0;
     for (let i = 0; i < n; i++) {
       const d = shared ?? routeRow(deployment, draw(i));
-      arms[i] = d.arm;
-      shadow[i] = d.shadow ? 1 : 0;
+      if (open && (d.arm === 'challenger' || d.shadow)) skipped++;
+      arms[i] = open ? 'champion' : d.arm;
+      shadow[i] = d.shadow && !open ? 1 : 0;
     }
+    if (skipped > 0)
+      this.deps.metrics.errors
+        .labels(model, String(route.challenger!.version), 'challenger', 'circuit_open')
+        .inc(skipped);
     const championRows = indices(arms, 'champion');
     const challengerRows = indices(arms, 'challenger');
 
@@ -258,6 +269,10 @@ export class RowServer {
     return answers;
   }
 
+  private circuitOpen(model: string, version: number): boolean {
+    return (this.breakers.get(`${model}:${version}`) ?? 0) > Date.now();
+  }
+
   /** One version's go at some rows; never throws: a failure is returned as the error every row gets. */
   private async attempt(
     model: string,
@@ -276,7 +291,7 @@ export class RowServer {
     if (slot.refused)
       return fail(slot.refused.reason === 'integrity' ? 'integrity' : 'unavailable', slot.refused.message);
     const key = `${model}:${slot.version}`;
-    if (challenger && (this.breakers.get(key) ?? 0) > Date.now())
+    if (challenger && this.circuitOpen(model, slot.version))
       return fail('circuit_open', 'circuit open after a timeout');
     let result: ScoreResult;
     try {
