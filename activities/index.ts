@@ -8,6 +8,7 @@ import type { RolloutDefaults } from '../domain/rollout-plan.js';
 import { createCheckpointActivities } from './checkpoints.js';
 import { createEvaluateActivities } from './evaluate.js';
 import { createIngestActivities } from './ingest.js';
+import { createMonitorActivities, type MonitorDeps } from './monitor.js';
 import { createModelImportActivities } from './model-import.js';
 import { createRegisterActivities } from './register.js';
 import { createResolveSpecActivities } from './resolve-spec.js';
@@ -44,6 +45,10 @@ export interface ActivityDeps {
   readonly specBaseDir?: string;
   /** The GPU a train or evaluate job was given (set per job by a GPU worker). */
   readonly gpu?: GpuDevice;
+  /** Monitor settings and the worker's metrics (see activities/monitor.ts). */
+  readonly monitorDefaults?: MonitorDeps['monitorDefaults'];
+  readonly alertWebhook?: MonitorDeps['alertWebhook'];
+  readonly metrics?: MonitorDeps['metrics'];
 }
 
 /** The repository this code runs from: relative spec paths (`examples/...`) are relative to it. */
@@ -59,6 +64,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainActivities(deps),
     ...createEvaluateActivities(deps),
     ...createRegisterActivities(deps),
+    ...createMonitorActivities(deps),
     ...createModelImportActivities(deps),
     ...createCheckpointActivities(deps),
     ...createRolloutActivities(deps),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { servingSettingsShape } from './serving-settings.js';
-import { durationSchema } from '../domain/duration.js';
+import { durationSchema, parseDuration } from '../domain/duration.js';
 import { builtInRolloutDefaults, type RolloutDefaults } from '../domain/rollout-plan.js';
 
 /**
@@ -13,9 +13,20 @@ const secretNames = new Set([
   'SLIPWAY_API_KEYS',
   'SLIPWAY_API_KEY',
   'TEMPORAL_API_KEY',
+  'SLIPWAY_ALERT_WEBHOOK',
+  'SLIPWAY_ALERT_WEBHOOK_SECRET',
 ]);
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** A duration (`30s`, `10m`, `1h30m`), parsed to milliseconds. */
+const duration = z.string().transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 10m or 1h' });
+    return z.NEVER;
+  }
+  return ms;
+});
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -112,6 +123,19 @@ export const configSchema = z.object({
   SLIPWAY_COMMAND_TRAINERS: z.string().optional(),
   /** The code version recorded in every model version's lineage; default: the git commit of the checkout. */
   SLIPWAY_CODE_VERSION: z.string().min(1).max(200).optional(),
+  /** Monitor policies that set no interval judge a window this often; no lag: read it this long after it ends (ms). */
+  SLIPWAY_MONITOR_INTERVAL: duration.default(60 * 60_000),
+  SLIPWAY_MONITOR_LAG: duration.default(60_000),
+  /** Where monitor alerts are POSTed (JSON, at least once, with an idempotency key); unset: audit log only. */
+  SLIPWAY_ALERT_WEBHOOK: z
+    .url({ message: 'expected a URL such as https://hooks.example.com/slipway' })
+    .optional(),
+  /** When set, alert requests carry `X-Slipway-Signature: sha256=<HMAC of the body>`. */
+  SLIPWAY_ALERT_WEBHOOK_SECRET: z.string().min(16, 'expected a secret of 16+ characters').optional(),
+  SLIPWAY_ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+  /** A worker serves Prometheus metrics at http://WORKER_METRICS_HOST:WORKER_METRICS_PORT/metrics; unset: none. */
+  WORKER_METRICS_PORT: port.optional(),
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Rollout plan defaults (a plan's own values win): how often a phase is judged, its bake time and maximum wait,
    * the rows per version it needs, and how long the approval gate waits. Durations: 30s, 10m, 1h... */
   ROLLOUT_ANALYSIS_INTERVAL: durationSchema({ min: 100 }).default(builtInRolloutDefaults.analysisIntervalMs),

@@ -17,6 +17,7 @@ import { resolveCodeVersion } from '../platform/code-version.js';
 import { resolveCommandTrainers } from '../platform/command-trainers.js';
 import { requireSearchAttributes } from '../platform/search-attributes.js';
 import { connectWorker, installTemporalRuntime, temporalTarget } from '../platform/temporal.js';
+import { createWorkerMetrics, serveMetrics } from '../platform/worker-metrics.js';
 import { detectGpus } from './gpu.js';
 import { bundleWorkflows, createWorkerSet, runWorkerSet } from './worker.js';
 
@@ -84,6 +85,15 @@ async function main(): Promise<void> {
     { dataRoots: dataRoots.map((r) => r.real), commandTrainers: commandTrainers.map((t) => t.name) },
     'data roots and command trainers',
   );
+  const metrics = createWorkerMetrics({ db });
+  const metricsServer =
+    config.WORKER_METRICS_PORT !== undefined
+      ? await serveMetrics(metrics.registry, {
+          host: config.WORKER_METRICS_HOST,
+          port: config.WORKER_METRICS_PORT,
+          log,
+        })
+      : undefined;
   const target = temporalTarget(config);
   const connection = await connectWorker(target);
   // Workflows set ModelName, Stage and ChampionVersion: without them registered every run would fail later.
@@ -110,6 +120,20 @@ async function main(): Promise<void> {
         maxBytes: config.SLIPWAY_MAX_DATASET_BYTES ?? defaultDatasetLimits.maxBytes,
         maxRows: config.SLIPWAY_MAX_DATASET_ROWS ?? defaultDatasetLimits.maxRows,
       },
+      metrics,
+      monitorDefaults: {
+        intervalMs: config.SLIPWAY_MONITOR_INTERVAL,
+        lagMs: config.SLIPWAY_MONITOR_LAG,
+      },
+      ...(config.SLIPWAY_ALERT_WEBHOOK
+        ? {
+            alertWebhook: {
+              url: config.SLIPWAY_ALERT_WEBHOOK,
+              timeoutMs: config.SLIPWAY_ALERT_WEBHOOK_TIMEOUT_MS,
+              ...(config.SLIPWAY_ALERT_WEBHOOK_SECRET ? { secret: config.SLIPWAY_ALERT_WEBHOOK_SECRET } : {}),
+            },
+          }
+        : {}),
       rolloutDefaults: rolloutDefaults(config),
       codeVersion: await resolveCodeVersion(
         config.SLIPWAY_CODE_VERSION,
@@ -128,6 +152,7 @@ async function main(): Promise<void> {
   try {
     await runWorkerSet(workers, abort.signal);
   } finally {
+    await metricsServer?.close();
     await connection.close();
     await db.end();
     log.info('workers stopped');
