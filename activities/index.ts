@@ -67,13 +67,13 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainActivities(deps),
     ...createEvaluateActivities(deps),
     ...createRegisterActivities(deps),
+    ...createMonitorActivities(deps),
     ...createModelImportActivities(deps),
     ...createCheckpointActivities(deps),
     ...createTrainingCacheActivities(deps),
     ...createLifecycleActivities(deps),
     ...createExportTrafficActivities(deps),
     ...createRolloutActivities(deps),
-    ...createMonitorActivities(deps),
   };
 }
 

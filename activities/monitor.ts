@@ -1,51 +1,22 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { AlertState } from '../domain/alert-hysteresis.js';
-import {
-  parseMonitorRequest,
-  type FeatureVerdict,
-  type MonitorAlertEvent,
-  type MonitorSetup,
-  type MonitorWindowRange,
-  type PerformanceFigures,
-  type WindowJudgement,
-} from '../domain/monitor.js';
-import { windowOutcomes } from '../domain/monitor-judgement.js';
+import { parseMonitorRequest, type MonitorSetup, type WindowJudgement } from '../domain/monitor.js';
 import {
   builtInMonitorDefaults,
   InvalidMonitorError,
   type MonitorDefaults,
-  type MonitorPolicy,
 } from '../domain/monitor-policy.js';
-import { compareWindow } from '../ml/drift/compare.js';
-import type { DriftReport, FeatureDrift } from '../ml/drift/report.js';
-import { binaryMetrics } from '../ml/metrics/classification.js';
-import { recordsToFrame } from '../ml/records-frame.js';
 import type { ArtifactStore } from '../platform/artifact-store.js';
 import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
-import {
-  alertTopic,
-  recordWindow,
-  updateWindowPerformance,
-  windowHistory,
-  windowsSince,
-  type DriftStatRow,
-} from '../platform/monitor-store.js';
-import { deliverOutbox, type WebhookTarget } from '../platform/outbox.js';
-import {
-  championAt,
-  countWindowRows,
-  readLabelledScores,
-  readSloFigures,
-  readWindowRows,
-  servedByVersion,
-  type LabelledScore,
-} from '../platform/prediction-window.js';
+import { alertTopic } from '../platform/monitor-store.js';
+import { deliverOutbox, type DeliveryOutcome, type WebhookTarget } from '../platform/outbox.js';
 import { listVersions } from '../platform/registry.js';
 import type { WorkerMetrics } from '../platform/worker-metrics.js';
 import { keepHeartbeating } from './heartbeat.js';
-import { createReferenceCache, scoreColumn, type VersionReference } from './monitor-reference.js';
-import { renderMonitorReport, type MonitorAnalysis } from '../ml/monitor/report.js';
+import { createWindowJudge, type JudgeWindowInput } from './monitor-judge.js';
+import { createWindowRecorder, type RecordedOutcome, type RecordWindowInput } from './monitor-record.js';
+
+export type { JudgeWindowInput, RecordedOutcome, RecordWindowInput };
 
 export interface MonitorDeps {
   readonly db: Pool;
@@ -58,22 +29,6 @@ export interface MonitorDeps {
   readonly metrics?: WorkerMetrics;
 }
 
-export interface JudgeWindowInput {
-  readonly model: string;
-  readonly range: MonitorWindowRange;
-  readonly policy: MonitorPolicy;
-}
-
-export interface RecordWindowInput {
-  readonly model: string;
-  readonly workflowId: string;
-  readonly actor: string;
-  readonly judgement: WindowJudgement;
-  readonly alertState: Readonly<Record<string, AlertState>>;
-  readonly events: readonly MonitorAlertEvent[];
-  readonly policy: MonitorPolicy;
-}
-
 function invalid(error: InvalidMonitorError): ApplicationFailure {
   return ApplicationFailure.create({
     message: error.message,
@@ -83,88 +38,22 @@ function invalid(error: InvalidMonitorError): ApplicationFailure {
   });
 }
 
-function verdictOf(f: FeatureDrift): FeatureVerdict {
-  return {
-    feature: f.feature,
-    kind: f.kind,
-    test: f.test ?? 'none',
-    statistic: f.statistic,
-    pValue: f.pValue,
-    threshold: f.threshold,
-    drift: f.drift,
-  };
-}
-
-function statRow(source: DriftStatRow['source'], f: FeatureDrift, referenceCount: number): DriftStatRow {
-  const { histogram: _histogram, reference: _reference, current, ...statistics } = f;
-  return {
-    source,
-    feature: f.feature,
-    kind: f.kind,
-    test: f.test ?? 'none',
-    statistic: f.statistic,
-    pValue: f.pValue,
-    threshold: f.threshold,
-    drift: f.drift,
-    currentCount: current.rows,
-    referenceCount,
-    statistics,
-  };
-}
-
-/** Realised performance of labelled scores at `threshold`; null value when there are none. */
-function performanceOf(
-  labelled: readonly LabelledScore[],
-  metric: MonitorPolicy['performance']['metric'],
-  threshold: number,
-  range: { from: string; to: string },
-): PerformanceFigures {
-  const empty = { metric, labelled: labelled.length, threshold, ...range };
-  if (labelled.length === 0) {
-    return { ...empty, value: null, accuracy: null, auc: null, logLoss: null, brier: null };
-  }
-  const labels = Uint8Array.from(labelled, (l) => (l.positive ? 1 : 0));
-  const scores = Float64Array.from(labelled, (l) => Math.min(1, Math.max(0, l.score)));
-  const m = binaryMetrics(labels, scores, threshold);
-  const byName: Record<typeof metric, number | null> = {
-    accuracy: m.accuracy,
-    auc: m.auc,
-    f1: m.f1,
-    precision: m.precision,
-    recall: m.recall,
-    log_loss: m.logLoss,
-    brier: m.brier,
-  };
-  return {
-    ...empty,
-    value: byName[metric],
-    accuracy: m.accuracy,
-    auc: m.auc,
-    logLoss: m.logLoss,
-    brier: m.brier,
-  };
-}
-
 /** The monitor stage: resolve a request, judge a window, record it (report, rows, alerts), deliver alerts. */
 export function createMonitorActivities(deps: MonitorDeps) {
-  const references = createReferenceCache({
+  const log = deps.log.child({ component: 'monitor' });
+  const judge = createWindowJudge({
     db: deps.db,
     store: deps.store,
-    log: deps.log.child({ component: 'monitor' }),
-    onBuild: (model) => deps.metrics?.referenceBuilds.labels(model).inc(),
+    log,
+    onReferenceBuilt: (model) => deps.metrics?.referenceBuilds.labels(model).inc(),
   });
-  const log = deps.log.child({ component: 'monitor' });
-
-  /** The version a window is judged against: the deployment's champion, unless others answered all its rows. */
-  async function monitoredVersion(model: string, range: MonitorWindowRange): Promise<number | null> {
-    const [served, champion] = await Promise.all([
-      servedByVersion(deps.db, { model, start: range.start, end: range.end }),
-      championAt(deps.db, model, range.end),
-    ]);
-    if (champion !== null && (served.length === 0 || served.some((s) => s.version === champion)))
-      return champion;
-    return served[0]?.version ?? null;
-  }
+  const record = createWindowRecorder({
+    db: deps.db,
+    store: deps.store,
+    log,
+    webhook: deps.alertWebhook !== undefined,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  });
 
   return {
     /**
@@ -210,110 +99,10 @@ export function createMonitorActivities(deps: MonitorDeps) {
 
     /** Reads a window of the prediction log and judges it; writes only the analysis artifact (by content). */
     async judgeMonitorWindow(input: JudgeWindowInput): Promise<WindowJudgement> {
-      const { model, range, policy } = input;
       const started = Date.now();
-      const stop = keepHeartbeating(Context.current(), () => ({ window: range.start }));
+      const stop = keepHeartbeating(Context.current(), () => ({ window: input.range.start, step: 'judge' }));
       try {
-        const q = { model, start: range.start, end: range.end };
-        const [rowCount, slo, version] = await Promise.all([
-          countWindowRows(deps.db, q),
-          readSloFigures(deps.db, q),
-          monitoredVersion(model, range),
-        ]);
-        let reference: VersionReference | undefined;
-        let performance: PerformanceFigures | null = null;
-        let featureReport: DriftReport | null = null;
-        let predictionReport: DriftReport | null = null;
-        let rowsRead = 0;
-        let status: WindowJudgement['status'] = 'no-version';
-        if (version !== null) {
-          reference = await references.forVersion(model, version);
-          const threshold = policy.performance.threshold ?? reference.threshold;
-          const from = new Date(
-            Date.parse(range.end) - policy.performance.lookback * policy.intervalMs,
-          ).toISOString();
-          const labelled = await readLabelledScores(deps.db, { model, version, start: from, end: range.end });
-          performance = performanceOf(labelled, policy.performance.metric, threshold, {
-            from,
-            to: range.end,
-          });
-          status = rowCount < policy.minRows ? 'too-few-rows' : 'judged';
-          if (status === 'judged') {
-            const rows = await readWindowRows(deps.db, { ...q, maxRows: policy.maxRows, total: rowCount });
-            rowsRead = rows.length;
-            const judged = policy.features ? new Set(policy.features) : undefined;
-            const featureRef = judged
-              ? {
-                  ...reference.features,
-                  features: reference.features.features.filter((f) => judged.has(f.name)),
-                }
-              : reference.features;
-            const inputs = reference.inputs.filter((c) => !judged || judged.has(c.name));
-            featureReport = compareWindow(
-              featureRef,
-              recordsToFrame(
-                rows.map((r) => r.inputs),
-                inputs,
-              ),
-              policy.drift,
-            );
-            if (policy.predictionDrift) {
-              const scores = rows.filter((r) => r.served && r.version === version && r.score !== null);
-              if (scores.length > 0) {
-                predictionReport = compareWindow(
-                  reference.prediction,
-                  {
-                    rowCount: scores.length,
-                    columns: [
-                      {
-                        name: scoreColumn,
-                        kind: 'numeric',
-                        values: Float64Array.from(scores, (r) => r.score!),
-                      },
-                    ],
-                  },
-                  { ...policy.drift, tests: {} },
-                );
-              }
-            }
-          }
-        }
-        const features = featureReport ? featureReport.features.map(verdictOf) : [];
-        const predictionFeature = predictionReport?.features[0];
-        const prediction = predictionFeature ? verdictOf(predictionFeature) : null;
-        const analysis: MonitorAnalysis = {
-          model,
-          window: range,
-          version,
-          status,
-          rowCount,
-          rowsRead,
-          referenceRows: reference?.rows ?? null,
-          features: featureReport,
-          prediction: predictionReport,
-          slo,
-          performance,
-        };
-        const stored = await deps.store.putContent(Buffer.from(JSON.stringify(analysis)), {
-          prefix: 'monitor/analyses',
-          ext: 'json',
-          contentType: 'application/json',
-        });
-        const judgement: WindowJudgement = {
-          range,
-          status,
-          version,
-          rowCount,
-          rowsRead,
-          features,
-          prediction,
-          slo,
-          performance,
-          outcomes: {},
-          analysisUri: stored.uri,
-          analysisSha256: stored.sha256,
-        };
-        return { ...judgement, outcomes: windowOutcomes(judgement, policy) };
+        return await judge(input);
       } finally {
         stop();
         deps.metrics?.windowSeconds.labels('judge').observe((Date.now() - started) / 1000);
@@ -321,121 +110,44 @@ export function createMonitorActivities(deps: MonitorDeps) {
     },
 
     /**
-     * Writes the window's report (JSON and HTML, with the statistics of earlier windows over time) and, in one
-     * transaction, its rows, alert transitions, audit entries and webhook events. A window recorded before is left
-     * as it is. Then recomputes the realised performance of the recent windows from the labels that have arrived.
+     * Writes the window's report, rows, alert transitions, audit entries and webhook events (once per window), then
+     * recomputes the recent windows' realised performance and late rows.
      */
-    async recordMonitorWindow(
-      input: RecordWindowInput,
-    ): Promise<{ reportUri: string; reportHtmlUri: string; pendingDeliveries: number; created: boolean }> {
-      const { model, judgement: j, policy } = input;
+    async recordMonitorWindow(input: RecordWindowInput): Promise<RecordedOutcome> {
       const started = Date.now();
-      const analysis = JSON.parse(
-        (await deps.store.get(j.analysisUri, { expectSha256: j.analysisSha256 })).toString('utf8'),
-      ) as MonitorAnalysis;
-      const history = await windowHistory(deps.db, model, j.range.start, policy.historyWindows);
-      const report = renderMonitorReport({
-        analysis,
-        history,
-        alertState: input.alertState,
-        events: input.events,
-        policy,
-      });
-      const [json, html] = await Promise.all([
-        deps.store.putContent(Buffer.from(JSON.stringify(report.json)), {
-          prefix: 'reports/monitor',
-          ext: 'json',
-          contentType: 'application/json',
-        }),
-        deps.store.putContent(Buffer.from(report.html), {
-          prefix: 'reports/monitor',
-          ext: 'html',
-          contentType: 'text/html; charset=utf-8',
-        }),
-      ]);
-      const driftRows: DriftStatRow[] = [
-        ...(analysis.features?.features.map((f) => statRow('feature', f, analysis.referenceRows ?? 0)) ?? []),
-        ...(analysis.prediction?.features.map((f) => statRow('prediction', f, analysis.referenceRows ?? 0)) ??
-          []),
-      ];
-      const recorded = await recordWindow(deps.db, {
-        model,
-        workflowId: input.workflowId,
-        judgement: j,
-        alertState: input.alertState,
-        events: input.events,
-        report: { uri: json.uri, htmlUri: html.uri, sha256: json.sha256 },
-        driftRows,
-        webhook: deps.alertWebhook !== undefined,
-      });
-      if (recorded.created) {
-        deps.metrics?.windows.labels(model, j.status).inc();
-        for (const e of input.events) deps.metrics?.alertTransitions.labels(model, e.key, e.transition).inc();
-        for (const e of input.events) {
-          log.warn({ model, key: e.key, transition: e.transition, window: j.range.start }, e.message);
-        }
+      const stop = keepHeartbeating(Context.current(), () => ({
+        window: input.judgement.range.start,
+        step: 'record',
+      }));
+      try {
+        return await record(input);
+      } finally {
+        stop();
+        deps.metrics?.windowSeconds.labels('record').observe((Date.now() - started) / 1000);
       }
-      await recomputePerformance(model, j, policy);
-      const pending = deps.alertWebhook
-        ? await deps.db.query<{ n: string }>(
-            `SELECT count(*) AS n FROM outbox WHERE topic = $1 AND delivered_at IS NULL AND payload @> $2::jsonb`,
-            [alertTopic, JSON.stringify({ model })],
-          )
-        : undefined;
-      deps.metrics?.windowSeconds.labels('record').observe((Date.now() - started) / 1000);
-      return {
-        reportUri: recorded.reportUri,
-        reportHtmlUri: recorded.reportHtmlUri,
-        pendingDeliveries: Number(pending?.rows[0]?.n ?? 0),
-        created: recorded.created,
-      };
     },
 
     /** Delivers the model's waiting alert events to the webhook once each (failed ones back off). */
-    async deliverMonitorAlerts(input: { model: string }) {
+    async deliverMonitorAlerts(input: { model: string }): Promise<DeliveryOutcome> {
       if (!deps.alertWebhook)
         return { delivered: 0, failed: 0, pending: 0, nextAttemptInMs: null, errors: [] };
-      const outcome = await deliverOutbox(deps.db, {
-        topic: alertTopic,
-        target: deps.alertWebhook,
-        filter: { model: input.model },
-      });
-      deps.metrics?.webhookDeliveries.labels('delivered').inc(outcome.delivered);
-      deps.metrics?.webhookDeliveries.labels('failed').inc(outcome.failed);
-      if (outcome.failed > 0)
-        log.warn({ model: input.model, errors: outcome.errors }, 'alert webhook delivery failed');
-      return outcome;
+      const stop = keepHeartbeating(Context.current(), () => ({ delivering: input.model }));
+      try {
+        const outcome = await deliverOutbox(deps.db, {
+          topic: alertTopic,
+          target: deps.alertWebhook,
+          filter: { model: input.model },
+        });
+        deps.metrics?.webhookDeliveries.labels('delivered').inc(outcome.delivered);
+        deps.metrics?.webhookDeliveries.labels('failed').inc(outcome.failed);
+        if (outcome.failed > 0)
+          log.warn({ model: input.model, errors: outcome.errors }, 'alert webhook delivery failed');
+        return outcome;
+      } finally {
+        stop();
+      }
     },
   };
-
-  /** Each recent window's own realised performance, from the labels that have arrived by now. */
-  async function recomputePerformance(
-    model: string,
-    j: WindowJudgement,
-    policy: MonitorPolicy,
-  ): Promise<void> {
-    if (j.version === null) return;
-    const from = new Date(
-      Date.parse(j.range.end) - policy.performance.lookback * policy.intervalMs,
-    ).toISOString();
-    const windows = (await windowsSince(deps.db, model, from)).filter((w) => w.version === j.version);
-    if (windows.length === 0) return;
-    const labelled = await readLabelledScores(deps.db, {
-      model,
-      version: j.version,
-      start: windows[0]!.start,
-      end: windows[windows.length - 1]!.end,
-    });
-    const threshold = j.performance?.threshold ?? 0.5;
-    const updates = windows.map((w) => {
-      const s = Date.parse(w.start);
-      const e = Date.parse(w.end);
-      const mine = labelled.filter((l) => l.atMs >= s && l.atMs < e);
-      const p = performanceOf(mine, policy.performance.metric, threshold, { from: w.start, to: w.end });
-      return { start: w.start, labelled: mine.length, performance: mine.length > 0 ? { ...p } : null };
-    });
-    await updateWindowPerformance(deps.db, model, updates);
-  }
 }
 
 export type MonitorActivities = ReturnType<typeof createMonitorActivities>;

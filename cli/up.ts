@@ -11,7 +11,7 @@ import { exampleTrainerEntry, exampleTrainerPython } from '../platform/python-en
 import { connectClient } from '../platform/temporal.js';
 import { startDevServer } from '../platform/temporal-dev-server.js';
 import { skeleton } from '../workflows/skeleton.js';
-import { spawnEntrypoint, terminate, waitForHttp } from './processes.js';
+import { portOrFree, spawnEntrypoint, terminate, waitForHttp } from './processes.js';
 import { startDemo } from './up-demo.js';
 
 type Stop = () => Promise<void>;
@@ -119,6 +119,8 @@ export async function up(
     spawnChild('workers/main.ts', {
       WORKER_TAGS: env.WORKER_TAGS ?? 'cpu,gpu',
       SLIPWAY_COMMAND_TRAINERS: trainers,
+      // Prometheus metrics of the worker and its monitors (infra/prometheus/prometheus.yml scrapes 9464).
+      WORKER_METRICS_PORT: env.WORKER_METRICS_PORT ?? String(await portOrFree(9464)),
     });
     const api = spawnChild('api/main.ts', {});
     const gateway = spawnChild('serving/main.ts', {});

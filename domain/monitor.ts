@@ -8,6 +8,7 @@ import {
   resolveMonitorPolicy,
   type MonitorDefaults,
   type MonitorPolicy,
+  type MonitorProblem,
 } from './monitor-policy.js';
 
 /** The monitor workflow's id: one monitor per model. */
@@ -85,8 +86,46 @@ export interface MonitorSetup {
 /** Validates a monitor request and resolves its policy; throws InvalidMonitorError listing every problem by path. */
 export function parseMonitorRequest(raw: unknown, defaults: MonitorDefaults): MonitorSetup {
   const parsed = monitorRequestSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new InvalidMonitorError(monitorProblemsOf(parsed.error));
+  if (!parsed.success) {
+    const problems = monitorProblemsOf(parsed.error);
+    throw new InvalidMonitorError([...problems, ...policyRuleProblems(raw, parsed.error, defaults)]);
+  }
   return { request: parsed.data, policy: resolveMonitorPolicy(parsed.data.policy ?? {}, defaults) };
+}
+
+/**
+ * The policy's cross-field problems (k > n, a floor for log loss, ...) even when other fields are malformed: the
+ * malformed fields are set aside and the rest is checked, so one pass lists everything wrong.
+ */
+function policyRuleProblems(raw: unknown, error: z.ZodError, defaults: MonitorDefaults): MonitorProblem[] {
+  const policy = (raw as { policy?: unknown } | null)?.policy;
+  if (!policy || typeof policy !== 'object' || Array.isArray(policy)) return [];
+  const cleaned = JSON.parse(JSON.stringify(policy)) as Record<string, unknown>;
+  for (const issue of error.issues) {
+    if (issue.path[0] !== 'policy') continue;
+    const path = issue.path.slice(1).map(String);
+    let parent: Record<string, unknown> | undefined = cleaned;
+    for (const key of path.slice(0, -1)) {
+      const next: unknown = parent?.[key];
+      parent = next && typeof next === 'object' ? (next as Record<string, unknown>) : undefined;
+    }
+    if (!parent) continue;
+    if (issue.code === 'unrecognized_keys') {
+      const target =
+        path.length === 0 ? cleaned : (parent[path[path.length - 1]!] as Record<string, unknown>);
+      for (const key of issue.keys) delete target[key];
+    } else if (path.length > 0) {
+      delete parent[path[path.length - 1]!];
+    }
+  }
+  const reparsed = monitorPolicySpecSchema.safeParse(cleaned);
+  if (!reparsed.success) return [];
+  try {
+    resolveMonitorPolicy(reparsed.data, defaults);
+    return [];
+  } catch (e) {
+    return e instanceof InvalidMonitorError ? [...e.problems] : [];
+  }
 }
 
 /** Alert kinds and their keys: one alert per drifting feature, and one each for the scores, performance and SLOs. */
@@ -184,6 +223,8 @@ export interface PerformanceFigures {
 /** What judging a window found: small, for the workflow's history. The full analysis is an artifact. */
 export interface WindowJudgement {
   readonly range: MonitorWindowRange;
+  /** When the window was read (the database's clock): rows logged later are late, counted apart. */
+  readonly readAt: string;
   readonly status: 'judged' | 'too-few-rows' | 'no-version';
   readonly version: number | null;
   readonly rowCount: number;

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { servingSettingsShape } from './serving-settings.js';
-import { durationSchema } from '../domain/duration.js';
+import { durationSchema, parseDuration } from '../domain/duration.js';
 import { builtInRolloutDefaults, type RolloutDefaults } from '../domain/rollout-plan.js';
-import { parseDuration } from '../domain/duration.js';
 
 /**
  * Every environment setting Slipway reads, declared once and parsed once at start-up by an entrypoint.

@@ -1,5 +1,6 @@
 import type { AlertState } from '../domain/alert-hysteresis.js';
 import type { MonitorAlertEvent, WindowJudgement } from '../domain/monitor.js';
+import type { DriftStatRow } from '../ml/monitor/window-figures.js';
 import { audit } from './audit.js';
 import { withTransaction, type Pool } from './db.js';
 import { enqueueOutbox } from './outbox.js';
@@ -7,25 +8,11 @@ import { enqueueOutbox } from './outbox.js';
 /** The outbox topic of monitor alerts, delivered to SLIPWAY_ALERT_WEBHOOK. */
 export const alertTopic = 'monitor.alert';
 
-/** One feature's (or the scores') row of drift_stats. */
-export interface DriftStatRow {
-  readonly source: 'feature' | 'prediction';
-  readonly feature: string;
-  readonly kind: 'numeric' | 'categorical';
-  readonly test: string;
-  readonly statistic: number | null;
-  readonly pValue: number | null;
-  readonly threshold: number | null;
-  readonly drift: boolean;
-  readonly currentCount: number;
-  readonly referenceCount: number;
-  /** Every statistic by name. */
-  readonly statistics: Record<string, unknown>;
-}
-
 export interface WindowRecord {
   readonly model: string;
   readonly workflowId: string;
+  /** Who started the monitor; in each alert's audit entry. */
+  readonly requestedBy: string;
   readonly judgement: WindowJudgement;
   readonly alertState: Readonly<Record<string, AlertState>>;
   readonly events: readonly MonitorAlertEvent[];
@@ -68,9 +55,9 @@ export async function recordWindow(db: Pool, record: WindowRecord): Promise<Reco
       `INSERT INTO monitor_windows (model_name, window_start, window_end, window_index, workflow_id, version, status,
          row_count, rows_read, drift_detected, drifted_features, prediction_drift, slo, performance, outcomes,
          alert_state, transitions, report_uri, report_html_uri, report_sha256, labelled_count, performance_now,
-         performance_updated_at)
+         performance_updated_at, read_at)
        VALUES ($1, $2::timestamptz, $3::timestamptz, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-         $18, $19, $20, 0, NULL, NULL)
+         $18, $19, $20, 0, NULL, NULL, $21::timestamptz)
        ON CONFLICT (model_name, window_start) DO NOTHING`,
       [
         record.model,
@@ -93,6 +80,7 @@ export async function recordWindow(db: Pool, record: WindowRecord): Promise<Reco
         record.report.uri,
         record.report.htmlUri,
         record.report.sha256,
+        j.readAt,
       ],
     );
     if (inserted.rowCount === 0) {
@@ -156,7 +144,7 @@ export async function recordWindow(db: Pool, record: WindowRecord): Promise<Reco
         action: `alert.${e.transition}`,
         subject: `${record.model}:${e.key}`,
         source: 'monitor',
-        details: payload,
+        details: { ...payload, monitorStartedBy: record.requestedBy },
       });
       if (record.webhook) {
         await enqueueOutbox(client, [
@@ -177,10 +165,10 @@ export interface HistoryWindow {
   readonly start: string;
   readonly end: string;
   readonly version: number | null;
-  readonly stats: readonly Pick<
+  readonly stats: readonly (Pick<
     DriftStatRow,
     'source' | 'feature' | 'test' | 'statistic' | 'pValue' | 'threshold' | 'drift'
-  >[];
+  > & { readonly adjustedPValue: number | null })[];
 }
 
 /** The `limit` judged windows before `before`, oldest first, with their drift rows. */
@@ -203,12 +191,14 @@ export async function windowHistory(
           p_value: number | null;
           threshold: number | null;
           drift: boolean;
+          adjusted: unknown;
         }[]
       | null;
   }>(
     `SELECT w.window_start, w.window_end, w.version,
             (SELECT json_agg(json_build_object('source', s.source, 'feature', s.feature, 'test', s.test,
-                      'statistic', s.statistic, 'p_value', s.p_value, 'threshold', s.threshold, 'drift', s.drift))
+                      'statistic', s.statistic, 'p_value', s.p_value, 'threshold', s.threshold, 'drift', s.drift,
+                      'adjusted', s.statistics -> 'adjustedPValue'))
                FROM drift_stats s WHERE s.model_name = w.model_name AND s.window_start = w.window_start) AS stats
      FROM (SELECT * FROM monitor_windows WHERE model_name = $1 AND window_start < $2::timestamptz AND status = 'judged'
            ORDER BY window_start DESC LIMIT $3) w
@@ -225,6 +215,7 @@ export async function windowHistory(
       test: s.test,
       statistic: s.statistic,
       pValue: s.p_value,
+      adjustedPValue: typeof s.adjusted === 'number' ? s.adjusted : null,
       threshold: s.threshold,
       drift: s.drift,
     })),

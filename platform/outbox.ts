@@ -92,7 +92,7 @@ export async function deliverOutbox(
   const filter = JSON.stringify(options.filter ?? {});
   const { rows } = await pool.query<{ id: string }>(
     `SELECT id FROM outbox WHERE topic = $1 AND delivered_at IS NULL AND next_attempt_at <= now() AND payload @> $2::jsonb
-     ORDER BY id LIMIT $3`,
+     ORDER BY next_attempt_at, id LIMIT $3`,
     [options.topic, filter, options.limit ?? 100],
   );
   let delivered = 0;
@@ -131,6 +131,9 @@ export async function deliverOutbox(
         errors.push(`${row.idempotency_key ?? id}: ${message}`);
       }
     });
+    // A receiver that failed once this pass is likely down: the rest wait for the next pass instead of each
+    // waiting out its own timeout.
+    if (failed > 0) break;
   }
   const { rows: left } = await pool.query<{ n: string; wait_ms: number | null }>(
     `SELECT count(*) AS n,
@@ -147,4 +150,17 @@ export async function deliverOutbox(
     nextAttemptInMs: pending > 0 && wait !== null && wait !== undefined ? Math.ceil(Number(wait)) : null,
     errors,
   };
+}
+
+/** Events of `topic` not delivered yet (whose payload matches `filter`). */
+export async function pendingOutbox(
+  pool: Pool,
+  topic: string,
+  filter: Readonly<Record<string, string>> = {},
+): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    'SELECT count(*) AS n FROM outbox WHERE topic = $1 AND delivered_at IS NULL AND payload @> $2::jsonb',
+    [topic, JSON.stringify(filter)],
+  );
+  return Number(rows[0]?.n ?? 0);
 }

@@ -15,6 +15,17 @@ export interface WindowQuery {
   readonly end: string;
 }
 
+/** A window as read at one moment: rows logged after `readAt` (the database's clock) are late, not part of it. */
+export interface WindowSnapshot extends WindowQuery {
+  readonly readAt: string;
+}
+
+/** The database's clock now: the moment a window is read at. */
+export async function databaseNow(db: Pool): Promise<string> {
+  const { rows } = await db.query<{ now: Date }>('SELECT now() AS now');
+  return rows[0]!.now.toISOString();
+}
+
 export interface LoggedRow {
   readonly requestId: string;
   readonly version: number;
@@ -23,13 +34,20 @@ export interface LoggedRow {
   readonly inputs: Record<string, unknown>;
 }
 
-const answering = `model_name = $1 AND at >= $2::timestamptz AND at < $3::timestamptz AND role <> 'shadow'`;
+/**
+ * The deployment's traffic: rows the champion or the challenger answered. Shadow scores were never answers, and a
+ * `direct` row (a version asked for by number outside the traffic split, migration 0011) is not the deployment's.
+ */
+const traffic = (p: string) => `${p}role IN ('champion', 'challenger')`;
+
+const answering = `model_name = $1 AND at >= $2::timestamptz AND at < $3::timestamptz AND ${traffic('')}
+  AND logged_at <= $4::timestamptz`;
 
 /** Request rows on the answering path in the window. */
-export async function countWindowRows(db: Pool, q: WindowQuery): Promise<number> {
+export async function countWindowRows(db: Pool, q: WindowSnapshot): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
     `SELECT count(DISTINCT request_id) AS n FROM predictions WHERE ${answering}`,
-    [q.model, q.start, q.end],
+    [q.model, q.start, q.end, q.readAt],
   );
   return Number(rows[0]?.n ?? 0);
 }
@@ -40,7 +58,7 @@ export async function countWindowRows(db: Pool, q: WindowQuery): Promise<number>
  */
 export async function readWindowRows(
   db: Pool,
-  q: WindowQuery & { readonly maxRows: number; readonly total: number },
+  q: WindowSnapshot & { readonly maxRows: number; readonly total: number },
 ): Promise<LoggedRow[]> {
   const modulus = 1_000_000;
   const keep = q.total > q.maxRows ? Math.floor((q.maxRows / q.total) * modulus) : modulus;
@@ -53,9 +71,9 @@ export async function readWindowRows(
   }>(
     `SELECT DISTINCT ON (request_id) request_id, version, served, score, inputs FROM predictions
      WHERE ${answering}
-       AND ($4::int >= ${modulus} OR (('x' || left(md5(request_id), 8))::bit(32)::int & 2147483647) % ${modulus} < $4::int)
+       AND ($5::int >= ${modulus} OR (('x' || left(md5(request_id), 8))::bit(32)::int & 2147483647) % ${modulus} < $5::int)
      ORDER BY request_id, served DESC, at`,
-    [q.model, q.start, q.end, keep],
+    [q.model, q.start, q.end, q.readAt, keep],
   );
   return rows.map((r) => ({
     requestId: r.request_id,
@@ -69,12 +87,12 @@ export async function readWindowRows(
 /** How many rows each version answered in the window, most first. */
 export async function servedByVersion(
   db: Pool,
-  q: WindowQuery,
+  q: WindowSnapshot,
 ): Promise<{ version: number; rows: number }[]> {
   const { rows } = await db.query<{ version: number; n: string }>(
     `SELECT version, count(*) AS n FROM predictions WHERE ${answering} AND served
      GROUP BY version ORDER BY count(*) DESC, version DESC`,
-    [q.model, q.start, q.end],
+    [q.model, q.start, q.end, q.readAt],
   );
   return rows.map((r) => ({ version: r.version, rows: Number(r.n) }));
 }
@@ -90,7 +108,7 @@ export async function championAt(db: Pool, model: string, at: string): Promise<n
 }
 
 /** Latency and error figures over every answering-path row of the window (never sampled). */
-export async function readSloFigures(db: Pool, q: WindowQuery): Promise<SloFigures> {
+export async function readSloFigures(db: Pool, q: WindowSnapshot): Promise<SloFigures> {
   const { rows } = await db.query<{
     requests: string;
     failed: string;
@@ -106,7 +124,7 @@ export async function readSloFigures(db: Pool, q: WindowQuery): Promise<SloFigur
             (SELECT count(*) FROM r WHERE fell_back) AS fallbacks,
             (SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]::double precision[]) WITHIN GROUP (ORDER BY latency_ms)
                FROM predictions WHERE ${answering} AND served) AS p`,
-    [q.model, q.start, q.end],
+    [q.model, q.start, q.end, q.readAt],
   );
   const row = rows[0];
   const requests = Number(row?.requests ?? 0);
@@ -137,9 +155,39 @@ export async function readLabelledScores(
   const { rows } = await db.query<{ at: Date; score: number; label_positive: boolean }>(
     `SELECT p.at, p.score, f.label_positive FROM predictions p
      JOIN feedback f ON f.request_id = p.request_id AND f.model_name = p.model_name
-     WHERE p.model_name = $1 AND p.at >= $2::timestamptz AND p.at < $3::timestamptz AND p.role <> 'shadow'
+     WHERE p.model_name = $1 AND p.at >= $2::timestamptz AND p.at < $3::timestamptz AND ${traffic('p.')}
        AND p.served AND p.version = $4 AND p.score IS NOT NULL`,
     [q.model, q.start, q.end, q.version],
   );
   return rows.map((r) => ({ atMs: r.at.getTime(), score: Number(r.score), positive: r.label_positive }));
+}
+
+/**
+ * Counts, for the model's recorded windows that start at or after `since`, the rows that landed after the window was
+ * read (logged_at > read_at), and stores the counts. Returns the windows whose count grew.
+ */
+export async function countLateRows(
+  db: Pool,
+  model: string,
+  since: string,
+): Promise<{ start: string; lateRows: number; before: number }[]> {
+  const { rows } = await db.query<{ window_start: Date; late: string; before: string }>(
+    `WITH late AS (
+       SELECT w.window_start, w.late_rows AS before, count(DISTINCT p.request_id) AS late
+       FROM monitor_windows w
+       JOIN predictions p ON p.model_name = w.model_name AND p.at >= w.window_start AND p.at < w.window_end
+         AND ${traffic('p.')} AND p.logged_at > w.read_at
+       WHERE w.model_name = $1 AND w.window_start >= $2::timestamptz AND w.read_at IS NOT NULL
+       GROUP BY w.window_start, w.late_rows
+     )
+     UPDATE monitor_windows w SET late_rows = late.late FROM late
+     WHERE w.model_name = $1 AND w.window_start = late.window_start AND w.late_rows <> late.late
+     RETURNING w.window_start, late.late, late.before`,
+    [model, since],
+  );
+  return rows.map((r) => ({
+    start: r.window_start.toISOString(),
+    lateRows: Number(r.late),
+    before: Number(r.before),
+  }));
 }

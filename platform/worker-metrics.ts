@@ -101,6 +101,12 @@ export function createWorkerMetrics(options: { db?: Pool; defaultMetrics?: boole
       labelNames: ['model'] as const,
       registers,
     }),
+    lateRows: new Counter({
+      name: 'slipway_monitor_late_rows_total',
+      help: 'Prediction-log rows that landed after their window was read (not judged): the lag is too short',
+      labelNames: ['model'] as const,
+      registers,
+    }),
     webhookDeliveries: new Counter({
       name: 'slipway_alert_webhook_deliveries_total',
       help: 'Alert webhook deliveries by outcome (delivered, failed)',

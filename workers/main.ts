@@ -81,6 +81,10 @@ async function main(): Promise<void> {
   });
   await migrate(db, config.DATABASE_SCHEMA, log);
   const store = createArtifactStore(artifactStoreSettings(config));
+  log.info(
+    { dataRoots: dataRoots.map((r) => r.real), commandTrainers: commandTrainers.map((t) => t.name) },
+    'data roots and command trainers',
+  );
   const metrics = createWorkerMetrics({ db });
   const metricsServer =
     config.WORKER_METRICS_PORT !== undefined
@@ -90,10 +94,6 @@ async function main(): Promise<void> {
           log,
         })
       : undefined;
-  log.info(
-    { dataRoots: dataRoots.map((r) => r.real), commandTrainers: commandTrainers.map((t) => t.name) },
-    'data roots and command trainers',
-  );
   const target = temporalTarget(config);
   const connection = await connectWorker(target);
   // Workflows set ModelName, Stage and ChampionVersion: without them registered every run would fail later.

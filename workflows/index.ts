@@ -1,6 +1,7 @@
 // Every workflow the workers register. One workflow per file; this list is what Temporal bundles.
 export { skeleton, skeletonStatusQuery } from './skeleton.js';
 export { training, trainingStatusQuery } from './training.js';
+export { monitor, monitorAlertSignal, monitorStatusQuery } from './monitor.js';
 export { modelImport } from './model-import.js';
 export {
   abortUpdate,
@@ -13,4 +14,3 @@ export {
   rolloutStatusQuery,
 } from './rollout.js';
 export { lifecycle, lifecycleStatusQuery } from './lifecycle.js';
-export { monitor, monitorAlertSignal, monitorStatusQuery } from './monitor.js';

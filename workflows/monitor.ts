@@ -27,6 +27,7 @@ import {
   type WindowSummary,
 } from '../domain/monitor.js';
 import { describeTransition } from '../domain/monitor-judgement.js';
+import { championVersionKey, modelNameKey, stageKey } from '../domain/search-attributes.js';
 
 /** The monitor's state: policy, next window, alerts, the last windows. */
 export const monitorStatusQuery = defineQuery<MonitorStatus>('status');
@@ -57,16 +58,14 @@ const recentWindows = 10;
  */
 export async function monitor(input: MonitorRequestInput): Promise<void> {
   const info = workflowInfo();
-  const setupActivities = proxyActivities<MonitorActivities>({
-    startToCloseTimeout: '1 minute',
-    retry,
-  });
-  const { request, policy } = await setupActivities.resolveMonitor(input);
+  const setup = proxyActivities<MonitorActivities>({ startToCloseTimeout: '1 minute', retry });
+  const { request, policy } = await setup.resolveMonitor(input);
   const model = request.model;
   const acts = proxyActivities<MonitorActivities>({
-    // The first window of a version builds its drift reference: loading the training rows and scoring them.
+    // The first window of a version builds its drift reference (loading the training rows and scoring them), so
+    // judging may take long; every activity heartbeats, and a worker that dies under one is noticed within seconds.
     startToCloseTimeout: '30 minutes',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: '20 seconds',
     retry,
   });
   const notifyWorkflowId = request.notifyWorkflowId ?? info.parent?.workflowId ?? null;
@@ -110,12 +109,15 @@ export async function monitor(input: MonitorRequestInput): Promise<void> {
       runs: carried.runs,
     };
   });
+  // Search attributes (Temporal UI filters): the model, `monitoring` or `alerting`, the version judged. Written when
+  // they change, not every window.
   const stage = () => (Object.keys(firingSince).length > 0 ? 'alerting' : 'monitoring');
-  upsertSearchAttributes({
-    ModelName: [model],
-    Stage: [stage()],
-    ...(version ? { ChampionVersion: [version] } : {}),
-  });
+  let shown = { stage: stage(), version };
+  upsertSearchAttributes([
+    { key: modelNameKey, value: model },
+    { key: stageKey, value: shown.stage },
+    ...(version !== null ? [{ key: championVersionKey, value: version }] : []),
+  ]);
 
   /** Delivers waiting webhook events, retrying on durable timers until they are out or `untilMs` comes. */
   const deliver = async (untilMs: number) => {
@@ -193,7 +195,7 @@ export async function monitor(input: MonitorRequestInput): Promise<void> {
     const recorded = await acts.recordMonitorWindow({
       model,
       workflowId: info.workflowId,
-      actor: request.requestedBy ?? 'temporal',
+      requestedBy: request.requestedBy ?? 'temporal',
       judgement,
       alertState: alerts,
       events,
@@ -230,7 +232,13 @@ export async function monitor(input: MonitorRequestInput): Promise<void> {
       reportHtmlUri: recorded.reportHtmlUri,
     });
     if (recent.length > recentWindows) recent.shift();
-    upsertSearchAttributes({ Stage: [stage()], ...(version ? { ChampionVersion: [version] } : {}) });
+    if (stage() !== shown.stage || version !== shown.version) {
+      shown = { stage: stage(), version };
+      upsertSearchAttributes([
+        { key: stageKey, value: shown.stage },
+        ...(version !== null ? [{ key: championVersionKey, value: version }] : []),
+      ]);
+    }
 
     const { historyLength, continueAsNewSuggested } = workflowInfo();
     if (continueAsNewSuggested || historyLength >= policy.maxHistoryEvents) {

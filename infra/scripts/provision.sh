@@ -5,6 +5,9 @@
 #   provision.sh start     install, then start Temporal, PostgreSQL and MinIO on loopback with data under
 #                          $SLIPWAY_HOME (default .slipway/stack), and print the environment settings to use
 #   provision.sh stop      stop what `start` started
+#   provision.sh promtool  optional: build promtool (Prometheus 3.16) into the cache; the tests check the rules in
+#                          infra/prometheus without it and also run it where it is installed (a cold build of
+#                          Prometheus takes tens of minutes on a small machine, so `install` leaves it out)
 #   provision.sh python [requirements.txt]
 #                          a Python virtual environment with those requirements (default: the example trainer's),
 #                          under the tool cache and keyed by the interpreter's version and the file's sha256; made
@@ -59,6 +62,11 @@ cmd_install() {
   wait $m || failed=1
   say "tools: temporal=$(command -v temporal || echo missing) minio=$(command -v minio || echo missing) postgres=$(pg_bindir || echo missing)"
   return $failed
+}
+
+cmd_promtool() {
+  install_go_tool promtool github.com/prometheus/prometheus/cmd/promtool@v0.316.0
+  say "promtool=$(command -v promtool)"
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -154,6 +162,7 @@ case "${1:-install}" in
   install) cmd_install ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
+  promtool) cmd_promtool ;;
   python) shift; cmd_python "$@" ;;
-  *) echo "usage: $0 install|start|stop|python [requirements.txt]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|promtool|python [requirements.txt]" >&2; exit 2 ;;
 esac

@@ -8,7 +8,10 @@ import type {
 } from '../../domain/monitor.js';
 import type { MonitorPolicy } from '../../domain/monitor-policy.js';
 import type { DriftReport } from '../drift/report.js';
-import { escapeHtml, formatNumber, htmlPage, lineChart } from '../svg.js';
+import type { DriftTest } from '../../domain/drift.js';
+import { renderDriftReportHtml } from '../drift/report-html.js';
+import type { DriftHistoryEntry } from '../drift/report.js';
+import { escapeHtml, formatNumber, htmlPage, lineChart, pairedBarChart } from '../svg.js';
 
 /** Everything judging a window found, stored as an artifact between judging and recording. JSON-safe. */
 export interface MonitorAnalysis {
@@ -36,6 +39,7 @@ export interface ReportHistoryWindow {
     readonly test: string;
     readonly statistic: number | null;
     readonly pValue: number | null;
+    readonly adjustedPValue: number | null;
     readonly threshold: number | null;
     readonly drift: boolean;
   }[];
@@ -118,70 +122,46 @@ function badge(ok: boolean | null, yes: string, no: string): string {
     : `<span class="badge pass">${escapeHtml(no)}</span>`;
 }
 
-function overTime(report: MonitorReport, source: 'feature' | 'prediction', feature: string): string {
-  const points: [number, number][] = [];
-  const thresholds: [number, number][] = [];
-  const windows = [...report.history];
-  const current = (source === 'feature' ? report.drift : report.prediction)?.features.find(
-    (f) => f.feature === feature,
-  );
-  windows.forEach((w, i) => {
-    const s = w.stats.find((x) => x.source === source && x.feature === feature);
-    if (s?.pValue !== null && s?.pValue !== undefined)
-      points.push([i, -Math.log10(Math.max(s.pValue, 1e-300))]);
-    if (s?.threshold !== null && s?.threshold !== undefined && s.threshold > 0)
-      thresholds.push([i, -Math.log10(s.threshold)]);
-  });
-  if (current?.pValue !== null && current?.pValue !== undefined)
-    points.push([windows.length, -Math.log10(Math.max(current.pValue, 1e-300))]);
-  if (current?.threshold) thresholds.push([windows.length, -Math.log10(current.threshold)]);
-  if (points.length < 2) return '';
-  const ys = [...points, ...thresholds].map(([, y]) => y);
-  return lineChart({
-    title: `${feature}: −log10 p over the last ${points.length} windows`,
-    xLabel: 'window (oldest left, this one right)',
-    yLabel: '−log10 p',
-    series: [
-      { name: '−log10 p', points, markers: true },
-      { name: 'drift above', points: thresholds },
-    ],
-    xDomain: [0, Math.max(1, windows.length)],
-    yDomain: [0, Math.max(1, Math.min(20, Math.max(...ys)) * 1.1)],
-    width: 420,
-    height: 220,
-  });
+/** The earlier windows and this one, as the drift report's over-time charts take them. */
+function driftHistory(r: MonitorReport, source: 'feature' | 'prediction'): DriftHistoryEntry[] {
+  const current = source === 'feature' ? r.drift : r.prediction;
+  return [
+    ...r.history.map((w) => ({
+      window: w.end,
+      features: w.stats
+        .filter((s) => s.source === source)
+        .map((s) => ({
+          feature: s.feature,
+          test: s.test as DriftTest,
+          statistic: s.statistic,
+          pValue: s.pValue,
+          adjustedPValue: s.adjustedPValue,
+          threshold: s.threshold,
+          drift: s.drift,
+        })),
+    })),
+    ...(current ? [{ window: r.window.end, features: current.features }] : []),
+  ];
 }
 
-function featureRows(report: MonitorReport, drift: DriftReport, source: 'feature' | 'prediction'): string {
-  return drift.features
-    .map(
-      (f) =>
-        `<tr><td>${escapeHtml(f.feature)}</td><td>${escapeHtml(f.kind)}</td><td>${escapeHtml(f.test ?? '–')}</td>` +
-        `<td class="num">${formatNumber(f.statistic)}</td><td class="num">${formatNumber(f.pValue)}</td>` +
-        `<td class="num">${formatNumber(f.threshold)}</td><td>${badge(f.test === null ? null : f.drift, 'drift', 'no drift')}</td>` +
-        `<td>${overTime(report, source, f.feature)}</td></tr>`,
-    )
-    .join('');
-}
-
-function renderHtml(r: MonitorReport): string {
-  const title = `Monitor: ${r.model} ${r.window.start} – ${r.window.end}`;
-  const drift = r.drift;
+function monitorSections(r: MonitorReport): string {
   const parts: string[] = [];
   parts.push(
-    `<h1>${escapeHtml(r.model)}${r.version !== null ? `:${r.version}` : ''}, window ${r.window.index}</h1>`,
-    `<p class="muted">[${escapeHtml(r.window.start)}, ${escapeHtml(r.window.end)}): ${formatNumber(r.rows.total)} rows` +
+    `<p class="muted">Model <code>${escapeHtml(r.model)}</code>${r.version !== null ? ` version ${r.version}` : ''}, ` +
+      `window ${r.window.index}: [${escapeHtml(r.window.start)}, ${escapeHtml(r.window.end)}), ${formatNumber(r.rows.total)} rows` +
       `${r.rows.read < r.rows.total ? ` (${formatNumber(r.rows.read)} sampled)` : ''}, ${escapeHtml(statusText[r.status])}` +
       `${r.rows.reference !== null ? `; reference: ${formatNumber(r.rows.reference)} training rows` : ''}.</p>`,
   );
   parts.push('<h2>Alerts</h2>');
   parts.push(
     r.alerts.transitions.length > 0
-      ? `<ul>${r.alerts.transitions
+      ? `<table><tr><th>alert</th><th>transition</th><th>why</th></tr>${r.alerts.transitions
           .map(
-            (t) => `<li>${badge(t.transition === 'fired', 'fired', 'cleared')} ${escapeHtml(t.message)}</li>`,
+            (t) =>
+              `<tr><td><code>${escapeHtml(t.key)}</code></td><td>${badge(t.transition === 'fired', 'fired', 'cleared')}</td>` +
+              `<td>${escapeHtml(t.message)}</td></tr>`,
           )
-          .join('')}</ul>`
+          .join('')}</table>`
       : '<p class="muted">No alert fired or cleared in this window.</p>',
   );
   parts.push(
@@ -192,6 +172,12 @@ function renderHtml(r: MonitorReport): string {
   parts.push('<h2>Service levels and realised performance</h2>');
   const slo = r.slo;
   const p = r.performance;
+  const bound =
+    r.policy.performance.floor !== null
+      ? `≥ ${formatNumber(r.policy.performance.floor)}`
+      : r.policy.performance.ceiling !== null
+        ? `≤ ${formatNumber(r.policy.performance.ceiling)}`
+        : 'tracked';
   parts.push(
     '<table><tr><th>figure</th><th>value</th><th>bound</th></tr>' +
       `<tr><td>requests</td><td class="num">${formatNumber(slo.requests)}</td><td>≥ ${formatNumber(r.policy.slo.minRequests)} to judge</td></tr>` +
@@ -201,34 +187,61 @@ function renderHtml(r: MonitorReport): string {
       `<td>${r.policy.slo.latencyP99Ms !== null ? `p99 ≤ ${formatNumber(r.policy.slo.latencyP99Ms)} ms` : 'not judged'}</td></tr>` +
       (p
         ? `<tr><td>${escapeHtml(p.metric)} on labelled rows</td><td class="num">${formatNumber(p.value)} (${formatNumber(p.labelled)} labels, ` +
-          `${escapeHtml(p.from)} – ${escapeHtml(p.to)})</td><td>${
-            r.policy.performance.floor !== null
-              ? `≥ ${formatNumber(r.policy.performance.floor)}`
-              : r.policy.performance.ceiling !== null
-                ? `≤ ${formatNumber(r.policy.performance.ceiling)}`
-                : 'tracked'
-          }, ≥ ${formatNumber(r.policy.performance.minLabels)} labels to judge</td></tr>` +
+          `${escapeHtml(p.from)} to ${escapeHtml(p.to)})</td><td>${bound}, ≥ ${formatNumber(r.policy.performance.minLabels)} labels to judge</td></tr>` +
           `<tr><td>accuracy / AUC / log loss / Brier</td><td class="num">${formatNumber(p.accuracy)} / ${formatNumber(p.auc)} / ${formatNumber(p.logLoss)} / ${formatNumber(p.brier)}</td><td>threshold ${formatNumber(p.threshold)}</td></tr>`
         : '') +
       '</table>',
   );
-  if (drift) {
-    parts.push(
-      `<h2>Feature drift: ${badge(drift.drift, `${drift.driftedFeatures.length} drifted`, 'none drifted')}</h2>`,
-      `<p class="muted">Family-wise level ${formatNumber(drift.alpha)} with ${escapeHtml(drift.correction)} correction; ` +
-        `calibration: ${escapeHtml(drift.calibration.description)}.</p>`,
-      '<table><tr><th>feature</th><th>kind</th><th>test</th><th>statistic</th><th>p</th><th>drift if p ≤</th><th>verdict</th><th>over time</th></tr>' +
-        featureRows(r, drift, 'feature') +
-        '</table>',
-    );
-  }
-  if (r.prediction) {
-    parts.push(
-      '<h2>Prediction drift</h2>',
-      '<table><tr><th>output</th><th>kind</th><th>test</th><th>statistic</th><th>p</th><th>drift if p ≤</th><th>verdict</th><th>over time</th></tr>' +
-        featureRows(r, r.prediction, 'prediction') +
-        '</table>',
-    );
-  }
-  return htmlPage(title, parts.join('\n'));
+  return parts.join('\n');
+}
+
+function predictionSection(r: MonitorReport): string {
+  const f = r.prediction?.features[0];
+  if (!r.prediction || !f) return '';
+  const history = driftHistory(r, 'prediction');
+  const points = history.flatMap((h, i) => {
+    const s = h.features[0];
+    return s && s.statistic !== null ? [[i, s.statistic] as const] : [];
+  });
+  const chart =
+    points.length > 1
+      ? lineChart({
+          title: `score: ${f.test ?? 'statistic'} over ${points.length} windows`,
+          xLabel: 'window (oldest left)',
+          yLabel: 'statistic',
+          series: [{ name: 'statistic', points }],
+          xDomain: [0, Math.max(1, points.length - 1)],
+          yDomain: [0, Math.max(1e-12, ...points.map(([, y]) => y)) * 1.05],
+          width: 360,
+          height: 220,
+        })
+      : '';
+  const histogram = pairedBarChart({
+    title: 'share of scores per reference quantile bin',
+    labels: f.histogram.labels,
+    series: [
+      { name: 'reference', values: f.histogram.reference },
+      { name: 'current', values: f.histogram.current },
+    ],
+    orientation: 'vertical',
+    format: (x) => `${formatNumber(100 * x, 3)}%`,
+  });
+  return (
+    `<h2>Prediction drift: ${badge(f.test === null ? null : f.drift, 'drift', 'no drift')}</h2>` +
+    `<p class="muted">The deployed version's scores in this window against its scores on its own training rows: ` +
+    `${escapeHtml(f.test ?? 'not tested')} ${formatNumber(f.statistic)}, p ${formatNumber(f.pValue, 3)}, ` +
+    `drift if p ≤ ${formatNumber(f.threshold, 3)}.</p><div class="charts">${histogram}${chart}</div>`
+  );
+}
+
+function renderHtml(r: MonitorReport): string {
+  const title = `Monitor ${r.model}${r.version !== null ? `:${r.version}` : ''}, window ${r.window.index} (${r.window.start})`;
+  const mine = monitorSections(r);
+  const prediction = predictionSection(r);
+  if (!r.drift) return htmlPage(title, `<h1>${escapeHtml(title)}</h1>${mine}${prediction}`);
+  // The drift report's page, with the monitor's figures under its title and the scores' drift at the end.
+  const page = renderDriftReportHtml(r.drift, { title, history: driftHistory(r, 'feature') });
+  const heading = page.indexOf('</h1>');
+  const withMine = heading >= 0 ? `${page.slice(0, heading + 5)}${mine}${page.slice(heading + 5)}` : page;
+  return withMine.replace('</body>', `${prediction}</body>`);
 }

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { monitorWorkflowId, type MonitorRequestInput } from '../../domain/monitor.js';
@@ -35,21 +35,28 @@ export function readElec2(): Promise<CsvTable> {
 
 /**
  * Trains the Elec2 logistic regression on the first `rows` rows (the spec's time split keeps its last 20 % for the
- * test), from a CSV of those rows written into `dir`, and deploys the version as the champion. Returns the model name and version.
+ * test), and deploys the version as the champion. Returns the model name and version.
  */
 export async function trainEarlyElec2(options: {
   client: Client;
   pool: Pool;
+  store: ArtifactStore;
   prefix: string;
   rows: number;
-  /** Where the CSV of the first rows is written: one of the workers' data roots. */
-  dir: string;
+  /** Make the version the champion (the first version of a model); default true. */
+  deploy?: boolean;
+  /** Train another version of this model instead of a new model. */
+  model?: string;
 }): Promise<{ model: string; version: number; trainRows: number }> {
-  const path = join(options.dir, `elec2-first-${options.rows}.csv`);
+  // The early stretch goes to the artifact store the workers read, as an s3:// dataset of its own.
   const lines = (await readFile(elec2Path, 'utf8')).split('\n');
-  await writeFile(path, `${lines.slice(0, options.rows + 1).join('\n')}\n`);
+  const stored = await options.store.put(
+    `datasets/elec2-first-${options.rows}.csv`,
+    Buffer.from(`${lines.slice(0, options.rows + 1).join('\n')}\n`),
+  );
   const spec = await exampleSpec('elec2-logistic.yaml', {
-    dataset: { source: path },
+    ...(options.model ? { model: options.model } : {}),
+    dataset: { source: stored.uri },
     split: { kind: 'time', testFraction: 0.2, seed: 42 },
     evaluation: {
       threshold: 0.5,
@@ -62,6 +69,12 @@ export async function trainEarlyElec2(options: {
   if (result.outcome !== 'registered' || result.version === undefined) {
     throw new Error(`training failed: ${JSON.stringify(result.reasons)}`);
   }
+  if (options.deploy === false)
+    return {
+      model: spec.model,
+      version: result.version,
+      trainRows: options.rows - Math.round(options.rows * 0.2),
+    };
   await writeDeployment(options.pool, {
     model: spec.model,
     target: {

@@ -33,7 +33,7 @@ export interface LogRow {
   readonly requestId: string;
   readonly model: string;
   readonly version: number;
-  readonly role?: 'champion' | 'challenger' | 'shadow';
+  readonly role?: 'champion' | 'challenger' | 'shadow' | 'direct';
   readonly served?: boolean;
   readonly fallback?: boolean;
   readonly inputs: Record<string, unknown>;

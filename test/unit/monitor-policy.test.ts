@@ -71,6 +71,18 @@ describe('monitor request and policy', () => {
     expect(found.find((p) => p.path === 'policy.interval')?.message).toMatch(/duration such as/);
   });
 
+  it('checks the rules across fields even when other fields are malformed', () => {
+    const found = problems({
+      model: 'm',
+      policy: { interval: 'hourly', alerts: { k: 9, n: 2 }, colour: 'red' },
+    });
+    expect(found).toEqual([
+      expect.objectContaining({ path: 'policy.interval' }),
+      { path: 'policy', message: 'Unrecognized key: "colour"' },
+      { path: 'policy.alerts.k', message: "k (9) can't exceed n (2): the alert could never fire" },
+    ]);
+  });
+
   it('refuses a policy that contradicts itself, naming each field', () => {
     const found = problems({
       model: 'm',
