@@ -278,7 +278,8 @@ describe(
       expect(description.typedSearchAttributes.get(championVersionKey)).toBe(2);
       expect(description.typedSearchAttributes.get(modelNameKey)).toBe(model);
       expect(description.typedSearchAttributes.get(stageKey)).toBe('monitoring');
-      const status = await waitForLifecycle(handle, () => true, 'a status');
+      // The loop that promoted v2 continues as new once its events are written: the third run.
+      const status = await waitForLifecycle(handle, (s) => s.runNumber >= 3, 'the third run', 60_000);
       expect(status.runNumber).toBeGreaterThanOrEqual(3);
       expect(status.totals.retrains).toBe(1);
 
