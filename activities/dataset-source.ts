@@ -136,9 +136,20 @@ async function openLocal(
   );
 }
 
+/** Whether `uri` names an object of `store`. */
+function storesUri(store: ArtifactStore, uri: string): boolean {
+  try {
+    store.parseUri(uri);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Resolves a spec's dataset source. A local path (absolute, relative to the data roots, or a file:// URI) must lie
- * inside one of the worker's data roots; an s3:// URI must be in the configured artifact store's bucket. That is
+ * inside one of the worker's data roots, unless it names an object of a local artifact store; an s3:// URI must be
+ * in the configured artifact store's bucket. That is
  * the allowlist: a spec can't make a worker read /etc/passwd or fetch an arbitrary URL. Sizes above
  * `limits.maxBytes` are refused before reading, and the bytes are counted while read as well.
  */
@@ -150,7 +161,10 @@ export async function resolveSource(
 ): Promise<ResolvedSource> {
   const format = formatOf(source, declaredFormat);
   const { maxBytes } = options.limits;
-  if (source.startsWith('s3://')) {
+  // The artifact store's own objects (a retrain's exported traffic, say) are read through the store, which checks
+  // their sha256: s3:// in its bucket, or file:// inside a local store's directory.
+  const inLocalStore = store.kind === 'local' && source.startsWith('file://') && storesUri(store, source);
+  if (source.startsWith('s3://') || inLocalStore) {
     let key: string;
     try {
       key = store.parseUri(source);

@@ -7,7 +7,9 @@ import type { Logger } from '../platform/logger.js';
 import type { RolloutDefaults } from '../domain/rollout-plan.js';
 import { createCheckpointActivities } from './checkpoints.js';
 import { createEvaluateActivities } from './evaluate.js';
+import { createExportTrafficActivities } from './export-traffic.js';
 import { createIngestActivities } from './ingest.js';
+import { createLifecycleActivities } from './lifecycle.js';
 import { createMonitorActivities, type MonitorDeps } from './monitor.js';
 import { createModelImportActivities } from './model-import.js';
 import { createRegisterActivities } from './register.js';
@@ -16,6 +18,7 @@ import { createRolloutActivities } from './rollout.js';
 import { createSkeletonActivities } from './skeleton.js';
 import { createTrainActivities } from './train.js';
 import type { GpuDevice } from './train-types.js';
+import { createTrainingCacheActivities } from './training-cache.js';
 import { createValidateActivities } from './validate.js';
 
 /** What every activity may depend on; workers build it once. */
@@ -39,16 +42,16 @@ export interface ActivityDeps {
   readonly datasetLimits?: DatasetLimits;
   /** Rollout plan defaults from the settings (ROLLOUT_*); absent: the built-in ones. */
   readonly rolloutDefaults?: RolloutDefaults;
+  /** Monitor settings and the worker's metrics (see activities/monitor.ts). */
+  readonly monitorDefaults?: MonitorDeps['monitorDefaults'];
+  readonly alertWebhook?: MonitorDeps['alertWebhook'];
+  readonly metrics?: MonitorDeps['metrics'];
   /** Folders (real paths) a `specPath` may name a file in; absent or empty: `specPath` is refused. */
   readonly specRoots?: readonly string[];
   /** What a relative `specPath` is relative to; default: the repository. */
   readonly specBaseDir?: string;
   /** The GPU a train or evaluate job was given (set per job by a GPU worker). */
   readonly gpu?: GpuDevice;
-  /** Monitor settings and the worker's metrics (see activities/monitor.ts). */
-  readonly monitorDefaults?: MonitorDeps['monitorDefaults'];
-  readonly alertWebhook?: MonitorDeps['alertWebhook'];
-  readonly metrics?: MonitorDeps['metrics'];
 }
 
 /** The repository this code runs from: relative spec paths (`examples/...`) are relative to it. */
@@ -67,6 +70,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createMonitorActivities(deps),
     ...createModelImportActivities(deps),
     ...createCheckpointActivities(deps),
+    ...createTrainingCacheActivities(deps),
+    ...createLifecycleActivities(deps),
+    ...createExportTrafficActivities(deps),
     ...createRolloutActivities(deps),
   };
 }

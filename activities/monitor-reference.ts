@@ -57,9 +57,13 @@ async function trainingFrame(
   deps: { db: Pool; store: ArtifactStore },
   v: ModelVersion,
 ): Promise<{ frame: Frame; rowsFrom: VersionReference['rowsFrom']; spec: PipelineSpec | undefined }> {
+  // The entry the version was trained from: the file read the way its run read it (a version registered before
+  // read keys has none, and its file one entry).
   const { rows: datasets } = await deps.db.query<{ frame_uri: string; frame_sha256: string }>(
-    'SELECT frame_uri, frame_sha256 FROM datasets WHERE sha256 = $1',
-    [v.datasetSha256],
+    `SELECT frame_uri, frame_sha256 FROM datasets
+      WHERE sha256 = $1 AND ($2::text IS NULL OR read_key = $2)
+      ORDER BY created_at DESC LIMIT 1`,
+    [v.datasetSha256, v.datasetReadKey ?? null],
   );
   const dataset = datasets[0];
   if (!dataset) throw integrity(`${v.model}:${v.version}: dataset ${v.datasetSha256} is not in the registry`);

@@ -19,6 +19,7 @@ import { skeleton, skeletonStatusQuery } from '../workflows/skeleton.js';
 import type { ApiKey } from '../domain/auth.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { registerAuth } from './auth.js';
+import { registerLifecycleRoutes } from './lifecycle-routes.js';
 import { registerFeedbackRoutes } from './feedback-routes.js';
 import { registerImportRoutes } from './import-routes.js';
 import { registerModelRoutes } from './model-routes.js';
@@ -145,6 +146,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   );
   registerTrainingRoutes(app, deps);
   registerModelRoutes(app, deps);
+  registerLifecycleRoutes(app, deps);
   registerFeedbackRoutes(app, deps);
   registerImportRoutes(app, deps);
   registerRolloutRoutes(app, deps);

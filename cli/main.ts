@@ -8,6 +8,8 @@ import { driftCommand } from './drift.js';
 import { ingestCommand } from './ingest.js';
 import { modelsImport } from './models-import.js';
 import { modelsList, modelsShow } from './models.js';
+import { registerLifecycleCommands } from './lifecycle-commands.js';
+import { registerReplayCommand } from './replay-command.js';
 import { predictCommand } from './predict.js';
 import { runGateway } from '../serving/primary.js';
 import { modelsPromote, rolloutDecide, rolloutStart, rolloutStatus } from './rollout.js';
@@ -29,11 +31,12 @@ const gatewayUrl = () => program.opts<{ gateway?: string }>().gateway ?? loadCon
 
 program
   .command('up')
-  .description('start the local stack (Temporal dev server, database, workers, API) until Ctrl-C')
-  .action(async () => {
+  .description('start the local stack (Temporal dev server, database, workers, API, gateway) until Ctrl-C')
+  .option('--no-demo', 'without the elec2-price lifecycle and its Elec2 replay')
+  .action(async (opts: { demo: boolean }) => {
     const config = loadConfig(env);
     const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
-    await up(config, env, createLogger({ level: config.LOG_LEVEL, format }));
+    await up(config, env, createLogger({ level: config.LOG_LEVEL, format }), { demo: opts.demo });
   });
 
 program
@@ -168,6 +171,8 @@ models
     process.exitCode = await modelsShow(ref, { ...opts, apiUrl: apiUrl(), apiKey: apiKey() });
   });
 
+registerReplayCommand(program, { env, gatewayUrl });
+registerLifecycleCommands(program, { apiUrl, apiKey, env });
 models
   .command('promote')
   .argument('<ref>', '<name>:<version>')

@@ -6,8 +6,12 @@ import { stopChild } from '../platform/temporal-dev-server.js';
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /** Starts one of Slipway's entrypoints (workers/main.ts, api/main.ts) as a child Node process running TypeScript. */
-export function spawnEntrypoint(entry: string, env: Record<string, string | undefined>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', entry], {
+export function spawnEntrypoint(
+  entry: string,
+  env: Record<string, string | undefined>,
+  args: readonly string[] = [],
+): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -12,6 +12,7 @@ import { connectClient } from '../platform/temporal.js';
 import { startDevServer } from '../platform/temporal-dev-server.js';
 import { skeleton } from '../workflows/skeleton.js';
 import { portOrFree, spawnEntrypoint, terminate, waitForHttp } from './processes.js';
+import { startDemo } from './up-demo.js';
 
 type Stop = () => Promise<void>;
 
@@ -24,6 +25,7 @@ export async function up(
   config: Config,
   env: Record<string, string | undefined>,
   log: Logger,
+  options: { demo: boolean } = { demo: true },
 ): Promise<void> {
   const paths = localPaths(config);
   const home = resolve(paths.home);
@@ -65,9 +67,8 @@ export async function up(
       const pg = await startEmbeddedPostgres({
         dataDir: resolve(paths.pgData),
         port: config.EMBEDDED_DB_PORT,
+        // The API, the workers and every gateway process each keep a pool: the wire server takes any number.
         schema: config.DATABASE_SCHEMA,
-        // The API, the workers and every gateway process each keep a pool.
-        maxConnections: 64,
       });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
@@ -79,6 +80,8 @@ export async function up(
 
     const childEnv = {
       ...env,
+      // The demo's terminal shows decisions as they happen; the processes' own logs only when LOG_LEVEL asks.
+      ...(options.demo && !env.LOG_LEVEL ? { LOG_LEVEL: 'warn' } : {}),
       TEMPORAL_ADDRESS: temporalAddress,
       DATABASE_URL: databaseUrl,
       SLIPWAY_HOME: home,
@@ -148,6 +151,22 @@ export async function up(
         '',
       ].join('\n'),
     );
+    if (options.demo) {
+      await startDemo({
+        config,
+        env: childEnv,
+        log,
+        client,
+        apiUrl,
+        gatewayUrl,
+        gateway,
+        uiUrl,
+        repoRoot: resolve(import.meta.dirname, '..'),
+        home,
+        onStop: (stop) => stops.push(stop),
+        write: (text) => process.stdout.write(text),
+      });
+    }
   } catch (error) {
     log.error({ err: error }, 'start-up failed');
     await shutdown(1);

@@ -24,6 +24,8 @@ export const trainingRequestSchema = z
       .default(defaultQueuePrefix),
     /** Accepted from older starters and ignored: the hash is always computed from the validated spec. */
     specHash: z.string().optional(),
+    /** Reuse a finished run with the same dataset, spec and code (default true); false trains again. */
+    cache: z.boolean().optional(),
   })
   .strict()
   .superRefine((request, ctx) => {
@@ -63,6 +65,19 @@ export interface ResolvedTrainingInput {
   readonly specHash: string;
   readonly queuePrefix: string;
   readonly requestedBy: string;
+  /** Reuse a finished run with the same dataset, spec and code (default true); false trains again. */
+  readonly cache?: boolean;
+}
+
+/** Whether a run reused a finished run's outputs (step caching), and why it did or did not. */
+export interface TrainingCache {
+  readonly hit: boolean;
+  readonly reason: string;
+  /** What was looked up: the dataset's sha256, the spec's hash and the worker's code version. */
+  readonly key?: { readonly datasetSha256: string; readonly specHash: string; readonly codeVersion: string };
+  readonly fromRunId?: string;
+  readonly fromWorkflowId?: string;
+  readonly version?: number;
 }
 
 /** Either shape the `training` workflow takes. */
@@ -74,7 +89,8 @@ export type TrainingStage = (typeof trainingStages)[number];
 
 export interface StageState {
   readonly stage: TrainingStage;
-  readonly state: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+  /** `cached`: its output was reused from an earlier run (step caching). */
+  readonly state: 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'cached';
 }
 
 export type TrainingOutcome = 'registered' | 'rejected';
@@ -104,6 +120,8 @@ export interface TrainingResult {
     readonly evaluationHtml?: string;
     readonly referenceProfile?: string;
   };
+  /** Step caching: whether this run reused a finished run's outputs, and why. */
+  readonly cache?: TrainingCache;
   /** The rollout a registered version was handed to (spec option `rollout:`). */
   readonly rollout?: {
     readonly workflowId: string;
@@ -125,5 +143,6 @@ export interface TrainingStatus {
   readonly stage: TrainingStage | 'done';
   readonly stages: readonly StageState[];
   readonly trainQueue: string;
+  readonly cache?: TrainingCache;
   readonly result?: TrainingResult;
 }

@@ -1,6 +1,7 @@
 import type { Frame } from './frame.js';
 
-function quote(text: string): string {
+/** A CSV field as RFC 4180 writes it: quoted when it holds a quote, a comma, a line break or edge spaces. */
+export function csvQuote(text: string): string {
   return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
@@ -13,7 +14,7 @@ export function* frameToCsv(
   extra: { name: string; values: ArrayLike<number> }[] = [],
   rowsPerChunk = 5000,
 ): Generator<string> {
-  const header = [...frame.columns.map((c) => c.name), ...extra.map((e) => e.name)].map(quote).join(',');
+  const header = [...frame.columns.map((c) => c.name), ...extra.map((e) => e.name)].map(csvQuote).join(',');
   yield `${header}\r\n`;
   let chunk: string[] = [];
   for (let r = 0; r < frame.rowCount; r++) {
@@ -23,7 +24,7 @@ export function* frameToCsv(
         return Number.isNaN(v) ? '' : String(v);
       }
       const code = c.codes[r]!;
-      return code < 0 ? '' : quote(c.categories[code] ?? '');
+      return code < 0 ? '' : csvQuote(c.categories[code] ?? '');
     });
     for (const e of extra) cells.push(String(e.values[r]));
     chunk.push(cells.join(','));

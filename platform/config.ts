@@ -123,6 +123,13 @@ export const configSchema = z.object({
   SLIPWAY_COMMAND_TRAINERS: z.string().optional(),
   /** The code version recorded in every model version's lineage; default: the git commit of the checkout. */
   SLIPWAY_CODE_VERSION: z.string().min(1).max(200).optional(),
+  /** Rollout plan defaults (a plan's own values win): how often a phase is judged, its bake time and maximum wait,
+   * the rows per version it needs, and how long the approval gate waits. Durations: 30s, 10m, 1h... */
+  ROLLOUT_ANALYSIS_INTERVAL: durationSchema({ min: 100 }).default(builtInRolloutDefaults.analysisIntervalMs),
+  ROLLOUT_BAKE_TIME: durationSchema({ min: 100 }).default(builtInRolloutDefaults.bakeTimeMs),
+  ROLLOUT_MAX_WAIT: durationSchema({ min: 100 }).default(builtInRolloutDefaults.maxWaitMs),
+  ROLLOUT_MIN_SAMPLES: z.coerce.number().int().min(1).default(builtInRolloutDefaults.minSamples),
+  ROLLOUT_APPROVAL_TIMEOUT: durationSchema({ min: 100 }).default(builtInRolloutDefaults.approvalTimeoutMs),
   /** Monitor policies that set no interval judge a window this often; no lag: read it this long after it ends (ms). */
   SLIPWAY_MONITOR_INTERVAL: duration.default(60 * 60_000),
   SLIPWAY_MONITOR_LAG: duration.default(60_000),
@@ -136,13 +143,10 @@ export const configSchema = z.object({
   /** A worker serves Prometheus metrics at http://WORKER_METRICS_HOST:WORKER_METRICS_PORT/metrics; unset: none. */
   WORKER_METRICS_PORT: port.optional(),
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-  /** Rollout plan defaults (a plan's own values win): how often a phase is judged, its bake time and maximum wait,
-   * the rows per version it needs, and how long the approval gate waits. Durations: 30s, 10m, 1h... */
-  ROLLOUT_ANALYSIS_INTERVAL: durationSchema({ min: 100 }).default(builtInRolloutDefaults.analysisIntervalMs),
-  ROLLOUT_BAKE_TIME: durationSchema({ min: 100 }).default(builtInRolloutDefaults.bakeTimeMs),
-  ROLLOUT_MAX_WAIT: durationSchema({ min: 100 }).default(builtInRolloutDefaults.maxWaitMs),
-  ROLLOUT_MIN_SAMPLES: z.coerce.number().int().min(1).default(builtInRolloutDefaults.minSamples),
-  ROLLOUT_APPROVAL_TIMEOUT: durationSchema({ min: 100 }).default(builtInRolloutDefaults.approvalTimeoutMs),
+  /** `npm start`'s demo lifecycle: its spec (relative to the repository), and the Elec2 replay's pace and label delay. */
+  SLIPWAY_DEMO_SPEC: z.string().min(1).default('examples/lifecycle/elec2-demo.yaml'),
+  SLIPWAY_DEMO_SPEED: z.coerce.number().positive().max(100_000).default(50),
+  SLIPWAY_DEMO_LABEL_DELAY: z.coerce.number().int().min(0).max(1_000_000).default(48),
   /** Task-queue prefix; tests give each suite its own. */
   TASK_QUEUE_PREFIX: z
     .string()

@@ -120,6 +120,7 @@ async function main(): Promise<void> {
         maxBytes: config.SLIPWAY_MAX_DATASET_BYTES ?? defaultDatasetLimits.maxBytes,
         maxRows: config.SLIPWAY_MAX_DATASET_ROWS ?? defaultDatasetLimits.maxRows,
       },
+      rolloutDefaults: rolloutDefaults(config),
       metrics,
       monitorDefaults: {
         intervalMs: config.SLIPWAY_MONITOR_INTERVAL,
@@ -134,7 +135,6 @@ async function main(): Promise<void> {
             },
           }
         : {}),
-      rolloutDefaults: rolloutDefaults(config),
       codeVersion: await resolveCodeVersion(
         config.SLIPWAY_CODE_VERSION,
         new URL('..', import.meta.url).pathname,

@@ -13,3 +13,4 @@ export {
   rollout,
   rolloutStatusQuery,
 } from './rollout.js';
+export { lifecycle, lifecycleStatusQuery } from './lifecycle.js';

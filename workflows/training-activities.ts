@@ -12,6 +12,7 @@ import type { IngestActivities } from '../activities/ingest.js';
 import type { RegisterActivities } from '../activities/register.js';
 import type { ResolveSpecActivities } from '../activities/resolve-spec.js';
 import type { TrainActivities } from '../activities/train.js';
+import type { TrainingCacheActivities } from '../activities/training-cache.js';
 import type { ValidateActivities } from '../activities/validate.js';
 import { nonRetryableErrorTypes } from '../domain/errors.js';
 import type { PipelineSpec } from '../domain/pipeline-spec.js';
@@ -75,7 +76,10 @@ export function activitiesFor(queuePrefix: string, spec: Pick<PipelineSpec, 'res
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }),
     evaluate: proxyActivities<EvaluateActivities>(activityOptions(trainQueue, t.evaluate)),
-    db: proxyActivities<RegisterActivities>(activityOptions(cpuQueue, t.databaseWrite)),
+    // The run record, registration, and the step cache's lookup of a finished run.
+    db: proxyActivities<RegisterActivities & TrainingCacheActivities>(
+      activityOptions(cpuQueue, t.databaseWrite),
+    ),
     cleanup: proxyActivities<CheckpointActivities>(activityOptions(cpuQueue, t.cleanup)),
   };
 }

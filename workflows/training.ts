@@ -17,6 +17,7 @@ import { modelNameKey, stageKey } from '../domain/search-attributes.js';
 import type {
   ResolvedTrainingInput,
   StageState,
+  TrainingCache,
   TrainingInput,
   TrainingResult,
   TrainingStage,
@@ -32,10 +33,12 @@ export const trainingStatusQuery = defineQuery<TrainingStatus>('status');
 /**
  * Patch ids (see DESIGN.md, "Changing workflow code safely"). Runs started before a patch replay the old branch.
  * - typed input: the workflow takes plain JSON and its first activity validates the spec;
- * - checkpoint cleanup: a finished run deletes its training checkpoints.
+ * - checkpoint cleanup: a finished run deletes its training checkpoints;
+ * - step cache: after ingest, a finished run with the same dataset, spec and code is looked up and reused.
  */
 const typedInputPatch = 'training-typed-input';
 const checkpointCleanupPatch = 'training-checkpoint-cleanup';
+const stepCachePatch = 'training-step-cache';
 
 /** Largest difference allowed between the trainer's own scores and the exported ONNX graph's on the test split. */
 const onnxParityTolerance = 1e-5;
@@ -68,12 +71,14 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
   let model = modelNamed(input);
   let trainQueue = '';
   let result: TrainingResult | undefined;
+  let cache: TrainingCache | undefined;
   setHandler(trainingStatusQuery, () => ({
     runId,
     model,
     stage: current,
     stages: trainingStages.map((stage) => ({ stage, state: stages[stage] })),
     trainQueue,
+    ...(cache ? { cache } : {}),
     ...(result ? { result } : {}),
   }));
   const setStage = (stage: string) => upsertSearchAttributes([{ key: stageKey, value: stage }]);
@@ -115,6 +120,7 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
       specHash: checked.specHash,
       queuePrefix: request.request.queuePrefix,
       requestedBy: request.request.requestedBy,
+      ...(request.request.cache !== undefined ? { cache: request.request.cache } : {}),
     };
   } else {
     // Started before the workflow validated its own input: the starter sent a validated spec and its hash.
@@ -128,6 +134,7 @@ export async function training(input: TrainingInput): Promise<TrainingResult> {
     onModel: (name, queue) => ((model = name), (trainQueue = queue)),
     onStage: (stage) => (current = stage),
     onResult: (outcome) => (result = outcome),
+    onCache: (lookup) => (cache = lookup),
   });
 }
 
@@ -138,6 +145,7 @@ interface PipelineHooks {
   onModel(model: string, trainQueue: string): void;
   onStage(stage: TrainingStage | 'done'): void;
   onResult(result: TrainingResult): void;
+  onCache(cache: TrainingCache): void;
 }
 
 /** ingest -> validate -> train -> evaluate -> register, for a validated spec. */
@@ -148,6 +156,7 @@ async function runPipeline(input: ResolvedTrainingInput, hooks: PipelineHooks): 
   const act = activitiesFor(input.queuePrefix, spec);
   hooks.onModel(spec.model, act.trainQueue);
   let current: TrainingStage | 'done' = 'ingest';
+  let cache: TrainingCache | undefined;
   const enter = (stage: TrainingStage) => {
     current = stage;
     hooks.onStage(stage);
@@ -169,8 +178,10 @@ async function runPipeline(input: ResolvedTrainingInput, hooks: PipelineHooks): 
     if (patched(checkpointCleanupPatch)) await act.cleanup.deleteCheckpoints({ runId });
   };
   /** The run's last word: the run record (and the checkpoints' removal), which cancellation can't interrupt. */
-  const finish = (outcome: TrainingResult): Promise<TrainingResult> =>
+  const finish = (ended: TrainingResult): Promise<TrainingResult> =>
     CancellationScope.nonCancellable(async () => {
+      // Every result past ingest says whether step caching hit, and why (or why not).
+      const outcome = cache && !ended.cache ? { ...ended, cache } : ended;
       hooks.onResult(outcome);
       current = 'done';
       hooks.onStage('done');
@@ -226,6 +237,26 @@ async function runPipeline(input: ResolvedTrainingInput, hooks: PipelineHooks): 
     enter('ingest');
     const ingested = await act.ingest.ingestDataset({ runId, spec });
     stages.ingest = 'done';
+
+    // Step caching: the same dataset, spec and code as a finished run give the same outputs; reuse them. (Runs
+    // started before caching existed replay without the lookup.)
+    if (patched(stepCachePatch)) {
+      const lookup =
+        input.cache === false
+          ? { hit: false as const, reason: 'caching is off for this run (cache: false)' }
+          : await act.db.findReusableRun({
+              model: spec.model,
+              datasetSha256: ingested.datasetSha256,
+              specHash: input.specHash,
+            });
+      const { result: cached, ...cacheInfo } = 'result' in lookup ? lookup : { ...lookup, result: undefined };
+      cache = cacheInfo;
+      hooks.onCache(cacheInfo);
+      if (cached) {
+        for (const s of ['validate', 'train', 'evaluate', 'register'] as const) stages[s] = 'cached';
+        return await finish({ ...cached, runId, cache: cacheInfo });
+      }
+    }
 
     enter('validate');
     const validated = await act.validate.validateDataset({

@@ -154,10 +154,11 @@ describe('validate and evaluate work off the event loop', () => {
     expect(promoted.moved).toBe(true);
     const bigId = `training-${big.model}-${randomBytes(4).toString('hex')}`;
     const evaluate = gate.hold(bigId, 'evaluateModel');
+    // The same spec and data again: `cache: false`, or step caching would reuse version 1 without evaluating.
     const bigRun = await client.workflow.start(training, {
       workflowId: bigId,
       taskQueue: workflowTaskQueue(prefix),
-      args: [{ spec: big, queuePrefix: prefix, requestedBy: 'test' }],
+      args: [{ spec: big, queuePrefix: prefix, requestedBy: 'test', cache: false }],
     });
     await evaluate.started;
     const longRun = await client.workflow.start(training, {

@@ -12,6 +12,7 @@ import {
 } from '../../activities/dataset-source.js';
 import type { ByteSource } from '../../ml/ingest/byte-source.js';
 import type { ArtifactStore } from '../../platform/artifact-store.js';
+import { createArtifactStore } from '../../platform/create-artifact-store.js';
 import { createLocalArtifactStore } from '../../platform/local-artifact-store.js';
 
 // Local files never touch the artifact store; only s3:// sources do.
@@ -146,5 +147,33 @@ describe('stored sources (uploads in the artifact store): the same caps, and the
       expectSha256: 'f'.repeat(64),
     });
     await expect(text(wrong.open())).rejects.toThrow('failed its integrity check');
+  });
+});
+
+describe("the artifact store's own objects as dataset sources", () => {
+  let dir: string;
+  let store: ArtifactStore;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'slipway-store-source-'));
+    await mkdir(join(dir, 'roots'));
+    await writeFile(join(dir, 'elsewhere.csv'), 'secret,values\n');
+    store = createArtifactStore({ kind: 'local', root: join(dir, 'artifacts') });
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('reads a file:// URI of the local store (an exported dataset) outside the data roots, through the store', async () => {
+    const stored = await store.putContent(Buffer.from('a,label\n1,yes\n'), {
+      prefix: 'datasets/traffic',
+      ext: 'csv',
+    });
+    const roots = await resolveDataRoots([join(dir, 'roots')]);
+    const source = await resolveSource(stored.uri, undefined, store, { dataRoots: roots, limits });
+    expect(source.describe).toBe(stored.uri);
+    expect(await text(source.open())).toBe('a,label\n1,yes\n');
+    // Any other file:// path outside the roots stays refused.
+    await expect(
+      resolveSource(`file://${join(dir, 'elsewhere.csv')}`, undefined, store, { dataRoots: roots, limits }),
+    ).rejects.toThrow(/not under|data root/);
   });
 });
