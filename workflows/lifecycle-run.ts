@@ -73,6 +73,12 @@ export function createLifecycleRun(state: LifecycleState, info: WorkflowInfo): L
   const chainId = info.firstExecutionRunId;
   const model = state.spec.model;
   const acts = proxyActivities<LifecycleActivities>({ startToCloseTimeout: '1 minute', retry: retryForever });
+  // One small insert: a short timeout, so a write lost with a killed worker holds the event chain for seconds, not
+  // the minute the other calls may need.
+  const eventWriter = proxyActivities<Pick<LifecycleActivities, 'recordLifecycleEvents'>>({
+    startToCloseTimeout: '10 seconds',
+    retry: retryForever,
+  });
   const exporter = proxyActivities<ExportTrafficActivities>({
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout: '1 minute',
@@ -88,7 +94,7 @@ export function createLifecycleRun(state: LifecycleState, info: WorkflowInfo): L
         while (unwritten.length > 0) {
           const events = unwritten.splice(0, unwritten.length);
           try {
-            await acts.recordLifecycleEvents({ workflowId, chainId, model, events });
+            await eventWriter.recordLifecycleEvents({ workflowId, chainId, model, events });
           } catch (error) {
             // Only a cancelled run gets here (the write is retried until the database takes it): keep the events
             // for the next flush, and keep the chain alive.
