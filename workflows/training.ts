@@ -254,7 +254,10 @@ async function runPipeline(input: ResolvedTrainingInput, hooks: PipelineHooks): 
       hooks.onCache(cacheInfo);
       if (cached) {
         for (const s of ['validate', 'train', 'evaluate', 'register'] as const) stages[s] = 'cached';
-        return await finish({ ...cached, runId, cache: cacheInfo });
+        // The reused result is the earlier run's, less its hand-over to a rollout: this run started none.
+        const reused = { ...cached };
+        delete reused.rollout;
+        return await finish({ ...reused, runId, cache: cacheInfo });
       }
     }
 

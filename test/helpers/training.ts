@@ -19,11 +19,16 @@ export async function exampleSpec(
 }
 
 /** Starts the training workflow on the queues of `prefix` with the plain input a person would type. */
-export async function startTraining(client: Client, spec: PipelineSpec, prefix: string) {
+export async function startTraining(
+  client: Client,
+  spec: PipelineSpec,
+  prefix: string,
+  options: { cache?: boolean } = {},
+) {
   return client.workflow.start(training, {
     workflowId: `training-${spec.model}-${randomBytes(4).toString('hex')}`,
     taskQueue: workflowTaskQueue(prefix),
-    args: [{ spec, queuePrefix: prefix, requestedBy: 'test' }],
+    args: [{ spec, queuePrefix: prefix, requestedBy: 'test', ...options }],
   });
 }
 
@@ -31,6 +36,7 @@ export async function runTraining(
   client: Client,
   spec: PipelineSpec,
   prefix: string,
+  options: { cache?: boolean } = {},
 ): Promise<TrainingResult> {
-  return (await startTraining(client, spec, prefix)).result();
+  return (await startTraining(client, spec, prefix, options)).result();
 }

@@ -146,9 +146,9 @@ describe('rollouts through real gateway processes', { timeout: 240_000 }, () => 
   beforeAll(async () => {
     // Phases long enough that each canary step's traffic share is measured on hundreds of requests.
     stack = await startRolloutTestStack('rollout-gw', { ...fastRolloutDefaults, bakeTimeMs: 4000 });
-    // A challenger batch slower than the gateway's timeout trips its breaker, and every row of the cooldown counts
-    // as an error: on a machine shared with other test runs one starved batch of a healthy model would. A second
-    // is still far above what any model here takes when it gets a core.
+    // A challenger batch slower than the gateway's timeout counts against it and opens its circuit: on a machine
+    // shared with other test runs one starved batch of a healthy model would. A second is still far above what any
+    // model here takes when it gets a core.
     gateway = await startGateway({
       schema: stack.db.schema,
       store: { s3Prefix: stack.s3Prefix },
@@ -305,10 +305,15 @@ describe('rollouts through real gateway processes', { timeout: 240_000 }, () => 
     const result = await handle.result();
     await clients.stop();
     expect(result.outcome).toBe('rolled-back');
-    expect(result.reason).toMatch(/^shadow failed: p99 latency of v2 [\d.]+ ms against v1's [\d.]+ ms/);
-    // Caught in shadow, before any client got its answers. A p99 is judged once the phase has its minimum samples,
-    // so this takes as many analyses as the shadowed rows need to reach it, not one.
-    expect(await analysesPerPhase(handle)).toHaveLength(1);
+    // Caught in shadow, or at the latest in the first canary step. A logged latency includes the time a row waits
+    // for the process's event loop, and in shadow the slow challenger runs on the same loop as the champion: when
+    // the champion's rows queue behind its runs, the two p99s rise together and shadow can pass. At 5 % of the
+    // rows the challenger no longer holds the champion up, and its p99 stands out. A p99 is judged once the phase
+    // has its minimum samples, so this takes as many analyses as the rows need to reach it, not one.
+    expect(result.reason).toMatch(
+      /^(shadow|canary-5) failed: p99 latency of v2 [\d.]+ ms against v1's [\d.]+ ms/,
+    );
+    expect((await analysesPerPhase(handle)).length).toBeLessThanOrEqual(2);
     expect(clients.failures).toEqual([]);
     expect((await findVersion(stack.db.pool, model, { alias: 'champion' }))?.version).toBe(v1);
   });
@@ -325,9 +330,14 @@ describe('rollouts through real gateway processes', { timeout: 240_000 }, () => 
     const result = await handle.result();
     await clients.stop();
     expect(result.outcome).toBe('rolled-back');
-    expect(result.reason).toMatch(
-      /online accuracy of v2 [\d.]+ % against v1's [\d.]+ % on the same \d+ labelled requests: a drop of [3-8]\.\d points/,
-    );
+    // About 5 points expected; on a couple of hundred labels the measured drop varies by a few points either way,
+    // and the verdict needs it above the plan's 2.
+    const drop =
+      /online accuracy of v2 [\d.]+ % against v1's [\d.]+ % on (the same \d+|\d+ and \d+) labelled requests: a drop of (\d+\.\d) points/.exec(
+        result.reason ?? '',
+      );
+    expect(drop, result.reason).not.toBeNull();
+    expect(Number(drop![2])).toBeGreaterThan(2);
     expect(clients.failures).toEqual([]);
     expect((await findVersion(stack.db.pool, model, { alias: 'champion' }))?.version).toBe(v1);
   });

@@ -40,7 +40,8 @@ describe(
       expect(gate).toMatchObject({ version: 1, champion: null, requestedBy: 'test' });
       expect(gate.plan?.approval).toMatchObject({ approvers: ['alice'], timeoutMs: 300_000 });
 
-      const second = await runTraining(stack.client, spec, stack.prefix);
+      // The same spec again is a new version only with the step cache off.
+      const second = await runTraining(stack.client, spec, stack.prefix, { cache: false });
       expect(second).toMatchObject({
         outcome: 'registered',
         version: 2,
