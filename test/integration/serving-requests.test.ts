@@ -357,6 +357,7 @@ describe('bad requests, malformed bodies, keys and rate limits at the gateway', 
     const [row] = rows;
     const statuses: number[] = [];
     const retryAfter: string[] = [];
+    const started = Date.now();
     await Promise.all(
       Array.from({ length: 10 }, async () => {
         for (let i = 0; i < 130; i++) {
@@ -366,10 +367,20 @@ describe('bad requests, malformed bodies, keys and rate limits at the gateway', 
         }
       }),
     );
-    // 1300 requests against a limit of 1000 a minute: some refused, the rest answered, nothing else.
-    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
-    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(900);
-    expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
+    const ok = statuses.filter((s) => s === 200).length;
+    const refused = statuses.filter((s) => s === 429).length;
+    const seen = `200: ${ok}, 429: ${refused}, others: [${statuses.filter((s) => s !== 200 && s !== 429).join(', ')}]`;
+    // 1300 requests against a limit of 1000 a minute: some refused, the rest answered, nothing else. Each gateway
+    // process holds its share of the limit (500 of 1000 with two), and the cluster spreads connections between
+    // them, not always evenly: at least one share is answered, and never more than the whole limit plus what it
+    // refilled while the test ran.
+    expect(
+      statuses.every((s) => s === 200 || s === 429),
+      seen,
+    ).toBe(true);
+    expect(refused, seen).toBeGreaterThan(0);
+    expect(ok, seen).toBeGreaterThanOrEqual(500);
+    expect(ok, seen).toBeLessThanOrEqual(1000 + Math.ceil(((Date.now() - started) * 1000) / 60_000));
     expect(retryAfter.every((r) => Number(r) >= 1)).toBe(true);
     // Another client is not affected.
     expect((await postJson(predictUrl(), { rows }, auth(keys.viewer))).status).toBe(200);
