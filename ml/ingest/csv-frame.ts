@@ -7,7 +7,7 @@ import type { ChunkResult, ColumnMode } from './csv-chunk.js';
 import { readCsvChunks } from './csv-read.js';
 import type { ByteSource } from './byte-source.js';
 import { typeErrorRateError, type BadValue, type ColumnReadStats } from './column-builder.js';
-import { DataError, where } from './data-error.js';
+import { checkExtraColumns, DataError, where } from './data-error.js';
 import { DISTINCT_CAP, type InferredColumn, type InferredSchema } from './infer-schema.js';
 import type { IngestStats, ReadWarning } from './read-frame.js';
 import type {
@@ -224,20 +224,7 @@ export async function readCsvFrame(
         );
       }
       const extra = header.filter((name) => !names.includes(name));
-      if (extra.length > 0 && !schema.allowExtraColumns) {
-        throw new DataError(
-          'unexpected_column',
-          `the file has column${extra.length > 1 ? 's' : ''} ${extra.map((e) => `"${e}"`).join(', ')} that the ` +
-            'schema does not declare; declare them or set allowExtraColumns',
-          { column: extra[0] },
-        );
-      }
-      if (extra.length > 0) {
-        warnings.push({
-          code: 'extra_columns_skipped',
-          message: `columns not in the schema were skipped: ${extra.join(', ')}`,
-        });
-      }
+      checkExtraColumns(extra, schema.allowExtraColumns, warnings);
       return header.map((name) => schema.columns.find((c) => c.name === name)?.type ?? 'skip');
     },
   );

@@ -1,3 +1,5 @@
+import type { ReadWarning } from './read-frame.js';
+
 /**
  * The one error type of ingest: bad input data, as opposed to a bug. Activities treat it as non-retryable (the same
  * bytes fail the same way every time), and its message is meant for the person who supplied the file.
@@ -82,4 +84,29 @@ export class DataError extends Error {
 /** "row 3 (line 4)": how messages name a place in the file. */
 export function where(row: number, line?: number): string {
   return line === undefined || line === row ? `row ${row}` : `row ${row} (line ${line})`;
+}
+
+/**
+ * Columns of the file that the declared schema lacks: refused (naming them) unless the schema allows extra columns,
+ * in which case they are skipped with a warning for the validation report.
+ * @throws DataError `unexpected_column`
+ */
+export function checkExtraColumns(
+  extra: readonly string[],
+  allowed: boolean | undefined,
+  warnings: ReadWarning[],
+): void {
+  if (extra.length === 0) return;
+  if (!allowed) {
+    throw new DataError(
+      'unexpected_column',
+      `the file has column${extra.length > 1 ? 's' : ''} ${extra.map((e) => `"${e}"`).join(', ')} that the ` +
+        'schema does not declare; declare them or set allowExtraColumns',
+      { column: extra[0] },
+    );
+  }
+  warnings.push({
+    code: 'extra_columns_skipped',
+    message: `columns not in the schema were skipped: ${extra.join(', ')}`,
+  });
 }

@@ -10,7 +10,7 @@ import type { Frame } from '../frame.js';
 import type { ByteSource } from './byte-source.js';
 import { parseBooleanText, parseNumberText } from './cells.js';
 import { typeErrorRateError, type BadValue, type ColumnReadStats } from './column-builder.js';
-import { DataError, where } from './data-error.js';
+import { checkExtraColumns, DataError, where } from './data-error.js';
 import { DISTINCT_CAP, type InferredColumn, type InferredSchema } from './infer-schema.js';
 import type { IngestStats, ReadWarning } from './read-frame.js';
 import type {
@@ -249,20 +249,7 @@ export async function readParquetFrame(
         );
       }
       const extra = fileNames.filter((n) => !schema.columns.some((c) => c.name === n));
-      if (extra.length > 0 && !schema.allowExtraColumns) {
-        throw new DataError(
-          'unexpected_column',
-          `the file has column${extra.length > 1 ? 's' : ''} ${extra.map((e) => `"${e}"`).join(', ')} that the ` +
-            'schema does not declare; declare them or set allowExtraColumns',
-          { column: extra[0] },
-        );
-      }
-      if (extra.length > 0) {
-        warnings.push({
-          code: 'extra_columns_skipped',
-          message: `columns not in the schema were skipped: ${extra.join(', ')}`,
-        });
-      }
+      checkExtraColumns(extra, schema.allowExtraColumns, warnings);
     }
     const wanted = schema
       ? fileColumns.filter((c) => schema.columns.some((s) => s.name === c.name))
